@@ -1,0 +1,36 @@
+"""Reproducible Keras and TensorFlow notebooks: `%%reproducible` cells and `repro-verify`.
+
+Load it in a notebook with `%load_ext repro_magics`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+_MAGIC_NAMES = {"cell": ("reproducible",), "line": ("repro_seed",)}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register `%%reproducible` and `%repro_seed` (called by `%load_ext repro_magics`)."""
+    from .magics import ReproducibleMagics
+
+    magics = ReproducibleMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.remember_cell_id)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove everything `load_ipython_extension` installed."""
+    from .magics import ReproducibleMagics
+
+    manager = ipython.magics_manager
+    instance = manager.registry.pop(ReproducibleMagics.__name__, None)
+    for kind, names in _MAGIC_NAMES.items():
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    if instance is not None:
+        ipython.events.unregister("pre_run_cell", instance.remember_cell_id)

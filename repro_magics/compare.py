@@ -1,0 +1,308 @@
+"""Compare two sets of records cell by cell, epoch by epoch, metric by metric."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .ledger import Ledger, record_key
+
+IDENTICAL = "identical"
+WITHIN_TOLERANCE = "within tolerance"
+DIVERGED = "diverged"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """`new` matches `baseline` when |new - baseline| <= atol + rtol * |baseline|; NaN matches NaN."""
+
+    rtol: float = 0.0
+    atol: float = 0.0
+
+    @property
+    def bitwise(self) -> bool:
+        return self.rtol == 0 and self.atol == 0
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where one cell's records first part, and the two values there."""
+
+    cell_key: str
+    cell_id: str | None
+    cell_number: int | None
+    source_first_line: str
+    where: str
+    baseline: str
+    new: str
+    source_changed: bool = False
+
+
+@dataclass
+class Comparison:
+    """The outcome of comparing a baseline's records with a new run's."""
+
+    baseline_label: str
+    new_label: str
+    cells_compared: int = 0
+    numbers_compared: int = 0
+    max_abs_difference: float = 0.0
+    max_rel_difference: float = 0.0
+    differences: list[Difference] = field(default_factory=list)
+    environment_changes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.differences:
+            return DIVERGED
+        return WITHIN_TOLERANCE if self.max_abs_difference > 0 else IDENTICAL
+
+    @property
+    def first_difference(self) -> Difference | None:
+        return self.differences[0] if self.differences else None
+
+
+class _Parted(Exception):
+    """Raised inside the walk over two records at the first place they part."""
+
+    def __init__(self, where: str, baseline: Any, new: Any) -> None:
+        super().__init__(where)
+        self.where, self.baseline, self.new = where, baseline, new
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict) and "type" in value:
+        return _show_encoded(value)
+    return str(value)
+
+
+def _show_encoded(encoded: dict[str, Any]) -> str:
+    kind = encoded.get("type")
+    if kind in {"int", "float", "bool", "str"}:
+        return repr(encoded.get("value"))
+    if kind == "array":
+        return f"array {encoded.get('dtype')} {tuple(encoded.get('shape', ()))}"
+    if kind == "unsupported":
+        return f"a {encoded.get('python_type')} (not recorded)"
+    return str(kind)
+
+
+class _Walker:
+    """Walks two encoded records side by side, counting and measuring the numbers it meets."""
+
+    def __init__(self, tolerance: Tolerance, comparison: Comparison) -> None:
+        self.tolerance = tolerance
+        self.comparison = comparison
+
+    def floats(self, baseline: Any, new: Any, where: str) -> None:
+        self.comparison.numbers_compared += 1
+        if baseline == new:
+            return
+        b, n = float(baseline), float(new)
+        if math.isnan(b) or math.isnan(n) or math.isinf(b) or math.isinf(n):
+            if (math.isnan(b) and math.isnan(n)) or b == n:
+                return
+            raise _Parted(where, b, n)
+        absolute = abs(n - b)
+        relative = absolute / abs(b) if b else math.inf
+        if absolute > self.tolerance.atol + self.tolerance.rtol * abs(b):
+            raise _Parted(where, b, n)
+        self.comparison.max_abs_difference = max(self.comparison.max_abs_difference, absolute)
+        self.comparison.max_rel_difference = max(self.comparison.max_rel_difference, relative)
+
+    def exact(self, baseline: Any, new: Any, where: str) -> None:
+        if baseline != new:
+            raise _Parted(where, baseline, new)
+
+    def history(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
+        self.exact(baseline.get("epochs"), new.get("epochs"), f"{where}, epochs")
+        b_metrics, n_metrics = baseline.get("metrics", {}), new.get("metrics", {})
+        self.exact(sorted(b_metrics), sorted(n_metrics), f"{where}, metric names")
+        epochs = baseline.get("epochs") or list(range(max(map(len, b_metrics.values()), default=0)))
+        # Epoch first, then metric: the earliest point in training where they part.
+        for position, epoch in enumerate(epochs):
+            for metric in sorted(b_metrics):
+                b_values, n_values = b_metrics[metric], n_metrics[metric]
+                here = f"{where}, metric '{metric}', epoch {epoch + 1}"
+                if position >= len(b_values) or position >= len(n_values):
+                    self.exact(len(b_values), len(n_values), f"{where}, metric '{metric}', number of epochs")
+                    continue
+                self.floats(b_values[position], n_values[position], here)
+
+    def array(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
+        self.exact(baseline.get("dtype"), new.get("dtype"), f"{where}, dtype")
+        self.exact(baseline.get("shape"), new.get("shape"), f"{where}, shape")
+        if baseline.get("fingerprint") == new.get("fingerprint") and "values" not in baseline:
+            self.comparison.numbers_compared += 1
+            return
+        b_values, n_values = baseline.get("values"), new.get("values")
+        if b_values is None or n_values is None:
+            raise _Parted(
+                f"{where} (too large to store, compared by fingerprint)",
+                _summary(baseline),
+                _summary(new),
+            )
+        shape = tuple(baseline.get("shape") or ())
+        floating = str(baseline.get("dtype", "")).startswith(("float", "bfloat", "complex"))
+        for index, (b, n) in enumerate(zip(b_values, n_values, strict=False)):
+            element = np.unravel_index(index, shape) if shape else ()
+            here = f"{where}, element {list(map(int, element))}"
+            if floating:
+                self.floats(b, n, here)
+            else:
+                self.exact(b, n, here)
+
+    def encoded(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
+        if baseline == new:
+            self.comparison.numbers_compared += _count_numbers(baseline)
+            return
+        kind = baseline.get("type")
+        if kind != new.get("type"):
+            raise _Parted(where, _show_encoded(baseline), _show_encoded(new))
+        if kind == "float":
+            self.floats(baseline["value"], new["value"], where)
+        elif kind == "array":
+            self.array(baseline, new, where)
+        elif kind == "history":
+            self.history(baseline, new, where)
+        elif kind == "list":
+            b_items, n_items = baseline["items"], new["items"]
+            self.exact(len(b_items), len(n_items), f"{where}, length")
+            for index, (b, n) in enumerate(zip(b_items, n_items, strict=True)):
+                self.encoded(b, n, f"{where}[{index}]")
+        elif kind == "dict":
+            self._mapping(baseline["items"], new["items"], where, "key", lambda key: f"{where}[{key!r}]")
+        elif kind == "model":
+            self.exact(baseline.get("class"), new.get("class"), f"{where}, class")
+            self._mapping(baseline["weights"], new["weights"], where, "weight", lambda key: f"{where}, weight '{key}'")
+        else:
+            self.exact(_show_encoded(baseline), _show_encoded(new), where)
+
+    def _mapping(self, baseline: dict[str, Any], new: dict[str, Any], where: str, noun: str, label: Any) -> None:
+        missing = sorted(set(baseline) - set(new))
+        added = sorted(set(new) - set(baseline))
+        if missing or added:
+            raise _Parted(f"{where}, {noun}s", ", ".join(missing) or "-", ", ".join(added) or "-")
+        for key in sorted(baseline):
+            self.encoded(baseline[key], new[key], label(key))
+
+    def record(self, baseline: dict[str, Any], new: dict[str, Any]) -> None:
+        self.exact(baseline.get("seed"), new.get("seed"), "seed")
+        b_histories, n_histories = baseline.get("histories", []), new.get("histories", [])
+        self.exact(len(b_histories), len(n_histories), "number of training histories")
+        for number, (b, n) in enumerate(zip(b_histories, n_histories, strict=True), start=1):
+            self.history(b, n, f"history {number}")
+        b_values, n_values = baseline.get("values", {}), new.get("values", {})
+        self.exact(sorted(b_values), sorted(n_values), "recorded names")
+        for name in sorted(b_values):
+            self.encoded(b_values[name], n_values[name], f"value '{name}'")
+
+
+def _summary(encoded: dict[str, Any]) -> str:
+    summary = encoded.get("summary") or {}
+    parts = [f"{key} {summary[key]}" for key in ("min", "max", "mean") if key in summary]
+    return f"fingerprint {str(encoded.get('fingerprint'))[:12]}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _count_numbers(encoded: Any) -> int:
+    if isinstance(encoded, dict):
+        kind = encoded.get("type")
+        if kind == "float":
+            return 1
+        if kind == "array":
+            return len(encoded.get("values") or [None])
+        if kind == "history":
+            return sum(len(values) for values in encoded.get("metrics", {}).values())
+        return sum(_count_numbers(item) for item in encoded.values() if isinstance(item, (dict, list)))
+    if isinstance(encoded, list):
+        return sum(_count_numbers(item) for item in encoded)
+    return 0
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in sorted(mapping.items()):
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, baseline value, new value) for each environment fact that differs."""
+    b_flat, n_flat = dict(_flatten(baseline)), dict(_flatten(new))
+    return [
+        (name, str(b_flat.get(name, "unset")), str(n_flat.get(name, "unset")))
+        for name in sorted(set(b_flat) | set(n_flat))
+        if b_flat.get(name) != n_flat.get(name)
+    ]
+
+
+def compare_ledgers(
+    baseline: Ledger,
+    new: Ledger,
+    tolerance: Tolerance = Tolerance(),
+    *,
+    baseline_label: str = "ledger",
+    new_label: str = "new run",
+    positions: dict[str, tuple[int, str]] | None = None,
+) -> Comparison:
+    """Compare `new` with `baseline`, cell by cell in notebook order.
+
+    `positions` maps cell ids to (code cell number, first source line) in
+    the notebook as it is now; records carry their own where it is missing.
+    """
+    positions = positions or {}
+    comparison = Comparison(baseline_label, new_label)
+    walker = _Walker(tolerance, comparison)
+    baseline_records = {record_key(record): record for record in baseline.records}
+    new_records = {record_key(record): record for record in new.records}
+
+    def place(record: dict[str, Any]) -> tuple[int | None, str]:
+        found = positions.get(str(record.get("cell_id")))
+        if found:
+            return found
+        return record.get("cell_number"), str(record.get("source_first_line", ""))
+
+    def order(key: str) -> tuple[bool, int, str]:
+        number, _ = place(baseline_records.get(key) or new_records[key])
+        return (number is None, number or 0, key)
+
+    environment_checked = False
+    for key in sorted(set(baseline_records) | set(new_records), key=order):
+        b_record, n_record = baseline_records.get(key), new_records.get(key)
+        any_record = b_record or n_record
+        assert any_record is not None
+        number, line = place(any_record)
+        try:
+            if b_record is None:
+                raise _Parted("record", f"none (not in the {baseline_label})", "recorded")
+            if n_record is None:
+                raise _Parted("record", "recorded", f"none (the cell did not record in the {new_label})")
+            comparison.cells_compared += 1
+            walker.record(b_record, n_record)
+        except _Parted as parted:
+            changed = bool(b_record and n_record and b_record.get("source_hash") != n_record.get("source_hash"))
+            comparison.differences.append(
+                Difference(
+                    cell_key=key,
+                    cell_id=any_record.get("cell_id"),
+                    cell_number=number,
+                    source_first_line=line,
+                    where=parted.where,
+                    baseline=_show(parted.baseline),
+                    new=_show(parted.new),
+                    source_changed=changed,
+                )
+            )
+            if not environment_checked and b_record is not None and n_record is not None:
+                environment_checked = True
+                comparison.environment_changes = environment_changes(
+                    baseline.environment_of(b_record), new.environment_of(n_record)
+                )
+    return comparison

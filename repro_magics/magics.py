@@ -1,0 +1,153 @@
+"""The IPython magics: thin shells that parse, call the plain functions, and print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import xxhash
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from .arguments import ArgumentError, parse_cell_line
+from .determinism import op_determinism
+from .environment import environment_fingerprint
+from .ledger import Ledger, LedgerError
+from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
+from .recording import CellRecord, capturing_histories, record_named_values
+from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
+from .startup import hash_seed_warning
+
+
+@magics_class
+class ReproducibleMagics(Magics):
+    """`%%reproducible` and `%repro_seed`; one instance per kernel."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._ipython: Any = shell
+        try:
+            self.default_seed = default_seed_from_environment()
+        except SeedError as error:
+            print(f"repro_magics: {error}; using 0 instead.", file=sys.stderr)
+            self.default_seed = 0
+        self._hash_seed_checked = False
+        self._announced_ledger: Path | None = None
+        self._cell_id: str | None = None
+        self._locator = CellLocator()
+
+    def remember_cell_id(self, info: Any) -> None:
+        """`pre_run_cell` handler: the id the front end sent for the cell about to run."""
+        self._cell_id = getattr(info, "cell_id", None)
+
+    @line_magic
+    def repro_seed(self, line: str) -> None:
+        """Show or set the seed `%%reproducible` uses when its line names none.
+
+        Usage: `%repro_seed` shows it; `%repro_seed 812` sets it for this
+        kernel. A kernel starts with `REPRO_MAGICS_SEED` from its environment,
+        or 0.
+        """
+        text = line.strip()
+        if not text:
+            print(f"repro_magics: the default seed is {self.default_seed}")
+            return
+        try:
+            self.default_seed = parse_seed(text.removeprefix("seed="))
+        except SeedError as error:
+            raise UsageError(str(error)) from None
+
+    @cell_magic
+    def reproducible(self, line: str, cell: str) -> None:
+        """Run the cell with every source of randomness reset, and record what it produced.
+
+        Usage::
+
+            %%reproducible [seed=N] [record=NAME[,NAME...]]
+            %%reproducible [--seed N] [--record NAME[,NAME...]]
+
+        At the start of the cell, Python's `random`, NumPy's global state,
+        TensorFlow's global seed, op-seed counter and global `Generator`,
+        Keras' global `SeedGenerator` and Keras' automatic layer names are
+        reset from the seed (your Keras settings, such as the dtype policy,
+        are kept). The cell runs under TensorFlow op determinism, which is put
+        back as it was afterwards. Every Keras training history the cell
+        produces, and the variables named by `record`, are written to the
+        notebook's ledger (`NOTEBOOK.repro.json`) for `repro-verify`.
+
+        seed: a whole number from 0 to 2**32 - 1. Without it, the kernel's
+        default seed is used (see `%repro_seed`) and the cell says which.
+        """
+        __tracebackhide__ = True
+        try:
+            options = parse_cell_line(line)
+        except ArgumentError as error:
+            raise UsageError(str(error)) from None
+        cell_id = self._cell_id
+        seed = self.default_seed if options.seed is None else options.seed
+        self._warn_once_about_hash_seed()
+        if options.seed is None:
+            print(f"repro_magics: seed {seed} (this kernel's default; set it with %repro_seed)")
+
+        record = CellRecord(
+            cell_id=cell_id,
+            seed=seed,
+            execution_count=self._ipython.execution_count,
+            source_first_line=first_line(cell),
+            source_hash=xxhash.xxh3_64_hexdigest(cell.encode()),
+        )
+        with op_determinism():
+            reset_randomness(seed)
+            with capturing_histories(record.histories):
+                self._run_body(cell)
+        record.values = record_named_values(self._ipython.user_ns, options.record)
+        self._save(record)
+
+    def _run_body(self, cell: str) -> None:
+        # The body runs as a cell of its own, so magics, top-level await and
+        # the display of the last expression work as usual. Its traceback is
+        # shown once, by the outer cell, so that front ends and nbclient see
+        # the cell fail with the user's own exception.
+        __tracebackhide__ = True
+        shell = self._ipython
+        show_traceback, show_syntax_error = shell.showtraceback, shell.showsyntaxerror
+        shell.showtraceback = shell.showsyntaxerror = _ignore
+        try:
+            result = shell.run_cell(cell, store_history=False)
+        finally:
+            shell.showtraceback, shell.showsyntaxerror = show_traceback, show_syntax_error
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            raise error
+
+    def _warn_once_about_hash_seed(self) -> None:
+        if self._hash_seed_checked:
+            return
+        self._hash_seed_checked = True
+        warning = hash_seed_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+
+    def _save(self, record: CellRecord) -> None:
+        namespace = self._ipython.user_ns
+        path, beside_notebook = ledger_destination(namespace)
+        record.cell_number, position_line = self._locator.locate(find_notebook_path(namespace), record.cell_id)
+        record.source_first_line = position_line or record.source_first_line
+        try:
+            ledger = Ledger.load(path) if path.exists() else Ledger()
+        except LedgerError as error:
+            print(
+                f"repro_magics: {error}; this cell's record was not saved, and the file was left as it is.",
+                file=sys.stderr,
+            )
+            return
+        environment = environment_fingerprint()
+        ledger.with_record(record.to_json(), environment).save(path)
+        if not beside_notebook and self._announced_ledger != path:
+            self._announced_ledger = path
+            print(f"repro_magics: no notebook found for this kernel; records go to {path}", file=sys.stderr)
+
+
+def _ignore(*_args: Any, **_kwargs: Any) -> None:
+    return None

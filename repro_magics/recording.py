@@ -1,0 +1,70 @@
+"""Collect what a `%%reproducible` cell produced: its training histories and named values."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .values import encode_history, encode_value
+
+MISSING = {"type": "missing"}
+
+
+@dataclass
+class CellRecord:
+    """Everything recorded for one run of one cell."""
+
+    cell_id: str | None
+    seed: int
+    execution_count: int | None = None
+    cell_number: int | None = None
+    source_first_line: str = ""
+    source_hash: str = ""
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cell_id": self.cell_id,
+            "cell_number": self.cell_number,
+            "execution_count": self.execution_count,
+            "seed": self.seed,
+            "source_first_line": self.source_first_line,
+            "source_hash": self.source_hash,
+            "histories": self.histories,
+            "values": self.values,
+        }
+
+
+@contextlib.contextmanager
+def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
+    """Append every Keras `History` whose training ends inside the block to `into`.
+
+    `fit` hands its `History` callback `on_train_end` when training finishes,
+    whatever model class or custom training step is in use, so that hook is
+    wrapped for the duration of the block and restored after.
+    """
+    from keras.callbacks import History
+
+    original = History.__dict__.get("on_train_end")
+    inherited = History.on_train_end
+
+    def on_train_end(self: Any, logs: Any = None) -> None:
+        into.append(encode_history(self))
+        inherited(self, logs)
+
+    History.on_train_end = on_train_end
+    try:
+        yield
+    finally:
+        if original is None:
+            del History.on_train_end
+        else:
+            History.on_train_end = original
+
+
+def record_named_values(namespace: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Encode each named variable of `namespace`; a missing name is recorded as missing."""
+    return {name: encode_value(namespace[name]) if name in namespace else dict(MISSING) for name in names}

@@ -1,0 +1,154 @@
+"""Say what `repro-verify` found: lines for people, JSON for machines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from .values import json_float
+from .verify import NOT_SAVED, SAVED, UNCHANGED, UPDATED, NotebookVerification
+
+REPORT_FORMAT = "repro-magics-report"
+_MAX_OTHER_CELLS_SHOWN = 5
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _cell(number: int | None, cell_id: str | None) -> str:
+    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
+    return f"{label} (id {cell_id})" if cell_id else label
+
+
+def _tolerance_text(tolerance: Tolerance) -> str:
+    return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
+
+
+def _worst(comparisons: list[Comparison]) -> Comparison | None:
+    for verdict in (DIVERGED, WITHIN_TOLERANCE):
+        for comparison in comparisons:
+            if comparison.verdict == verdict:
+                return comparison
+    return comparisons[0] if comparisons else None
+
+
+def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
+    lines = [f"    {first.where}: {comparison.baseline_label} {first.baseline} vs {comparison.new_label} {first.new}"]
+    if first.source_changed:
+        lines.append("    (this cell's source changed since the baseline was recorded)")
+    others = comparison.differences[1:]
+    if others:
+        shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
+        more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
+        lines.append(f"    later cells that differ too: {shown}{more}")
+    if comparison.environment_changes:
+        changes = "; ".join(f"{name} {old} vs {new}" for name, old, new in comparison.environment_changes)
+        lines.append(f"    environment differs: {changes}")
+    else:
+        lines.append("    environment: the same")
+    return lines
+
+
+def _ledger_line(result: NotebookVerification) -> str | None:
+    if result.ledger_action == SAVED:
+        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+    if result.ledger_action == UPDATED:
+        return f"  ledger updated: {result.ledger_path}"
+    if result.ledger_action == NOT_SAVED:
+        return "  ledger not saved: the fresh runs differ from each other, so no result is stable enough to keep"
+    if result.ledger_action == UNCHANGED and result.verdict == DIVERGED:
+        return f"  ledger unchanged: {result.ledger_path} (if the new results are right, rerun with --update)"
+    return None
+
+
+def format_verification(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
+    """The report for one notebook, a line per item."""
+    name = str(result.notebook)
+    seconds = sum(run.seconds for run in result.runs)
+    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    failure = result.failure
+    if failure is not None:
+        where = _cell(failure.cell_number, failure.cell_id)
+        line = f": {failure.source_first_line}" if failure.source_first_line else ""
+        return [
+            f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
+            f"    {failure.summary}",
+        ]
+    comparison = _worst(result.comparisons)
+    if comparison is None:
+        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED:
+        first = comparison.differences[0]
+        lines = [
+            f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
+            f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
+            *_difference_lines(comparison, first),
+        ]
+    else:
+        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        against = "to the ledger" if result.had_ledger else "across the fresh runs"
+        if result.had_ledger and len(result.runs) > 1:
+            against += " and across the fresh runs"
+        if comparison.verdict == WITHIN_TOLERANCE:
+            lines = [
+                f"{name}: within tolerance {against} ({_tolerance_text(tolerance)}; {counted}; {run_text})",
+                f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
+                f"{comparison.max_rel_difference:.3g} relative",
+            ]
+        else:
+            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+        if result.records_count == 0:
+            lines.append("    note: no %%reproducible cell recorded anything, so nothing was compared")
+    ledger_line = _ledger_line(result)
+    return lines + ([ledger_line] if ledger_line else [])
+
+
+def _difference_json(difference: Difference) -> dict[str, Any]:
+    return asdict(difference)
+
+
+def _comparison_json(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "baseline": comparison.baseline_label,
+        "new": comparison.new_label,
+        "verdict": comparison.verdict,
+        "cells_compared": comparison.cells_compared,
+        "numbers_compared": comparison.numbers_compared,
+        "max_abs_difference": json_float(comparison.max_abs_difference),
+        "max_rel_difference": json_float(comparison.max_rel_difference),
+        "differences": [_difference_json(d) for d in comparison.differences],
+        "environment_changes": [
+            {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
+        ],
+    }
+
+
+def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    return {
+        "notebook": str(result.notebook),
+        "ledger": str(result.ledger_path),
+        "verdict": result.verdict,
+        "exit_status": result.exit_status,
+        "ledger_action": result.ledger_action,
+        "runs": [
+            {
+                "seconds": round(run.seconds, 3),
+                "cells_run": run.cells_run,
+                "failure": asdict(run.failure) if run.failure else None,
+            }
+            for run in result.runs
+        ],
+        "comparisons": [_comparison_json(c) for c in result.comparisons],
+    }
+
+
+def report_json(results: list[NotebookVerification], exit_status: int, tolerance: Tolerance) -> dict[str, Any]:
+    return {
+        "format": REPORT_FORMAT,
+        "version": 1,
+        "exit_status": exit_status,
+        "tolerance": {"rtol": tolerance.rtol, "atol": tolerance.atol},
+        "notebooks": [verification_json(result) for result in results],
+    }

@@ -1,0 +1,144 @@
+"""Turn the values a cell produced into exact, JSON-safe records.
+
+Floats are stored exactly: a JSON number written by `repr` reads back as the
+same float64 (float32 widens exactly). NaN and the infinities, which strict
+JSON has no numbers for, are stored as the strings "NaN", "Infinity" and
+"-Infinity"; `float()` reads all of these back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xxhash
+
+#: Arrays up to this many elements are stored whole, so they can be compared
+#: with a tolerance; larger ones keep only their fingerprint and a summary.
+MAX_STORED_ELEMENTS = 10_000
+
+FINGERPRINT_ALGORITHM = "xxh3_128"
+
+
+def json_float(value: Any) -> float | str:
+    """`value` as a strict-JSON value that `float()` turns back into it."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def fingerprint(array: np.ndarray) -> str:
+    """A hash of an array's dtype, shape and bytes: equal only if bitwise equal."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+    hasher = xxhash.xxh3_128(f"{flat.dtype.str}{array.shape}".encode())
+    if flat.dtype.hasobject:
+        hasher.update(repr(flat.tolist()).encode())
+    else:
+        # A byte view of the array's own buffer; `tobytes()` would copy it first.
+        hasher.update(flat.view(np.uint8).data)
+    return hasher.hexdigest()
+
+
+def encode_array(array: np.ndarray) -> dict[str, Any]:
+    """Dtype, shape, fingerprint, and the elements when there are few enough."""
+    record: dict[str, Any] = {
+        "type": "array",
+        "dtype": str(array.dtype),
+        "shape": list(array.shape),
+        "fingerprint": fingerprint(array),
+    }
+    numeric = np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    if array.size <= MAX_STORED_ELEMENTS:
+        flat = array.reshape(-1)
+        if np.issubdtype(array.dtype, np.floating):
+            record["values"] = [json_float(x) for x in flat.tolist()]
+        elif numeric:
+            record["values"] = flat.tolist()
+        else:
+            record["values"] = [str(x) for x in flat.tolist()]
+    elif numeric and array.size:
+        as_float = array.astype(np.float64, copy=False)
+        record["summary"] = {
+            "min": json_float(np.min(as_float)),
+            "max": json_float(np.max(as_float)),
+            "mean": json_float(np.mean(as_float)),
+        }
+    return record
+
+
+def _as_numpy(value: Any) -> np.ndarray | None:
+    """A NumPy view of a NumPy, TF or Keras array-like, else None."""
+    if isinstance(value, np.ndarray):
+        return value
+    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
+        try:
+            return np.asarray(value.numpy())
+        except (TypeError, ValueError, AttributeError):
+            return None
+    return None
+
+
+def _is_keras_layer(value: Any) -> bool:
+    try:
+        import keras
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, keras.layers.Layer)
+
+
+def encode_model(model: Any) -> dict[str, Any]:
+    """A Keras model or layer: one fingerprinted record per weight, by path."""
+    weights = {}
+    for variable in model.weights:
+        name = getattr(variable, "path", None) or variable.name
+        weights[name] = encode_array(np.asarray(variable.numpy()))
+    return {"type": "model", "class": type(model).__name__, "weights": weights}
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    """A JSON-safe record of `value` that `compare` can match element by element.
+
+    Handles numbers, strings, None, NumPy/TF/Keras arrays and tensors, lists,
+    tuples and dicts of these, Keras models and layers, and Keras `History`
+    objects. Anything else is recorded by its type alone.
+    """
+    if value is None:
+        return {"type": "none"}
+    if isinstance(value, (bool, np.bool_)):
+        return {"type": "bool", "value": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"type": "int", "value": int(value)}
+    if isinstance(value, (float, np.floating)):
+        return {"type": "float", "value": json_float(value)}
+    if isinstance(value, str):
+        return {"type": "str", "value": value}
+    if _is_keras_layer(value):
+        return encode_model(value)
+    if type(value).__name__ == "History" and isinstance(getattr(value, "history", None), dict):
+        return encode_history(value)
+    array = _as_numpy(value)
+    if array is not None:
+        if array.ndim == 0 and np.issubdtype(array.dtype, np.number):
+            return encode_value(array.item())
+        return encode_array(array)
+    if isinstance(value, Mapping):
+        return {"type": "dict", "items": {str(key): encode_value(item) for key, item in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"type": "list", "items": [encode_value(item) for item in value]}
+    return {"type": "unsupported", "python_type": f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def encode_history(history: Any) -> dict[str, Any]:
+    """A Keras `History`: its epochs and every metric's value per epoch."""
+    return {
+        "type": "history",
+        "epochs": [int(epoch) for epoch in getattr(history, "epoch", [])],
+        "metrics": {
+            str(name): [json_float(value) for value in values] for name, values in sorted(history.history.items())
+        },
+    }

@@ -1,0 +1,158 @@
+"""Restart-and-verify: fresh runs of a notebook compared with its ledger and with each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers
+from .ledger import Ledger, ledger_path_for
+from .notebook_context import code_cell_positions
+from .runner import NotebookRun, Progress, read_notebook, run_notebook
+
+#: Exit statuses of `repro-verify`, part of its interface.
+EXIT_REPRODUCED = 0
+EXIT_DIFFERENT = 1
+EXIT_USAGE = 2
+EXIT_FAILED_TO_RUN = 3
+
+SAVED = "saved"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+NOT_SAVED = "not saved"
+
+
+@dataclass
+class VerifyOptions:
+    runs: int | None = None
+    update: bool = False
+    baseline: Path | None = None
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    timeout: float | None = 600
+    kernel_name: str | None = None
+
+
+@dataclass
+class NotebookVerification:
+    """Everything `repro-verify` learned about one notebook."""
+
+    notebook: Path
+    ledger_path: Path
+    had_ledger: bool
+    runs: list[NotebookRun] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    ledger_action: str = UNCHANGED
+
+    @property
+    def failure(self) -> Any:
+        return next((run.failure for run in self.runs if run.failure), None)
+
+    @property
+    def verdict(self) -> str:
+        if self.failure:
+            return "failed to run"
+        verdicts = {comparison.verdict for comparison in self.comparisons}
+        for verdict in (DIVERGED, WITHIN_TOLERANCE):
+            if verdict in verdicts:
+                return verdict
+        return IDENTICAL if self.comparisons else "recorded"
+
+    @property
+    def exit_status(self) -> int:
+        if self.failure:
+            return EXIT_FAILED_TO_RUN
+        if self.verdict == DIVERGED and self.ledger_action != UPDATED:
+            return EXIT_DIFFERENT
+        return EXIT_REPRODUCED
+
+    @property
+    def records_count(self) -> int:
+        return len(self.runs[-1].records.records) if self.runs else 0
+
+
+def load_baseline(notebook: Path, baseline: Path | None) -> tuple[Path, Ledger | None]:
+    """The ledger path in use and its contents (None when there is none yet).
+
+    Raises `LedgerError` for a ledger that exists but can't be read, and for
+    an explicit `--baseline` that does not exist.
+    """
+    path = baseline or ledger_path_for(notebook)
+    if baseline is None and not path.exists():
+        return path, None
+    return path, Ledger.load(path)
+
+
+def verify_notebook(
+    notebook_path: Path,
+    options: VerifyOptions,
+    *,
+    progress: Progress | None = None,
+    on_run_start: Any = None,
+) -> NotebookVerification:
+    """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
+
+    With a ledger: `options.runs` runs (1 by default), each compared with
+    it; the ledger is replaced only with `options.update`. Without one: two
+    runs by default, compared with each other, and the first one's records
+    are saved when they agree.
+    """
+    notebook = read_notebook(notebook_path)
+    ledger_path, ledger = load_baseline(notebook_path, options.baseline)
+    positions = code_cell_positions(notebook.cells)
+    result = NotebookVerification(notebook_path, ledger_path, had_ledger=ledger is not None)
+    runs = options.runs or (1 if ledger is not None else 2)
+
+    for number in range(1, runs + 1):
+        if on_run_start is not None:
+            on_run_start(number, runs)
+        run = run_notebook(
+            notebook_path,
+            notebook=notebook,
+            kernel_name=options.kernel_name,
+            timeout=options.timeout,
+            progress=progress,
+        )
+        result.runs.append(run)
+        if run.failure:
+            return result
+        label = f"run {number}"
+        if ledger is not None:
+            result.comparisons.append(
+                compare_ledgers(
+                    ledger,
+                    run.records,
+                    options.tolerance,
+                    baseline_label="ledger",
+                    new_label=label,
+                    positions=positions,
+                )
+            )
+        if number > 1:
+            result.comparisons.append(
+                compare_ledgers(
+                    result.runs[0].records,
+                    run.records,
+                    options.tolerance,
+                    baseline_label="run 1",
+                    new_label=label,
+                    positions=positions,
+                )
+            )
+
+    runs_agree = all(
+        comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
+    )
+    if ledger is None:
+        if runs_agree:
+            result.runs[0].records.save(ledger_path)
+            result.ledger_action = SAVED
+        else:
+            result.ledger_action = NOT_SAVED
+    elif options.update:
+        if runs_agree:
+            result.runs[-1].records.save(ledger_path)
+            result.ledger_action = UPDATED
+        else:
+            result.ledger_action = NOT_SAVED
+    return result
