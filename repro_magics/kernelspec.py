@@ -47,4 +47,4 @@ def install_kernel_spec(*, user: bool = False, prefix: str | None = None) -> str
 
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "kernel.json").write_text(kernel_spec_json(sys.executable), encoding="utf-8")
-        return KernelSpecManager().install_kernel_spec(folder, KERNEL_NAME, user=user, prefix=prefix, replace=True)
+        return KernelSpecManager().install_kernel_spec(folder, KERNEL_NAME, user=user, prefix=prefix)

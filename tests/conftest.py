@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from repro_magics.cli import main
+
+
+@pytest.fixture(scope="session")
+def shell() -> Any:
+    """One in-process IPython shell for the session; TensorFlow is imported once."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
+@pytest.fixture
+def ipython(shell: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The shell with the extension freshly loaded and its ledger in a temporary folder."""
+    monkeypatch.setenv("REPRO_MAGICS_LEDGER", str(tmp_path / "ledger.repro.json"))
+    monkeypatch.delenv("REPRO_MAGICS_NOTEBOOK", raising=False)
+    shell.run_line_magic("load_ext", "repro_magics")
+    yield shell
+    shell.run_line_magic("unload_ext", "repro_magics")
+
+
+def write_notebook(path: Path, *sources: str, markdown_first: bool = False) -> Path:
+    """A real notebook on disk with one code cell per source (and a markdown cell first, if asked)."""
+    cells = [new_markdown_cell("# A test notebook")] if markdown_first else []
+    cells += [new_code_cell(source) for source in sources]
+    notebook = new_notebook(cells=cells)
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"c{index}"
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """`repro-verify ARGV` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_repro_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REPRO_MAGICS_SEED",):
+        if name in os.environ:
+            monkeypatch.delenv(name)

@@ -1,0 +1,58 @@
+"""The `%%reproducible` line, seeds, and what was fixed at process start."""
+
+from __future__ import annotations
+
+import pytest
+
+from repro_magics import startup
+from repro_magics.arguments import ArgumentError, CellOptions, parse_cell_line
+from repro_magics.seeding import SeedError, parse_seed
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "seed=812 record=a,b",
+        "--seed 812 --record a,b",
+        "--seed=812 --record=a,b",
+        "record=a,b seed=812",
+        "seed=812 --record 'a, b'",
+    ],
+)
+def test_both_forms_parse_to_the_same_options(line: str) -> None:
+    assert parse_cell_line(line) == CellOptions(seed=812, record=("a", "b"))
+
+
+def test_an_empty_line_means_the_default_seed_and_no_names() -> None:
+    assert parse_cell_line("   ") == CellOptions(seed=None, record=())
+
+
+@pytest.mark.parametrize("line", ["812", "--seed", "seed='unclosed"])
+def test_when_the_line_is_malformed_then_argument_error(line: str) -> None:
+    with pytest.raises(ArgumentError):
+        parse_cell_line(line)
+
+
+def test_seed_limits() -> None:
+    assert parse_seed("0") == 0
+    assert parse_seed(str(2**32 - 1)) == 2**32 - 1
+    for bad in ("1.5", "", "0x10", str(2**32)):
+        with pytest.raises(SeedError):
+            parse_seed(bad)
+
+
+def test_when_the_kernel_started_without_a_hash_seed_then_one_line_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(startup.sys, "flags", type("F", (), {"hash_randomization": 1})())
+    monkeypatch.setattr(startup, "startup_environment", lambda: {"PATH": "/bin"})
+    warning = startup.hash_seed_warning()
+    assert warning is not None and "\n" not in warning
+    assert "PYTHONHASHSEED unset" in warning and "install-kernel" in warning
+    monkeypatch.setattr(startup, "startup_environment", lambda: {"PYTHONHASHSEED": "123"})
+    assert startup.hash_seed_warning() is None
+
+
+def test_startup_values_name_only_the_listed_variables() -> None:
+    values = startup.startup_values()
+    assert set(values) == set(startup.STARTUP_VARIABLES)

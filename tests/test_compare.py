@@ -1,0 +1,125 @@
+"""Comparing records: verdicts, tolerances, and naming the first place they part."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from repro_magics.compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, compare_ledgers
+from repro_magics.ledger import Ledger
+from repro_magics.values import encode_value
+
+ENVIRONMENT = {"packages": {"tensorflow": "2.21.0"}, "python": "3.11.7"}
+
+
+def history(loss: list[float], accuracy: list[float]) -> dict[str, Any]:
+    return {"type": "history", "epochs": list(range(len(loss))), "metrics": {"accuracy": accuracy, "loss": loss}}
+
+
+def ledger(*records: dict[str, Any], environment: dict[str, Any] = ENVIRONMENT) -> Ledger:
+    result = Ledger()
+    for record in records:
+        result = result.with_record(record, environment)
+    return result
+
+
+def cell(cell_id: str, number: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "cell_id": cell_id,
+        "cell_number": number,
+        "seed": 1,
+        "source_first_line": f"line {number}",
+        "histories": [],
+        "values": {},
+        **fields,
+    }
+
+
+def test_when_records_are_equal_then_identical_and_numbers_are_counted() -> None:
+    baseline = ledger(cell("a", 1, histories=[history([0.5, 0.4], [0.6, 0.7])]))
+    comparison = compare_ledgers(baseline, ledger(*baseline.records))
+    assert comparison.verdict == IDENTICAL
+    assert comparison.cells_compared == 1
+    assert comparison.numbers_compared == 4
+
+
+def test_when_a_value_differs_by_1e_12_then_diverged_by_default_and_within_tolerance_with_atol() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1.0)}))
+    new = ledger(cell("a", 1, values={"x": encode_value(1.0 + 1e-12)}))
+    strict = compare_ledgers(baseline, new)
+    assert strict.verdict == DIVERGED
+    assert strict.first_difference is not None
+    assert strict.first_difference.where == "value 'x'"
+    assert strict.first_difference.baseline == "1.0"
+    assert strict.first_difference.new == repr(1.0 + 1e-12)
+    loose = compare_ledgers(baseline, new, Tolerance(atol=1e-9))
+    assert loose.verdict == WITHIN_TOLERANCE
+    assert math.isclose(loose.max_abs_difference, 1e-12, rel_tol=1e-3)
+
+
+def test_when_relative_tolerance_is_given_then_it_scales_with_the_baseline() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1000.0)}))
+    new = ledger(cell("a", 1, values={"x": encode_value(1000.001)}))
+    assert compare_ledgers(baseline, new, Tolerance(rtol=1e-6)).verdict == WITHIN_TOLERANCE
+    assert compare_ledgers(baseline, new, Tolerance(rtol=1e-7)).verdict == DIVERGED
+
+
+def test_when_both_are_nan_then_they_match_and_nan_against_a_number_does_not() -> None:
+    nan = ledger(cell("a", 1, values={"x": encode_value(math.nan)}))
+    assert compare_ledgers(nan, ledger(*nan.records)).verdict == IDENTICAL
+    one = ledger(cell("a", 1, values={"x": encode_value(1.0)}))
+    assert compare_ledgers(nan, one, Tolerance(atol=1e9)).verdict == DIVERGED
+
+
+def test_when_training_parts_then_the_earliest_epoch_and_its_metric_are_named() -> None:
+    baseline = ledger(cell("a", 1, histories=[history([0.5, 0.4, 0.3], [0.1, 0.2, 0.3])]))
+    new = ledger(cell("a", 1, histories=[history([0.5, 0.4, 0.31], [0.1, 0.25, 0.3])]))
+    difference = compare_ledgers(baseline, new).first_difference
+    assert difference is not None
+    assert difference.where == "history 1, metric 'accuracy', epoch 2"
+    assert (difference.baseline, difference.new) == ("0.2", "0.25")
+
+
+def test_when_several_cells_differ_then_the_first_in_notebook_order_leads_and_others_are_listed() -> None:
+    baseline = ledger(*(cell(c, n, values={"v": encode_value(float(n))}) for c, n in [("z", 3), ("y", 2), ("x", 1)]))
+    new = ledger(
+        cell("x", 1, values={"v": encode_value(1.0)}),
+        cell("y", 2, values={"v": encode_value(9.0)}),
+        cell("z", 3, values={"v": encode_value(9.0)}),
+    )
+    comparison = compare_ledgers(baseline, new)
+    assert [d.cell_number for d in comparison.differences] == [2, 3]
+    assert comparison.first_difference is not None and comparison.first_difference.cell_id == "y"
+
+
+def test_when_an_array_element_differs_then_its_index_is_named() -> None:
+    import numpy as np
+
+    values = np.zeros((2, 3), dtype=np.float32)
+    changed = values.copy()
+    changed[1, 2] = 0.5
+    baseline = ledger(cell("a", 1, values={"w": encode_value(values)}))
+    difference = compare_ledgers(baseline, ledger(cell("a", 1, values={"w": encode_value(changed)}))).first_difference
+    assert difference is not None and difference.where == "value 'w', element [1, 2]"
+
+
+def test_when_a_cell_recorded_nothing_in_the_new_run_then_that_is_a_difference() -> None:
+    baseline = ledger(cell("a", 1), cell("b", 2))
+    difference = compare_ledgers(baseline, ledger(cell("a", 1))).first_difference
+    assert difference is not None and difference.cell_id == "b" and difference.where == "record"
+
+
+def test_when_the_environment_changed_then_the_changed_facts_are_listed() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1.0)}))
+    new = ledger(
+        cell("a", 1, values={"x": encode_value(2.0)}),
+        environment={"packages": {"tensorflow": "2.20.0"}, "python": "3.11.7"},
+    )
+    assert compare_ledgers(baseline, new).environment_changes == [("packages.tensorflow", "2.21.0", "2.20.0")]
+
+
+def test_when_positions_come_from_the_notebook_then_they_win_over_the_recorded_ones() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1.0)}))
+    new = ledger(cell("a", 1, values={"x": encode_value(2.0)}))
+    difference = compare_ledgers(baseline, new, positions={"a": (4, "x = 2")}).first_difference
+    assert difference is not None and (difference.cell_number, difference.source_first_line) == (4, "x = 2")

@@ -1,0 +1,104 @@
+"""Encoding results exactly, and the ledger file that holds them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
+from repro_magics.values import MAX_STORED_ELEMENTS, encode_value, fingerprint
+
+
+def roundtrip(value: object) -> dict:
+    return json.loads(json.dumps(encode_value(value), allow_nan=False))
+
+
+def test_when_floats_are_encoded_then_they_read_back_bit_for_bit() -> None:
+    values = np.random.default_rng(0).standard_normal(100).astype(np.float32)
+    stored = roundtrip(values)["values"]
+    assert np.array_equal(np.array(stored, dtype=np.float64).astype(np.float32), values)
+    assert roundtrip(0.1 + 0.2)["value"] == 0.1 + 0.2
+
+
+def test_when_values_are_nan_or_infinite_then_strict_json_keeps_them() -> None:
+    stored = roundtrip([math.nan, math.inf, -math.inf, np.float32("nan")])
+    decoded = [float(item["value"]) for item in stored["items"]]
+    assert math.isnan(decoded[0]) and decoded[1] == math.inf and decoded[2] == -math.inf and math.isnan(decoded[3])
+    assert stored["items"][0] == {"type": "float", "value": "NaN"}
+
+
+def test_when_an_array_is_large_then_only_its_fingerprint_and_summary_are_kept() -> None:
+    stored = encode_value(np.arange(MAX_STORED_ELEMENTS + 1, dtype=np.float64))
+    assert "values" not in stored
+    assert stored["summary"] == {"min": 0.0, "max": float(MAX_STORED_ELEMENTS), "mean": MAX_STORED_ELEMENTS / 2}
+
+
+def test_when_arrays_differ_in_one_bit_or_shape_then_fingerprints_differ() -> None:
+    base = np.arange(12, dtype=np.float32)
+    flipped = base.copy()
+    flipped.view(np.uint32)[5] ^= 1
+    assert fingerprint(base) == fingerprint(base.copy())
+    assert fingerprint(base) != fingerprint(flipped)
+    assert fingerprint(base) != fingerprint(base.reshape(3, 4))
+    assert fingerprint(base.reshape(3, 4).T) == fingerprint(np.ascontiguousarray(base.reshape(3, 4).T))
+
+
+def test_when_values_are_nested_then_each_kind_is_tagged() -> None:
+    stored = roundtrip({"n": 3, "ok": True, "name": "x", "none": None, "pair": (1.5, np.int64(2))})
+    assert stored["items"]["n"] == {"type": "int", "value": 3}
+    assert stored["items"]["ok"] == {"type": "bool", "value": True}
+    assert stored["items"]["none"] == {"type": "none"}
+    assert stored["items"]["pair"]["items"][1] == {"type": "int", "value": 2}
+    assert roundtrip(object())["type"] == "unsupported"
+
+
+def test_when_a_record_is_added_for_the_same_cell_then_it_replaces_the_old_one(tmp_path: Path) -> None:
+    environment = {"python": "3.11"}
+    ledger = Ledger().with_record({"cell_id": "a", "cell_number": 2, "seed": 1}, environment)
+    ledger = ledger.with_record({"cell_id": "b", "cell_number": 1, "seed": 1}, environment)
+    ledger = ledger.with_record({"cell_id": "a", "cell_number": 2, "seed": 5}, environment)
+    assert [(r["cell_id"], r["seed"]) for r in ledger.records] == [("b", 1), ("a", 5)]
+    assert len(ledger.environments) == 1
+
+
+def test_when_a_ledger_is_saved_then_it_is_strict_sorted_json_and_reads_back_equal(tmp_path: Path) -> None:
+    path = tmp_path / "n.repro.json"
+    ledger = Ledger().with_record({"cell_id": "a", "values": {"x": encode_value(math.nan)}}, {"z": 1, "a": 2})
+    ledger.save(path)
+    text = path.read_text()
+    assert "NaN" in text and "NaN," not in text.replace('"NaN"', "")
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
+    assert Ledger.load(path) == ledger
+    ledger.save(path)
+    assert path.read_text() == text
+    assert os.listdir(tmp_path) == ["n.repro.json"]
+
+
+def test_ledger_path_is_beside_the_notebook() -> None:
+    assert ledger_path_for(Path("/w/analysis.ipynb")) == Path("/w/analysis.repro.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is corrupt: not valid JSON at line 1, column 2"),
+        ("[1, 2]", "is not a repro_magics ledger"),
+        ('{"format": "repro-magics-ledger", "version": 99}', "has ledger format version 99"),
+        (
+            '{"format": "repro-magics-ledger", "version": 1, "records": 3, "environments": {}}',
+            "is corrupt: 'records' is not a list of records",
+        ),
+    ],
+)
+def test_when_a_ledger_is_corrupt_then_loading_says_why_in_one_sentence(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "bad.repro.json"
+    path.write_text(content)
+    with pytest.raises(LedgerError, match=message):
+        Ledger.load(path)
