@@ -28,15 +28,20 @@ def ledger_path_for(notebook: Path) -> Path:
     return notebook.with_name(notebook.stem + LEDGER_SUFFIX)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that readers see the old file or the new, never half."""
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Replace `path` with `text` so that readers see the old file or the new, never half.
+
+    `durable` also flushes the data to disk before the rename, which guards
+    against a machine crash; a killed process can't leave half a file either way.
+    """
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -71,9 +76,12 @@ class Ledger:
     records: list[dict[str, Any]] = field(default_factory=list)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def with_record(self, record: dict[str, Any], environment: dict[str, Any]) -> Ledger:
-        """A copy with `record` added, replacing the earlier record of the same cell."""
-        key = environment_key(environment)
+    def with_record(self, record: dict[str, Any], environment: dict[str, Any], key: str | None = None) -> Ledger:
+        """A copy with `record` added, replacing the earlier record of the same cell.
+
+        `key` is `environment_key(environment)`, for callers that keep it.
+        """
+        key = key or environment_key(environment)
         kept = [r for r in self.records if record_key(r) != record_key(record)]
         records = sorted([*kept, {**record, "environment": key}], key=_record_order)
         used = {r.get("environment") for r in records}
@@ -92,8 +100,8 @@ class Ledger:
             "records": sorted(self.records, key=_record_order),
         }
 
-    def save(self, path: Path) -> None:
-        atomic_write_text(path, to_json_text(self.to_json()))
+    def save(self, path: Path, *, durable: bool = True) -> None:
+        atomic_write_text(path, to_json_text(self.to_json()), durable=durable)
 
     @classmethod
     def from_json(cls, data: Any, origin: str = "ledger") -> Ledger:

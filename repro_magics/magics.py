@@ -13,7 +13,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .ledger import Ledger, LedgerError
+from .ledger import Ledger, LedgerError, environment_key
 from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
 from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
@@ -36,6 +36,7 @@ class ReproducibleMagics(Magics):
         self._announced_ledger: Path | None = None
         self._cell_id: str | None = None
         self._locator = CellLocator()
+        self._environment_key: str | None = None
 
     def remember_cell_id(self, info: Any) -> None:
         """`pre_run_cell` handler: the id the front end sent for the cell about to run."""
@@ -143,7 +144,11 @@ class ReproducibleMagics(Magics):
             )
             return
         environment = environment_fingerprint()
-        ledger.with_record(record.to_json(), environment).save(path)
+        if self._environment_key is None:
+            self._environment_key = environment_key(environment)
+        # Not flushed to disk: this runs after every cell, the write is still
+        # atomic, and the next run of the cell rewrites its record anyway.
+        ledger.with_record(record.to_json(), environment, self._environment_key).save(path, durable=False)
         if not beside_notebook and self._announced_ledger != path:
             self._announced_ledger = path
             print(f"repro_magics: no notebook found for this kernel; records go to {path}", file=sys.stderr)
