@@ -204,3 +204,26 @@ def test_when_the_extension_is_unloaded_then_its_magics_and_hooks_are_gone(shell
     assert "reproducible" not in shell.magics_manager.magics["cell"]
     assert "repro_seed" not in shell.magics_manager.magics["line"]
     assert not [h for h in shell.events.callbacks["pre_run_cell"] if "repro_magics" in getattr(h, "__module__", "")]
+
+
+def test_when_the_ledger_is_corrupt_then_the_cell_runs_and_the_file_is_left_as_it_was(
+    ipython: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = tmp_path / "ledger.repro.json"
+    ledger.write_text("{half a file")
+    assert run_reproducible(ipython, "seed=1 record=x", "x = 1").success
+    assert ipython.user_ns["x"] == 1
+    assert ledger.read_text() == "{half a file"
+    assert "this cell's record was not saved, and the file was left as it is" in capsys.readouterr().err
+
+
+def test_when_no_notebook_is_known_then_the_cell_says_where_records_go_once(
+    ipython: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REPRO_MAGICS_LEDGER")
+    monkeypatch.chdir(tmp_path)
+    run_reproducible(ipython, "seed=1", "pass")
+    run_reproducible(ipython, "seed=1", "pass")
+    err = capsys.readouterr().err
+    assert err.count(f"no notebook found for this kernel; records go to {tmp_path / 'untitled.repro.json'}") == 1
+    assert (tmp_path / "untitled.repro.json").exists()
