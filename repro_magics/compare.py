@@ -101,7 +101,6 @@ class _Walker:
         self.comparison = comparison
 
     def floats(self, baseline: Any, new: Any, where: str) -> None:
-        self.comparison.numbers_compared += 1
         if baseline == new:
             return
         b, n = float(baseline), float(new)
@@ -139,7 +138,6 @@ class _Walker:
         self.exact(baseline.get("dtype"), new.get("dtype"), f"{where}, dtype")
         self.exact(baseline.get("shape"), new.get("shape"), f"{where}, shape")
         if baseline.get("fingerprint") == new.get("fingerprint") and "values" not in baseline:
-            self.comparison.numbers_compared += 1
             return
         b_values, n_values = baseline.get("values"), new.get("values")
         if b_values is None or n_values is None:
@@ -160,7 +158,6 @@ class _Walker:
 
     def encoded(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
         if baseline == new:
-            self.comparison.numbers_compared += _count_numbers(baseline)
             return
         kind = baseline.get("type")
         if kind != new.get("type"):
@@ -197,10 +194,12 @@ class _Walker:
         b_histories, n_histories = baseline.get("histories", []), new.get("histories", [])
         self.exact(len(b_histories), len(n_histories), "number of training histories")
         for number, (b, n) in enumerate(zip(b_histories, n_histories, strict=True), start=1):
+            self.comparison.numbers_compared += _count_numbers(b)
             self.history(b, n, f"history {number}")
         b_values, n_values = baseline.get("values", {}), new.get("values", {})
         self.exact(sorted(b_values), sorted(n_values), "recorded names")
         for name in sorted(b_values):
+            self.comparison.numbers_compared += _count_numbers(b_values[name])
             self.encoded(b_values[name], n_values[name], f"value '{name}'")
 
 
@@ -213,7 +212,7 @@ def _summary(encoded: dict[str, Any]) -> str:
 def _count_numbers(encoded: Any) -> int:
     if isinstance(encoded, dict):
         kind = encoded.get("type")
-        if kind == "float":
+        if kind in {"float", "int", "bool"}:
             return 1
         if kind == "array":
             return len(encoded.get("values") or [None])

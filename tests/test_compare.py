@@ -123,3 +123,19 @@ def test_when_positions_come_from_the_notebook_then_they_win_over_the_recorded_o
     new = ledger(cell("a", 1, values={"x": encode_value(2.0)}))
     difference = compare_ledgers(baseline, new, positions={"a": (4, "x = 2")}).first_difference
     assert difference is not None and (difference.cell_number, difference.source_first_line) == (4, "x = 2")
+
+
+def test_every_number_compared_is_counted_once_whatever_its_kind() -> None:
+    import numpy as np
+
+    values = {
+        "i": encode_value(3),
+        "f": encode_value(0.5),
+        "l": encode_value([1, 2.5, True]),
+        "a": encode_value(np.arange(4.0)),
+    }
+    baseline = ledger(cell("a", 1, histories=[history([0.5, 0.4], [0.6, 0.7])], values=values))
+    new = ledger(cell("a", 1, histories=[history([0.5, 0.4], [0.6, 0.7])], values={**values, "f": encode_value(0.25)}))
+    assert compare_ledgers(baseline, ledger(*baseline.records)).numbers_compared == 4 + 1 + 1 + 3 + 4
+    # A cell's walk stops where it parts: the history, then 'a', then 'f' (sorted names).
+    assert compare_ledgers(baseline, new).numbers_compared == 4 + 4 + 1
