@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         err.write(f"repro-verify: error: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err.write("repro-verify: interrupted; nothing was written\n")
+        err.write("repro-verify: interrupted; the notebook being verified was left as it was\n")
         return EXIT_INTERRUPTED
 
 
@@ -252,5 +252,5 @@ def module_main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{parser.prog}: error: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; nothing was written\n")
+        sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED

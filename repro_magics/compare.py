@@ -50,6 +50,8 @@ class Comparison:
     new_label: str
     cells_compared: int = 0
     numbers_compared: int = 0
+    #: Numbers that differ in their bits but lie within the tolerance.
+    inexact_matches: int = 0
     max_abs_difference: float = 0.0
     max_rel_difference: float = 0.0
     differences: list[Difference] = field(default_factory=list)
@@ -59,7 +61,7 @@ class Comparison:
     def verdict(self) -> str:
         if self.differences:
             return DIVERGED
-        return WITHIN_TOLERANCE if self.max_abs_difference > 0 else IDENTICAL
+        return WITHIN_TOLERANCE if self.inexact_matches else IDENTICAL
 
     @property
     def first_difference(self) -> Difference | None:
@@ -84,7 +86,7 @@ def _show(value: Any) -> str:
 
 def _show_encoded(encoded: dict[str, Any]) -> str:
     kind = encoded.get("type")
-    if kind in {"int", "float", "bool", "str"}:
+    if kind in {"int", "float", "bool", "str", "complex"}:
         return repr(encoded.get("value"))
     if kind == "array":
         return f"array {encoded.get('dtype')} {tuple(encoded.get('shape', ()))}"
@@ -101,9 +103,12 @@ class _Walker:
         self.comparison = comparison
 
     def floats(self, baseline: Any, new: Any, where: str) -> None:
+        # Encoded floats are equal exactly when their bits are.
         if baseline == new:
             return
         b, n = float(baseline), float(new)
+        if self.tolerance.bitwise:
+            raise _Parted(where, b, n)
         if math.isnan(b) or math.isnan(n) or math.isinf(b) or math.isinf(n):
             if (math.isnan(b) and math.isnan(n)) or b == n:
                 return
@@ -112,6 +117,7 @@ class _Walker:
         relative = absolute / abs(b) if b else math.inf
         if absolute > self.tolerance.atol + self.tolerance.rtol * abs(b):
             raise _Parted(where, b, n)
+        self.comparison.inexact_matches += 1
         self.comparison.max_abs_difference = max(self.comparison.max_abs_difference, absolute)
         self.comparison.max_rel_difference = max(self.comparison.max_rel_difference, relative)
 
@@ -147,14 +153,20 @@ class _Walker:
                 _summary(new),
             )
         shape = tuple(baseline.get("shape") or ())
-        floating = str(baseline.get("dtype", "")).startswith(("float", "bfloat", "complex"))
+        dtype = str(baseline.get("dtype", ""))
         for index, (b, n) in enumerate(zip(b_values, n_values, strict=False)):
             element = np.unravel_index(index, shape) if shape else ()
             here = f"{where}, element {list(map(int, element))}"
-            if floating:
+            if dtype.startswith("complex"):
+                self.complex(b, n, here)
+            elif dtype.startswith(("float", "bfloat")):
                 self.floats(b, n, here)
             else:
                 self.exact(b, n, here)
+
+    def complex(self, baseline: list[Any], new: list[Any], where: str) -> None:
+        self.floats(baseline[0], new[0], f"{where} (real part)")
+        self.floats(baseline[1], new[1], f"{where} (imaginary part)")
 
     def encoded(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
         if baseline == new:
@@ -164,6 +176,8 @@ class _Walker:
             raise _Parted(where, _show_encoded(baseline), _show_encoded(new))
         if kind == "float":
             self.floats(baseline["value"], new["value"], where)
+        elif kind == "complex":
+            self.complex(baseline["value"], new["value"], where)
         elif kind == "array":
             self.array(baseline, new, where)
         elif kind == "history":
@@ -212,7 +226,7 @@ def _summary(encoded: dict[str, Any]) -> str:
 def _count_numbers(encoded: Any) -> int:
     if isinstance(encoded, dict):
         kind = encoded.get("type")
-        if kind in {"float", "int", "bool"}:
+        if kind in {"float", "int", "bool", "complex"}:
             return 1
         if kind == "array":
             return len(encoded.get("values") or [None])
@@ -242,6 +256,39 @@ def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[t
     ]
 
 
+Pair = tuple[dict[str, Any] | None, dict[str, Any] | None]
+
+
+def pair_records(baseline: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Pair]:
+    """Match records of the same cell: by cell id, else by identical source.
+
+    Front ends that send no cell id (an IPython console, nbconvert,
+    papermill) key their records by source, so a ledger they wrote still
+    pairs with `repro-verify`'s records, which carry ids.
+    """
+    unmatched_new = {record_key(record): record for record in new}
+    pairs: list[Pair] = []
+    unmatched_baseline = []
+    for record in baseline:
+        partner = unmatched_new.pop(record_key(record), None)
+        if partner is None:
+            unmatched_baseline.append(record)
+        else:
+            pairs.append((record, partner))
+    by_source: dict[Any, list[str]] = {}
+    for key, record in unmatched_new.items():
+        by_source.setdefault(record.get("source_hash"), []).append(key)
+    for record in unmatched_baseline:
+        keys = by_source.get(record.get("source_hash")) if record.get("source_hash") else None
+        pairs.append((record, unmatched_new.pop(keys.pop(0)) if keys else None))
+    pairs.extend((None, record) for record in unmatched_new.values())
+    return pairs
+
+
+def _in(label: str) -> str:
+    return "the ledger" if label == "ledger" else label
+
+
 def compare_ledgers(
     baseline: Ledger,
     new: Ledger,
@@ -259,37 +306,36 @@ def compare_ledgers(
     positions = positions or {}
     comparison = Comparison(baseline_label, new_label)
     walker = _Walker(tolerance, comparison)
-    baseline_records = {record_key(record): record for record in baseline.records}
-    new_records = {record_key(record): record for record in new.records}
 
-    def place(record: dict[str, Any]) -> tuple[int | None, str]:
-        found = positions.get(str(record.get("cell_id")))
-        if found:
-            return found
+    def place(pair: Pair) -> tuple[int | None, str]:
+        for record in (pair[1], pair[0]):
+            if record is not None and str(record.get("cell_id")) in positions:
+                return positions[str(record.get("cell_id"))]
+        record = pair[0] or pair[1]
+        assert record is not None
         return record.get("cell_number"), str(record.get("source_first_line", ""))
 
-    def order(key: str) -> tuple[bool, int, str]:
-        number, _ = place(baseline_records.get(key) or new_records[key])
-        return (number is None, number or 0, key)
+    def order(pair: Pair) -> tuple[bool, int]:
+        number, _ = place(pair)
+        return (number is None, number or 0)
 
     environment_checked = False
-    for key in sorted(set(baseline_records) | set(new_records), key=order):
-        b_record, n_record = baseline_records.get(key), new_records.get(key)
-        any_record = b_record or n_record
+    for b_record, n_record in sorted(pair_records(baseline.records, new.records), key=order):
+        any_record = n_record or b_record
         assert any_record is not None
-        number, line = place(any_record)
+        number, line = place((b_record, n_record))
         try:
             if b_record is None:
-                raise _Parted("record", f"none (not in the {baseline_label})", "recorded")
+                raise _Parted("record", f"none (not in {_in(baseline_label)})", "recorded")
             if n_record is None:
-                raise _Parted("record", "recorded", f"none (the cell did not record in the {new_label})")
+                raise _Parted("record", "recorded", f"none (the cell recorded nothing in {_in(new_label)})")
             comparison.cells_compared += 1
             walker.record(b_record, n_record)
         except _Parted as parted:
             changed = bool(b_record and n_record and b_record.get("source_hash") != n_record.get("source_hash"))
             comparison.differences.append(
                 Difference(
-                    cell_key=key,
+                    cell_key=record_key(any_record),
                     cell_id=any_record.get("cell_id"),
                     cell_number=number,
                     source_first_line=line,

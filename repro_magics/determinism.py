@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 
 
@@ -44,9 +45,8 @@ def op_determinism() -> Iterator[None]:
     try:
         yield
     finally:
-        if was_enabled is False and not _disable_op_determinism():  # pragma: no cover
-            import warnings
-
+        restored = was_enabled is True or (was_enabled is False and _disable_op_determinism())
+        if not restored:  # pragma: no cover - only where TF's private functions moved
             warnings.warn(
                 "repro_magics could not turn TensorFlow op determinism off again; "
                 "it stays on for the rest of this kernel.",

@@ -35,8 +35,11 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     against a machine crash; a killed process can't leave half a file either way.
     """
     path = Path(path)
+    mode = _mode_for(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(temporary, mode)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             if durable:
@@ -47,6 +50,16 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permissions, or those the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def to_json_text(data: Any) -> str:

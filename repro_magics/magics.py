@@ -94,7 +94,6 @@ class ReproducibleMagics(Magics):
         record = CellRecord(
             cell_id=cell_id,
             seed=seed,
-            execution_count=self._ipython.execution_count,
             source_first_line=first_line(cell),
             source_hash=xxhash.xxh3_64_hexdigest(cell.encode()),
         )

@@ -18,7 +18,6 @@ class CellRecord:
 
     cell_id: str | None
     seed: int
-    execution_count: int | None = None
     cell_number: int | None = None
     source_first_line: str = ""
     source_hash: str = ""
@@ -29,7 +28,6 @@ class CellRecord:
         return {
             "cell_id": self.cell_id,
             "cell_number": self.cell_number,
-            "execution_count": self.execution_count,
             "seed": self.seed,
             "source_first_line": self.source_first_line,
             "source_hash": self.source_hash,

@@ -153,7 +153,9 @@ def run_notebook(
             except NoSuchKernel:
                 raise KernelNotFound(f"no Jupyter kernel named {kernel_name!r} is installed") from None
             except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as error:
-                failure = _describe_failure(error, current.get("cell"), numbers, timeout, _last_line(kernel_log_path))
+                failure = _describe_failure(
+                    error, current.get("cell"), numbers, timeout, _last_error_line(kernel_log_path)
+                )
         seconds = time.perf_counter() - started
         try:
             records = Ledger.load(ledger_path) if ledger_path.exists() else Ledger()
@@ -164,12 +166,14 @@ def run_notebook(
     return NotebookRun(path, records, failure, seconds, cells_run)
 
 
-def _last_line(path: Path) -> str:
+def _last_error_line(path: Path) -> str:
+    """The kernel log's last line that reports an error; its start-up chatter explains nothing."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ""
-    return next((line.strip() for line in reversed(lines) if line.strip()), "")
+    markers = ("Error", "error:", "Fatal", "Traceback", "Segmentation", "Killed", "Aborted")
+    return next((line.strip() for line in reversed(lines) if any(m in line for m in markers)), "")
 
 
 def _describe_failure(

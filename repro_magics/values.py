@@ -3,7 +3,9 @@
 Floats are stored exactly: a JSON number written by `repr` reads back as the
 same float64 (float32 widens exactly). NaN and the infinities, which strict
 JSON has no numbers for, are stored as the strings "NaN", "Infinity" and
-"-Infinity"; `float()` reads all of these back.
+"-Infinity", and negative zero as "-0.0"; `float()` reads all of these back.
+So two encoded values are equal exactly when their bits are (NaN payloads
+aside). Complex numbers are [real, imaginary] pairs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def json_float(value: Any) -> float | str:
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 and math.copysign(1.0, value) < 0:
+        # Kept apart from 0.0, so that equal JSON means equal bits.
+        return "-0.0"
     return value
 
 
@@ -55,13 +60,15 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
     numeric = np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
     if array.size <= MAX_STORED_ELEMENTS:
         flat = array.reshape(-1)
-        if np.issubdtype(array.dtype, np.floating):
+        if np.issubdtype(array.dtype, np.complexfloating):
+            record["values"] = [[json_float(z.real), json_float(z.imag)] for z in flat.tolist()]
+        elif np.issubdtype(array.dtype, np.floating):
             record["values"] = [json_float(x) for x in flat.tolist()]
         elif numeric:
             record["values"] = flat.tolist()
         else:
             record["values"] = [str(x) for x in flat.tolist()]
-    elif numeric and array.size:
+    elif numeric and array.size and not np.issubdtype(array.dtype, np.complexfloating):
         as_float = array.astype(np.float64, copy=False)
         record["summary"] = {
             "min": json_float(np.min(as_float)),
@@ -115,6 +122,8 @@ def encode_value(value: Any) -> dict[str, Any]:
         return {"type": "int", "value": int(value)}
     if isinstance(value, (float, np.floating)):
         return {"type": "float", "value": json_float(value)}
+    if isinstance(value, (complex, np.complexfloating)):
+        return {"type": "complex", "value": [json_float(value.real), json_float(value.imag)]}
     if isinstance(value, str):
         return {"type": "str", "value": value}
     if _is_keras_layer(value):

@@ -139,3 +139,31 @@ def test_every_number_compared_is_counted_once_whatever_its_kind() -> None:
     assert compare_ledgers(baseline, ledger(*baseline.records)).numbers_compared == 4 + 1 + 1 + 3 + 4
     # A cell's walk stops where it parts: the history, then 'a', then 'f' (sorted names).
     assert compare_ledgers(baseline, new).numbers_compared == 4 + 4 + 1
+
+
+def test_when_zeros_differ_in_sign_then_bitwise_sees_it_and_a_tolerance_accepts_it() -> None:
+    baseline = ledger(cell("a", 1, values={"z": encode_value(0.0)}))
+    new = ledger(cell("a", 1, values={"z": encode_value(-0.0)}))
+    assert compare_ledgers(baseline, new).verdict == DIVERGED
+    assert compare_ledgers(baseline, new, Tolerance(atol=1e-30)).verdict == WITHIN_TOLERANCE
+
+
+def test_when_complex_values_differ_then_the_part_is_named() -> None:
+    import numpy as np
+
+    baseline = ledger(cell("a", 1, values={"c": encode_value(np.array([1 + 2j, 3 - 1j]))}))
+    new = ledger(cell("a", 1, values={"c": encode_value(np.array([1 + 2j, 3 - 1.5j]))}))
+    difference = compare_ledgers(baseline, new).first_difference
+    assert difference is not None
+    assert difference.where == "value 'c', element [1] (imaginary part)"
+    assert (difference.baseline, difference.new) == ("-1.0", "-1.5")
+
+
+def test_when_the_baseline_came_from_a_front_end_without_cell_ids_then_records_pair_by_source() -> None:
+    baseline = ledger({**cell("x", 1, values={"v": encode_value(1.0)}), "cell_id": None, "source_hash": "h1"})
+    new = ledger({**cell("c7", 3, values={"v": encode_value(2.0)}), "source_hash": "h1"})
+    comparison = compare_ledgers(baseline, new, positions={"c7": (3, "v = 2")})
+    assert comparison.cells_compared == 1
+    difference = comparison.first_difference
+    assert difference is not None
+    assert (difference.cell_id, difference.cell_number, difference.where) == ("c7", 3, "value 'v'")

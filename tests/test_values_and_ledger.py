@@ -102,3 +102,24 @@ def test_when_a_ledger_is_corrupt_then_loading_says_why_in_one_sentence(
     path.write_text(content)
     with pytest.raises(LedgerError, match=message):
         Ledger.load(path)
+
+
+def test_when_complex_and_negative_zero_are_encoded_then_they_read_back_exactly() -> None:
+    stored = roundtrip({"c": 1.5 - 2j, "z": -0.0, "a": np.array([0.0, -0.0])})
+    assert stored["items"]["c"] == {"type": "complex", "value": [1.5, -2.0]}
+    assert stored["items"]["z"] == {"type": "float", "value": "-0.0"}
+    assert math.copysign(1.0, float(stored["items"]["z"]["value"])) == -1.0
+    assert stored["items"]["a"]["values"] == [0.0, "-0.0"]
+
+
+def test_when_a_ledger_is_saved_then_it_has_the_permissions_of_a_normal_new_file(tmp_path: Path) -> None:
+    path = tmp_path / "n.repro.json"
+    previous = os.umask(0o022)
+    try:
+        Ledger().save(path)
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o664)
+        Ledger().save(path)
+        assert path.stat().st_mode & 0o777 == 0o664, "an existing file keeps its mode"
+    finally:
+        os.umask(previous)
