@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -162,6 +162,8 @@ def _check_inputs(arguments: argparse.Namespace) -> None:
             load_baseline(notebook, arguments.baseline)
         except (NotebookError, LedgerError) as error:
             raise UsageFailure(str(error)) from None
+    if arguments.json is not None and not arguments.json.parent.is_dir():
+        raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -185,8 +187,11 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 progress=progress.cell,
                 on_run_start=lambda number, runs, path=notebook: progress.start_run(path, number, runs),
             )
-        except KernelNotFound as error:
+        except (KernelNotFound, NotebookError, LedgerError) as error:
+            # Inputs were checked before any run; this is one changed meanwhile.
             raise UsageFailure(str(error)) from None
+        except OSError as error:
+            raise UsageFailure(f"could not write {error.filename or 'a file'}: {error.strerror or error}") from None
         progress.clear()
         results.append(result)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
@@ -201,21 +206,29 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{differ} differ, {failed} failed to run\n"
         )
     if arguments.json is not None:
-        atomic_write_text(arguments.json, to_json_text(report_json(results, status, tolerance)))
+        try:
+            atomic_write_text(arguments.json, to_json_text(report_json(results, status, tolerance)))
+        except OSError as error:
+            raise UsageFailure(f"could not write the report {arguments.json}: {error.strerror or error}") from None
     return status
+
+
+def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
+    """Run a command; bad usage becomes one line and exit status 2, Ctrl-C exit status 130."""
+    try:
+        return command()
+    except UsageFailure as error:
+        err.write(f"{prog}: error: {error}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write(f"{prog}: interrupted; the notebook in progress, if any, was left as it was\n")
+        return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`repro-verify`: returns the exit status (see `EPILOG`)."""
     out, err = out or sys.stdout, err or sys.stderr
-    try:
-        return run_verify(verify_parser().parse_args(argv), out, err)
-    except UsageFailure as error:
-        err.write(f"repro-verify: error: {error}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        err.write("repro-verify: interrupted; the notebook being verified was left as it was\n")
-        return EXIT_INTERRUPTED
+    return _guarded("repro-verify", err, lambda: run_verify(verify_parser().parse_args(argv), out, err))
 
 
 def module_main(argv: Sequence[str] | None = None) -> int:
@@ -235,22 +248,23 @@ def module_main(argv: Sequence[str] | None = None) -> int:
     where.add_argument("--user", action="store_true", help="for the current user")
     where.add_argument("--sys-prefix", action="store_true", help=f"into this environment ({sys.prefix})")
     where.add_argument("--prefix", metavar="PATH", help="into PATH/share/jupyter/kernels")
-    try:
+
+    def command() -> int:
         arguments = parser.parse_args(argv)
         if arguments.command == "verify":
             return run_verify(arguments, sys.stdout, sys.stderr)
-        from .kernelspec import DISPLAY_NAME, install_kernel_spec
+        return _install_kernel(arguments)
 
-        prefix = sys.prefix if arguments.sys_prefix else arguments.prefix
-        try:
-            folder = install_kernel_spec(user=arguments.user or prefix is None, prefix=prefix)
-        except OSError as error:
-            raise UsageFailure(f"cannot install the kernel: {error.strerror or error}") from None
-        print(f"installed {DISPLAY_NAME!r} in {folder}")
-        return EXIT_REPRODUCED
-    except UsageFailure as error:
-        sys.stderr.write(f"{parser.prog}: error: {error}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
+    return _guarded(parser.prog, sys.stderr, command)
+
+
+def _install_kernel(arguments: argparse.Namespace) -> int:
+    from .kernelspec import DISPLAY_NAME, install_kernel_spec
+
+    prefix = sys.prefix if arguments.sys_prefix else arguments.prefix
+    try:
+        folder = install_kernel_spec(user=arguments.user or prefix is None, prefix=prefix)
+    except OSError as error:
+        raise UsageFailure(f"cannot install the kernel: {error.strerror or error}") from None
+    print(f"installed {DISPLAY_NAME!r} in {folder}")
+    return EXIT_REPRODUCED

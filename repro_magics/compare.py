@@ -56,6 +56,7 @@ class Comparison:
     max_rel_difference: float = 0.0
     differences: list[Difference] = field(default_factory=list)
     environment_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    environment_compared: bool = False
 
     @property
     def verdict(self) -> str:
@@ -138,7 +139,13 @@ class _Walker:
                 if position >= len(b_values) or position >= len(n_values):
                     self.exact(len(b_values), len(n_values), f"{where}, metric '{metric}', number of epochs")
                     continue
-                self.floats(b_values[position], n_values[position], here)
+                b_value, n_value = b_values[position], n_values[position]
+                if isinstance(b_value, dict) or isinstance(n_value, dict):
+                    if not (isinstance(b_value, dict) and isinstance(n_value, dict)):
+                        raise _Parted(here, _show(b_value), _show(n_value))
+                    self.encoded(b_value, n_value, here)
+                else:
+                    self.floats(b_value, n_value, here)
 
     def array(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
         self.exact(baseline.get("dtype"), new.get("dtype"), f"{where}, dtype")
@@ -346,8 +353,14 @@ def compare_ledgers(
                 )
             )
             if not environment_checked and b_record is not None and n_record is not None:
-                environment_checked = True
+                environment_checked = comparison.environment_compared = True
                 comparison.environment_changes = environment_changes(
                     baseline.environment_of(b_record), new.environment_of(n_record)
                 )
+    if comparison.differences and not environment_checked and baseline.records and new.records:
+        # No cell recorded on both sides: compare the runs' environments as a whole.
+        comparison.environment_compared = True
+        comparison.environment_changes = environment_changes(
+            baseline.environment_of(baseline.records[0]), new.environment_of(new.records[0])
+        )
     return comparison

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
@@ -12,7 +13,6 @@ from importlib import metadata
 from .startup import startup_values
 
 UNKNOWN = "unknown"
-_RECORDED_PACKAGES = ("numpy", "tensorflow", "keras")
 
 
 def _package_version(distribution_names: tuple[str, ...]) -> str:
@@ -70,6 +70,7 @@ def environment_fingerprint() -> dict[str, object]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
         "gpu": _gpus(),
         "packages": packages,
         "startup_variables": startup_values(),

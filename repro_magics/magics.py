@@ -85,6 +85,11 @@ class ReproducibleMagics(Magics):
             options = parse_cell_line(line)
         except ArgumentError as error:
             raise UsageError(str(error)) from None
+        if self._needs_event_loop(cell):
+            raise UsageError(
+                "%%reproducible can't run top-level await: the kernel's event loop is busy running this cell; "
+                "move the awaited code to a cell without %%reproducible"
+            )
         cell_id = self._cell_id
         seed = self.default_seed if options.seed is None else options.seed
         self._warn_once_about_hash_seed()
@@ -95,7 +100,7 @@ class ReproducibleMagics(Magics):
             cell_id=cell_id,
             seed=seed,
             source_first_line=first_line(cell),
-            source_hash=xxhash.xxh3_64_hexdigest(cell.encode()),
+            source_hash=xxhash.xxh3_64_hexdigest(f"{line}\n{cell}".encode()),
         )
         with op_determinism():
             reset_randomness(seed)
@@ -104,19 +109,32 @@ class ReproducibleMagics(Magics):
         record.values = record_named_values(self._ipython.user_ns, options.record)
         self._save(record)
 
+    def _needs_event_loop(self, cell: str) -> bool:
+        shell = self._ipython
+        try:
+            return bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)))
+        except Exception:  # a cell IPython can't transform fails, with its own message, when it runs
+            return False
+
     def _run_body(self, cell: str) -> None:
-        # The body runs as a cell of its own, so magics, top-level await and
-        # the display of the last expression work as usual. Its traceback is
-        # shown once, by the outer cell, so that front ends and nbclient see
-        # the cell fail with the user's own exception.
+        # The body runs as a cell of its own, so magics and the display of
+        # the last expression work as usual. Its traceback is shown once, by
+        # the outer cell, so that front ends and nbclient see the cell fail
+        # with the user's own exception.
         __tracebackhide__ = True
         shell = self._ipython
-        show_traceback, show_syntax_error = shell.showtraceback, shell.showsyntaxerror
-        shell.showtraceback = shell.showsyntaxerror = _ignore
+        silenced = ("showtraceback", "showsyntaxerror")
+        own = {name: shell.__dict__[name] for name in silenced if name in shell.__dict__}
+        for name in silenced:
+            setattr(shell, name, _ignore)
         try:
             result = shell.run_cell(cell, store_history=False)
         finally:
-            shell.showtraceback, shell.showsyntaxerror = show_traceback, show_syntax_error
+            for name in silenced:
+                if name in own:
+                    setattr(shell, name, own[name])
+                else:
+                    delattr(shell, name)
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             raise error
@@ -145,9 +163,16 @@ class ReproducibleMagics(Magics):
         environment = environment_fingerprint()
         if self._environment_key is None:
             self._environment_key = environment_key(environment)
-        # Not flushed to disk: this runs after every cell, the write is still
-        # atomic, and the next run of the cell rewrites its record anyway.
-        ledger.with_record(record.to_json(), environment, self._environment_key).save(path, durable=False)
+        try:
+            # Not flushed to disk: this runs after every cell, the write is
+            # still atomic, and the next run of the cell rewrites its record.
+            ledger.with_record(record.to_json(), environment, self._environment_key).save(path, durable=False)
+        except OSError as error:
+            print(
+                f"repro_magics: could not write {path} ({error.strerror or error}); this cell's record was not saved.",
+                file=sys.stderr,
+            )
+            return
         if not beside_notebook and self._announced_ledger != path:
             self._announced_ledger = path
             print(f"repro_magics: no notebook found for this kernel; records go to {path}", file=sys.stderr)

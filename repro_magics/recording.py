@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,13 @@ def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
     inherited = History.on_train_end
 
     def on_train_end(self: Any, logs: Any = None) -> None:
-        into.append(encode_history(self))
+        # Recording must never break training: a history that can't be
+        # encoded is recorded as such, and the cell goes on.
+        try:
+            into.append(encode_history(self))
+        except Exception as error:
+            into.append({"type": "unsupported", "python_type": f"a history ({type(error).__name__}: {error})"})
+            print(f"repro_magics: could not record a training history: {error}", file=sys.stderr)
         inherited(self, logs)
 
     History.on_train_end = on_train_end

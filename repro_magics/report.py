@@ -46,8 +46,10 @@ def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
     if comparison.environment_changes:
         changes = "; ".join(f"{name} {old} vs {new}" for name, old, new in comparison.environment_changes)
         lines.append(f"    environment differs: {changes}")
-    else:
+    elif comparison.environment_compared:
         lines.append("    environment: the same")
+    else:
+        lines.append("    environment: not compared (one side recorded nothing)")
     return lines
 
 
@@ -70,8 +72,11 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
     run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
-        where = _cell(failure.cell_number, failure.cell_id)
-        line = f": {failure.source_first_line}" if failure.source_first_line else ""
+        if failure.cell_id is None:
+            where, line = "the start, before the first cell", ""
+        else:
+            where = _cell(failure.cell_number, failure.cell_id)
+            line = f": {failure.source_first_line}" if failure.source_first_line else ""
         return [
             f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
             f"    {failure.summary}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import tempfile
@@ -156,6 +157,12 @@ def run_notebook(
                 failure = _describe_failure(
                     error, current.get("cell"), numbers, timeout, _last_error_line(kernel_log_path)
                 )
+            except OSError as error:
+                failure = RunFailure(None, None, "", f"the kernel could not start: {error.strerror or error}")
+            finally:
+                # nbclient leaves its clean-up registered when the kernel fails
+                # to start, and it then fails at interpreter exit.
+                atexit.unregister(client._cleanup_kernel)
         seconds = time.perf_counter() - started
         try:
             records = Ledger.load(ledger_path) if ledger_path.exists() else Ledger()
@@ -176,11 +183,17 @@ def _last_error_line(path: Path) -> str:
     return next((line.strip() for line in reversed(lines) if any(m in line for m in markers)), "")
 
 
+def _first_line(text: str, limit: int = 300) -> str:
+    """A message's first non-blank line, cut to `limit` characters: a report line, not a page."""
+    line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def _describe_failure(
     error: Exception, cell: Any | None, numbers: dict[int, int], timeout: float | None, kernel_said: str
 ) -> RunFailure:
     if isinstance(error, CellExecutionError):
-        summary = f"{error.ename}: {error.evalue}" if error.ename else str(error).strip().splitlines()[-1]
+        summary = f"{error.ename}: {_first_line(error.evalue)}" if error.ename else _first_line(str(error))
     elif isinstance(error, CellTimeoutError):
         summary = f"timed out after {timeout:g} seconds (set --timeout)"
     elif isinstance(error, DeadKernelError):

@@ -49,8 +49,12 @@ def fingerprint(array: np.ndarray) -> str:
     return hasher.hexdigest()
 
 
-def encode_array(array: np.ndarray) -> dict[str, Any]:
-    """Dtype, shape, fingerprint, and the elements when there are few enough."""
+def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]:
+    """Dtype, shape, fingerprint, and the elements when there are few enough.
+
+    A larger array gets a min/max/mean summary (for the report) when
+    `summarize`; model weights skip it, since it costs several times the hash.
+    """
     record: dict[str, Any] = {
         "type": "array",
         "dtype": str(array.dtype),
@@ -68,12 +72,11 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
             record["values"] = flat.tolist()
         else:
             record["values"] = [str(x) for x in flat.tolist()]
-    elif numeric and array.size and not np.issubdtype(array.dtype, np.complexfloating):
-        as_float = array.astype(np.float64, copy=False)
+    elif summarize and numeric and array.size and not np.issubdtype(array.dtype, np.complexfloating):
         record["summary"] = {
-            "min": json_float(np.min(as_float)),
-            "max": json_float(np.max(as_float)),
-            "mean": json_float(np.mean(as_float)),
+            "min": json_float(np.min(array)),
+            "max": json_float(np.max(array)),
+            "mean": json_float(np.mean(array, dtype=np.float64)),
         }
     return record
 
@@ -98,16 +101,26 @@ def _is_keras_layer(value: Any) -> bool:
     return isinstance(value, keras.layers.Layer)
 
 
+def _weight_values(variable: Any) -> np.ndarray:
+    """A variable's values as NumPy, without the copy `variable.numpy()` makes where possible."""
+    try:
+        import tensorflow as tf
+
+        return np.asarray(tf.convert_to_tensor(variable))
+    except (ImportError, TypeError, ValueError):
+        return np.asarray(variable.numpy())
+
+
 def encode_model(model: Any) -> dict[str, Any]:
     """A Keras model or layer: one fingerprinted record per weight, by path."""
     weights = {}
     for variable in model.weights:
         name = getattr(variable, "path", None) or variable.name
-        weights[name] = encode_array(np.asarray(variable.numpy()))
+        weights[name] = encode_array(_weight_values(variable), summarize=False)
     return {"type": "model", "class": type(model).__name__, "weights": weights}
 
 
-def encode_value(value: Any) -> dict[str, Any]:
+def encode_value(value: Any, _containers: frozenset[int] = frozenset()) -> dict[str, Any]:
     """A JSON-safe record of `value` that `compare` can match element by element.
 
     Handles numbers, strings, None, NumPy/TF/Keras arrays and tensors, lists,
@@ -135,11 +148,26 @@ def encode_value(value: Any) -> dict[str, Any]:
         if array.ndim == 0 and np.issubdtype(array.dtype, np.number):
             return encode_value(array.item())
         return encode_array(array)
-    if isinstance(value, Mapping):
-        return {"type": "dict", "items": {str(key): encode_value(item) for key, item in value.items()}}
-    if isinstance(value, (list, tuple)):
-        return {"type": "list", "items": [encode_value(item) for item in value]}
+    if isinstance(value, (Mapping, list, tuple)):
+        if id(value) in _containers:
+            return {"type": "unsupported", "python_type": "a container that contains itself"}
+        inside = _containers | {id(value)}
+        if isinstance(value, Mapping):
+            return {"type": "dict", "items": {_key(key): encode_value(item, inside) for key, item in value.items()}}
+        return {"type": "list", "items": [encode_value(item, inside) for item in value]}
     return {"type": "unsupported", "python_type": f"{type(value).__module__}.{type(value).__qualname__}"}
+
+
+def _key(key: Any) -> str:
+    # Keys become strings in JSON; keep 1 and "1" apart.
+    return key if isinstance(key, str) else f"{key!r} ({type(key).__name__})"
+
+
+def _epoch_value(value: Any) -> Any:
+    """A metric's value for one epoch: a float, or an encoded array for per-class metrics."""
+    if np.ndim(value) == 0:
+        return json_float(value)
+    return encode_value(value)
 
 
 def encode_history(history: Any) -> dict[str, Any]:
@@ -148,6 +176,6 @@ def encode_history(history: Any) -> dict[str, Any]:
         "type": "history",
         "epochs": [int(epoch) for epoch in getattr(history, "epoch", [])],
         "metrics": {
-            str(name): [json_float(value) for value in values] for name, values in sorted(history.history.items())
+            str(name): [_epoch_value(value) for value in values] for name, values in sorted(history.history.items())
         },
     }

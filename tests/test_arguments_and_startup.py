@@ -56,3 +56,22 @@ def test_when_the_kernel_started_without_a_hash_seed_then_one_line_names_the_fix
 def test_startup_values_name_only_the_listed_variables() -> None:
     values = startup.startup_values()
     assert set(values) == set(startup.STARTUP_VARIABLES)
+
+
+def test_the_environment_fingerprint_holds_named_facts_only() -> None:
+    from repro_magics.environment import environment_fingerprint
+
+    fingerprint = environment_fingerprint()
+    assert set(fingerprint) == {
+        "python",
+        "implementation",
+        "platform",
+        "machine",
+        "cpu",
+        "cpu_count",
+        "gpu",
+        "packages",
+        "startup_variables",
+    }
+    assert set(fingerprint["packages"]) == {"numpy", "tensorflow", "keras"}
+    assert set(fingerprint["startup_variables"]) == set(startup.STARTUP_VARIABLES)

@@ -78,3 +78,9 @@ def test_when_no_notebook_is_given_then_exit_2() -> None:
 def test_the_module_entry_point_reports_usage_errors_the_same_way(capsys: pytest.CaptureFixture[str]) -> None:
     assert module_main(["verify", "/nonexistent/x.ipynb"]) == 2
     assert capsys.readouterr().err == "python -m repro_magics: error: /nonexistent/x.ipynb does not exist\n"
+
+
+def test_when_the_json_folder_is_missing_then_exit_2_before_any_run(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    assert_usage_error([str(notebook), "--json", str(tmp_path / "no" / "r.json")], "the folder for --json")
+    assert not (tmp_path / "n.repro.json").exists()

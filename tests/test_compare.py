@@ -167,3 +167,28 @@ def test_when_the_baseline_came_from_a_front_end_without_cell_ids_then_records_p
     difference = comparison.first_difference
     assert difference is not None
     assert (difference.cell_id, difference.cell_number, difference.where) == ("c7", 3, "value 'v'")
+
+
+def test_relative_tolerance_is_measured_against_the_baseline_and_the_bound_is_inclusive() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1.0)}))
+    doubled = ledger(cell("a", 1, values={"x": encode_value(2.0)}))
+    assert compare_ledgers(baseline, doubled, Tolerance(rtol=0.5)).verdict == DIVERGED
+    half_more = ledger(cell("a", 1, values={"x": encode_value(1.5)}))
+    assert compare_ledgers(baseline, half_more, Tolerance(atol=0.5)).verdict == WITHIN_TOLERANCE
+
+
+def test_when_integers_differ_then_no_tolerance_hides_it() -> None:
+    import numpy as np
+
+    baseline = ledger(cell("a", 1, values={"n": encode_value(np.array([1, 2])), "i": encode_value(3)}))
+    new = ledger(cell("a", 1, values={"n": encode_value(np.array([1, 3])), "i": encode_value(3)}))
+    difference = compare_ledgers(baseline, new, Tolerance(rtol=1, atol=10)).first_difference
+    assert difference is not None and difference.where == "value 'n', element [1]"
+
+
+def test_when_no_cell_recorded_on_both_sides_then_the_environments_are_still_compared() -> None:
+    baseline = ledger(cell("a", 1))
+    new = ledger(cell("b", 2), environment={"packages": {"tensorflow": "2.15.0"}, "python": "3.11.7"})
+    comparison = compare_ledgers(baseline, new)
+    assert comparison.environment_compared
+    assert comparison.environment_changes == [("packages.tensorflow", "2.21.0", "2.15.0")]

@@ -62,7 +62,9 @@ def test_when_installed_then_jupyter_lists_it_and_its_kernel_starts_reproducible
     notebook = nbformat.read(str(notebook_path), as_version=4)
     os.environ["JUPYTER_PATH"] = environment["JUPYTER_PATH"]
     try:
-        NotebookClient(notebook, kernel_name=KERNEL_NAME, timeout=120).execute(env=environment)
+        NotebookClient(
+            notebook, kernel_name=KERNEL_NAME, timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+        ).execute(env=environment)
     finally:
         del os.environ["JUPYTER_PATH"]
     text = outputs_text(notebook)
@@ -81,7 +83,9 @@ def test_when_a_plain_kernel_has_hash_randomization_then_the_warning_comes_once(
     )
     notebook = nbformat.read(str(notebook_path), as_version=4)
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONHASHSEED"}
-    NotebookClient(notebook, kernel_name="python3", timeout=120).execute(env=environment)
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env=environment)
     text = outputs_text(notebook)
     assert text.count("PYTHONHASHSEED unset") == 1
     assert "install-kernel" in text

@@ -227,3 +227,58 @@ def test_when_no_notebook_is_known_then_the_cell_says_where_records_go_once(
     err = capsys.readouterr().err
     assert err.count(f"no notebook found for this kernel; records go to {tmp_path / 'untitled.repro.json'}") == 1
     assert (tmp_path / "untitled.repro.json").exists()
+
+
+def test_when_the_cell_is_done_then_the_history_hook_is_the_original_again(ipython: Any) -> None:
+    from keras.callbacks import History
+
+    before = History.__dict__.get("on_train_end")
+    run_reproducible(ipython, "seed=1", TRAINING)
+    run_reproducible(ipython, "seed=1", "raise ValueError('stop')")
+    assert History.__dict__.get("on_train_end") is before
+
+
+def test_when_a_metric_is_an_array_per_class_then_training_works_and_each_epoch_is_recorded(
+    ipython: Any, tmp_path: Path
+) -> None:
+    body = (
+        "import numpy as np, keras\n"
+        "x = np.random.rand(64, 4).astype('float32')\n"
+        "y = keras.utils.to_categorical(np.random.randint(0, 3, 64), 3)\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+        "m.compile('adam', 'categorical_crossentropy', metrics=[keras.metrics.F1Score(average=None)])\n"
+        "h = m.fit(x, y, epochs=2, verbose=0)"
+    )
+    assert run_reproducible(ipython, "seed=1", body).success
+    (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    per_class = record["histories"][0]["metrics"]["f1_score"]
+    assert [epoch["shape"] for epoch in per_class] == [[3], [3]]
+
+
+def test_when_the_cell_awaits_at_top_level_then_a_usage_error_says_so_before_anything_runs(ipython: Any) -> None:
+    ipython.user_ns.pop("ran", None)
+    with pytest.raises(UsageError, match="can't run top-level await"):
+        ipython.run_cell_magic("reproducible", "seed=1", "import asyncio\nran = True\nawait asyncio.sleep(0)")
+    assert "ran" not in ipython.user_ns
+
+
+def test_when_a_recorded_list_contains_itself_then_it_is_recorded_as_unsupported(ipython: Any, tmp_path: Path) -> None:
+    assert run_reproducible(ipython, "seed=1 record=loop", "loop = [1]\nloop.append(loop)").success
+    (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    assert record["values"]["loop"]["items"][1]["type"] == "unsupported"
+
+
+def test_when_the_ledger_folder_is_missing_then_the_cell_still_succeeds_and_one_line_says_why(
+    ipython: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REPRO_MAGICS_LEDGER", str(tmp_path / "gone" / "l.repro.json"))
+    assert run_reproducible(ipython, "seed=1", "x = 1").success
+    err = capsys.readouterr().err
+    assert "could not write" in err and "this cell's record was not saved" in err
+
+
+def test_when_cells_without_ids_differ_only_in_seed_then_both_records_are_kept(ipython: Any, tmp_path: Path) -> None:
+    run_reproducible(ipython, "seed=1 record=x", "import numpy as np\nx = np.random.rand()")
+    run_reproducible(ipython, "seed=2 record=x", "import numpy as np\nx = np.random.rand()")
+    records = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    assert sorted(record["seed"] for record in records) == [1, 2]

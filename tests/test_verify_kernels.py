@@ -121,3 +121,59 @@ def test_when_a_cell_fails_then_3_naming_the_cell_and_the_error(tmp_path: Path, 
     assert expected in out
     assert "Traceback" not in out
     assert not (tmp_path / "fails.repro.json").exists()
+
+
+def test_when_a_baseline_is_given_then_it_is_compared_and_updated_in_place_of_the_notebooks_ledger(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "%%reproducible seed=4 record=v\nv = 0.5 * 3")
+    baseline = tmp_path / "elsewhere.repro.json"
+    assert verify(notebook, "--runs", "1")[0] == 0
+    (tmp_path / "n.repro.json").rename(baseline)
+    ledger = json.loads(baseline.read_text())
+    ledger["records"][0]["values"]["v"]["value"] = 1.25
+    baseline.write_text(json.dumps(ledger))
+    status, out, _ = verify(notebook, "--baseline", str(baseline))
+    assert status == 1 and "value 'v': ledger 1.25 vs run 1 1.5" in out
+    status, out, _ = verify(notebook, "--baseline", str(baseline), "--update")
+    assert status == 0 and f"ledger updated: {baseline}" in out
+    assert json.loads(baseline.read_text())["records"][0]["values"]["v"]["value"] == 1.5
+    assert not (tmp_path / "n.repro.json").exists()
+
+
+def test_when_several_notebooks_are_verified_then_failing_to_run_outranks_differing(tmp_path: Path) -> None:
+    good = write_notebook(tmp_path / "good.ipynb", "%%reproducible seed=1 record=a\na = 1.0")
+    noisy = write_notebook(
+        tmp_path / "noisy.ipynb",
+        "%%reproducible seed=1 record=b\nimport numpy as np\nb = np.random.default_rng().random()",
+    )
+    broken = write_notebook(tmp_path / "broken.ipynb", "raise ValueError('first line\\nsecond line\\nthird line')")
+    status, out, _ = run_cli(str(good), str(noisy), "--quiet")
+    assert status == 1, out
+    assert out.endswith("2 notebooks: 1 reproduced, 1 differ, 0 failed to run\n")
+    status, out, _ = run_cli(str(good), str(noisy), str(broken), "--quiet", "--runs", "1")
+    assert status == 3, out
+    failure = out[out.index("broken.ipynb: FAILED") :].splitlines()
+    assert failure[1:] == ["    ValueError: first line", "3 notebooks: 2 reproduced, 0 differ, 1 failed to run"]
+
+
+def test_when_the_kernel_cannot_start_then_3_saying_so_before_the_first_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "share" / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(tmp_path / "no-python"), "-f", "{connection_file}"],
+                "display_name": "x",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    status, out, _ = verify(notebook, "--kernel", "broken")
+    assert status == 3, out
+    assert "FAILED to run, in run 1, at the start, before the first cell" in out
+    assert "the kernel could not start: No such file or directory" in out
