@@ -124,6 +124,7 @@ def _comparison_json(comparison: Comparison) -> dict[str, Any]:
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
         "differences": [_difference_json(d) for d in comparison.differences],
+        "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
         ],

@@ -49,6 +49,15 @@ def fingerprint(array: np.ndarray) -> str:
     return hasher.hexdigest()
 
 
+def _float_values(flat: np.ndarray) -> list[Any]:
+    """`json_float` of each element; NumPy finds the rare elements that need it."""
+    special = ~np.isfinite(flat) | ((flat == 0) & np.signbit(flat))
+    values: list[Any] = flat.tolist()
+    for index in np.flatnonzero(special).tolist():
+        values[index] = json_float(values[index])
+    return values
+
+
 def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]:
     """Dtype, shape, fingerprint, and the elements when there are few enough.
 
@@ -67,7 +76,7 @@ def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]
         if np.issubdtype(array.dtype, np.complexfloating):
             record["values"] = [[json_float(z.real), json_float(z.imag)] for z in flat.tolist()]
         elif np.issubdtype(array.dtype, np.floating):
-            record["values"] = [json_float(x) for x in flat.tolist()]
+            record["values"] = _float_values(flat)
         elif numeric:
             record["values"] = flat.tolist()
         else:

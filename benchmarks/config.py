@@ -1,0 +1,63 @@
+"""Sizes and repetition counts for a full run and for `--smoke`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    smoke: bool
+    #: Trivial cells timed per variant (magic, hand-written reset, none), interleaved.
+    magic_cells: int
+    #: Cells profiled to see where the magic's time goes.
+    magic_profiled_cells: int
+    #: Rounds of (repro-verify, jupyter execute, nbconvert), each command once a round.
+    verify_rounds: int
+    #: Untimed runs of each command before the timed rounds.
+    verify_warmups: int
+    #: Runs of each of the four training combinations, interleaved.
+    training_repeats: int
+    #: Timed epochs per run, after one untimed epoch that traces the graphs.
+    training_epochs: int
+    #: How many copies of the 1,797 digits make one epoch.
+    training_copies: int
+    ledger_records: int
+    ledger_repeats: int
+    #: Width of each of the square Dense layers of the fingerprinted model.
+    model_width: int
+    model_layers: int
+    fingerprint_repeats: int
+
+
+FULL = Config(
+    smoke=False,
+    magic_cells=300,
+    magic_profiled_cells=200,
+    verify_rounds=9,
+    verify_warmups=1,
+    training_repeats=9,
+    training_epochs=2,
+    training_copies=2,
+    ledger_records=10_000,
+    ledger_repeats=5,
+    model_width=5000,  # 4 x (5000 x 5000 + 5000) = 100.02M parameters, 400 MB float32
+    model_layers=4,
+    fingerprint_repeats=5,
+)
+
+SMOKE = Config(
+    smoke=True,
+    magic_cells=20,
+    magic_profiled_cells=20,
+    verify_rounds=1,
+    verify_warmups=0,
+    training_repeats=1,
+    training_epochs=1,
+    training_copies=1,
+    ledger_records=1_000,
+    ledger_repeats=1,
+    model_width=500,  # 4 x (500 x 500 + 500) = 1.0M parameters
+    model_layers=4,
+    fingerprint_repeats=1,
+)
