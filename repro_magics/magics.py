@@ -26,7 +26,7 @@ class ReproducibleMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self._ipython: Any = shell
+        self._ipython: Any = shell  # `Magics.shell` is typed Optional; a loaded extension always has one
         try:
             self.default_seed = default_seed_from_environment()
         except SeedError as error:
