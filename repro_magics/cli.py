@@ -13,15 +13,16 @@ from . import __version__
 from .compare import Tolerance
 from .ledger import LedgerError, atomic_write_text, to_json_text
 from .report import format_verification, report_json
-from .runner import KernelNotFound, NotebookError, read_notebook
+from .runner import KernelNotFound, NotebookError
 from .verify import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
     EXIT_REPRODUCED,
     EXIT_USAGE,
     NotebookVerification,
+    VerifyInput,
     VerifyOptions,
-    load_baseline,
+    read_input,
     verify_notebook,
 )
 
@@ -146,7 +147,7 @@ class _ProgressLine:
             self.stream.flush()
 
 
-def _check_inputs(arguments: argparse.Namespace) -> None:
+def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
     if arguments.baseline is not None and len(arguments.notebooks) > 1:
         raise UsageFailure("--baseline compares one notebook; give it one notebook")
     if arguments.kernel:
@@ -156,18 +157,16 @@ def _check_inputs(arguments: argparse.Namespace) -> None:
             KernelSpecManager().get_kernel_spec(arguments.kernel)
         except NoSuchKernel:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
-    for notebook in arguments.notebooks:
-        try:
-            read_notebook(notebook)
-            load_baseline(notebook, arguments.baseline)
-        except (NotebookError, LedgerError) as error:
-            raise UsageFailure(str(error)) from None
     if arguments.json is not None and not arguments.json.parent.is_dir():
         raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
+    try:
+        return [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
+    except (NotebookError, LedgerError) as error:
+        raise UsageFailure(str(error)) from None
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _check_inputs(arguments)
+    inputs = _check_inputs(arguments)
     tolerance = Tolerance(rtol=arguments.rtol, atol=arguments.atol)
     options = VerifyOptions(
         runs=arguments.runs,
@@ -179,16 +178,15 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     progress = _ProgressLine(err, arguments.quiet)
     results: list[NotebookVerification] = []
-    for notebook in arguments.notebooks:
+    for given in inputs:
         try:
             result = verify_notebook(
-                notebook,
+                given,
                 options,
                 progress=progress.cell,
-                on_run_start=lambda number, runs, path=notebook: progress.start_run(path, number, runs),
+                on_run_start=lambda number, runs, path=given.path: progress.start_run(path, number, runs),
             )
-        except (KernelNotFound, NotebookError, LedgerError) as error:
-            # Inputs were checked before any run; this is one changed meanwhile.
+        except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
         except OSError as error:
             raise UsageFailure(f"could not write {error.filename or 'a file'}: {error.strerror or error}") from None

@@ -71,20 +71,31 @@ class NotebookVerification:
         return len(self.runs[-1].records.records) if self.runs else 0
 
 
-def load_baseline(notebook: Path, baseline: Path | None) -> tuple[Path, Ledger | None]:
-    """The ledger path in use and its contents (None when there is none yet).
+@dataclass(frozen=True)
+class VerifyInput:
+    """A notebook and its baseline, read and checked before anything runs."""
 
-    Raises `LedgerError` for a ledger that exists but can't be read, and for
-    an explicit `--baseline` that does not exist.
+    path: Path
+    notebook: Any
+    ledger_path: Path
+    ledger: Ledger | None
+
+
+def read_input(notebook_path: Path, baseline: Path | None) -> VerifyInput:
+    """Read the notebook and the ledger in use (None when there is none yet).
+
+    Raises `NotebookError` for a file that isn't a notebook, `LedgerError`
+    for a ledger that exists but can't be read, and for an explicit
+    `--baseline` that does not exist.
     """
-    path = baseline or ledger_path_for(notebook)
-    if baseline is None and not path.exists():
-        return path, None
-    return path, Ledger.load(path)
+    notebook = read_notebook(notebook_path)
+    path = baseline or ledger_path_for(notebook_path)
+    ledger = None if baseline is None and not path.exists() else Ledger.load(path)
+    return VerifyInput(notebook_path, notebook, path, ledger)
 
 
 def verify_notebook(
-    notebook_path: Path,
+    given: VerifyInput,
     options: VerifyOptions,
     *,
     progress: Progress | None = None,
@@ -97,8 +108,7 @@ def verify_notebook(
     runs by default, compared with each other, and the first one's records
     are saved when they agree.
     """
-    notebook = read_notebook(notebook_path)
-    ledger_path, ledger = load_baseline(notebook_path, options.baseline)
+    notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
     result = NotebookVerification(notebook_path, ledger_path, had_ledger=ledger is not None)
     runs = options.runs or (1 if ledger is not None else 2)

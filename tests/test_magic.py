@@ -46,7 +46,9 @@ def test_when_the_seed_differs_then_the_history_differs(ipython: Any) -> None:
     run_reproducible(ipython, "seed=1", TRAINING)
     first = training_outcome(ipython)
     run_reproducible(ipython, "seed=2", TRAINING)
-    assert training_outcome(ipython)[2] != first[2]
+    second = training_outcome(ipython)
+    assert second[0] != first[0], "the history"
+    assert second[2] != first[2], "the weights"
 
 
 def test_when_seed_is_written_either_way_then_the_results_are_the_same(ipython: Any) -> None:
