@@ -1,0 +1,161 @@
+"""A notebook's code cells as Python syntax trees, with IPython's syntax blanked out in place.
+
+Magics and shell escapes are replaced by `pass` of the same indentation rather
+than transformed by IPython, so that every line and column of the tree is the
+line and column the user sees in the cell (and importing IPython's transformer
+would cost half a second).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..arguments import ArgumentError, CellOptions, parse_cell_line
+
+# Line magics whose argument is a Python statement: the statement is kept.
+_MAGICS_RUNNING_PYTHON = ("time", "timeit", "prun")
+# Cell magics whose body is Python.
+_CELL_MAGICS_RUNNING_PYTHON = ("reproducible", "time", "timeit", "capture", "prun")
+_ASSIGNED_ESCAPE = re.compile(r"^(\s*[\w.,\s()\[\]]+?\s*=\s*)([!%].*)$")
+
+
+class NotebookReadError(ValueError):
+    """A file that is not a readable notebook; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class LineMagic:
+    line: int
+    name: str
+    arguments: str
+
+
+@dataclass
+class Cell:
+    """One code cell; `number` counts code cells from 1, as `repro-verify` does."""
+
+    number: int
+    source: str
+    #: The cell's Python, or None when it is not Python (another cell magic, a syntax error).
+    tree: ast.Module | None
+    #: The `%%` magic on the first line (`reproducible`, `bash`...), or None.
+    cell_magic: str | None = None
+    cell_magic_line: str = ""
+    line_magics: list[LineMagic] = field(default_factory=list)
+    #: The options of a `%%reproducible` cell (record=, seed=); None when they can't be read.
+    options: CellOptions | None = None
+
+    @property
+    def reproducible(self) -> bool:
+        return self.cell_magic == "reproducible"
+
+    @property
+    def lines(self) -> list[str]:
+        return self.source.splitlines()
+
+
+@dataclass
+class Notebook:
+    path: Path
+    cells: list[Cell]
+    metadata: Mapping[str, Any]
+
+    @property
+    def kernel_name(self) -> str:
+        spec = self.metadata.get("kernelspec")
+        return str(spec.get("name", "")) if isinstance(spec, Mapping) else ""
+
+
+def _blank_ipython_syntax(lines: list[str]) -> tuple[list[str], list[LineMagic]]:
+    """Replace magic and shell lines with Python of the same line count; return the magics found."""
+    python: list[str] = []
+    magics: list[LineMagic] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
+        if stripped.startswith("%") and not stripped.startswith("%%"):
+            name, _, arguments = stripped[1:].partition(" ")
+            magics.append(LineMagic(number, name, arguments.strip()))
+            if name in _MAGICS_RUNNING_PYTHON and arguments.strip():
+                # Keep the statement at its own columns: blank the magic's name instead.
+                python.append(indent + " " * (len(name) + 2) + arguments)
+            else:
+                python.append(indent + "pass")
+        elif stripped.startswith("!"):
+            python.append(indent + "pass")
+        elif (assigned := _ASSIGNED_ESCAPE.match(line)) and not stripped.startswith("#"):
+            escape = assigned.group(2)
+            if escape.startswith("%"):
+                name, _, arguments = escape[1:].partition(" ")
+                magics.append(LineMagic(number, name, arguments.strip()))
+            python.append(assigned.group(1) + "None")
+        elif stripped.endswith("?") and not stripped.startswith("#"):
+            python.append(line.rstrip("?"))
+        else:
+            python.append(line)
+    return python, magics
+
+
+def _parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def read_cell(number: int, source: str) -> Cell:
+    """Parse one code cell's source."""
+    lines = source.splitlines()
+    cell_magic: str | None = None
+    magic_line = ""
+    body = lines
+    if lines and lines[0].startswith("%%"):
+        cell_magic, _, magic_line = lines[0][2:].partition(" ")
+        # Keep line numbers: the magic's own line becomes a blank line.
+        body = ["", *lines[1:]]
+    python, line_magics = _blank_ipython_syntax(body)
+    runs_python = cell_magic is None or cell_magic in _CELL_MAGICS_RUNNING_PYTHON
+    tree = _parse("\n".join(python)) if runs_python else None
+    cell = Cell(number, source, tree, cell_magic, magic_line.strip(), line_magics)
+    if cell.reproducible:
+        try:
+            cell.options = parse_cell_line(cell.cell_magic_line)
+        except ArgumentError:
+            cell.options = None
+    return cell
+
+
+def _source_text(source: object) -> str:
+    if isinstance(source, list):
+        return "".join(str(part) for part in source)
+    return str(source) if source is not None else ""
+
+
+def read_notebook(path: Path) -> Notebook:
+    """Read a notebook's code cells, raising `NotebookReadError` with one sentence for bad input."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookReadError(f"{path}: is a directory, not a notebook") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise NotebookReadError(f"{path}: cannot be read ({error})") from None
+    try:
+        content = json.loads(text)
+    except ValueError:
+        raise NotebookReadError(f"{path}: is not a notebook (not valid JSON)") from None
+    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
+        raise NotebookReadError(f"{path}: is not a notebook (no list of cells)")
+    cells: list[Cell] = []
+    for raw in content["cells"]:
+        if isinstance(raw, Mapping) and raw.get("cell_type") == "code":
+            cells.append(read_cell(len(cells) + 1, _source_text(raw.get("source"))))
+    metadata = content.get("metadata")
+    return Notebook(path, cells, metadata if isinstance(metadata, Mapping) else {})

@@ -1,0 +1,85 @@
+"""`repro-lint`: parse, lint each notebook, print the findings, exit 0 clean / 1 findings / 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .. import __version__
+from .cells import NotebookReadError, read_notebook
+from .check import lint
+from .output import format_json, format_text
+from .rules import Finding
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+EPILOG = """\
+exit status:
+  0  no findings
+  1  findings (printed one a line: PATH:cell N:LINE:COLUMN: CODE message)
+  2  bad usage or unreadable input (missing file, not a notebook)
+
+suppress a finding with '# repro: ignore[RM101]' at the end of its line, or for a
+whole notebook with metadata {"repro_magics": {"lint": {"ignore": ["RM101"]}}}.
+rules: docs/rules.md
+"""
+
+
+class UsageFailure(Exception):
+    """Bad usage or input: reported in one sentence with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageFailure(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="repro-lint",
+        description="Find reproducibility traps in Jupyter notebooks by reading them (nothing is run).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="notebooks (.ipynb), or folders to search")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def notebook_paths(paths: Sequence[Path]) -> list[Path]:
+    """The notebooks named, with folders searched for `*.ipynb` (leaving out checkpoints)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            if not inside:
+                raise UsageFailure(f"{path}: no notebooks (.ipynb) in this folder")
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        arguments = build_parser().parse_args(argv)
+        notebooks = [read_notebook(path) for path in notebook_paths(arguments.paths)]
+    except (UsageFailure, NotebookReadError) as error:
+        print(f"repro-lint: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    results: list[tuple[Path, list[Finding]]] = [(notebook.path, lint(notebook)) for notebook in notebooks]
+    if arguments.format == "json":
+        print(format_json(results))
+    else:
+        sys.stdout.write("".join(format_text(path, findings) for path, findings in results))
+    return EXIT_FINDINGS if any(findings for _, findings in results) else EXIT_CLEAN
+
+
+def run() -> NoReturn:
+    sys.exit(main())

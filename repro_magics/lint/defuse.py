@@ -1,0 +1,334 @@
+"""Cross-cell def-use: which names hold objects with their own random state, and where they were made.
+
+One pass over the cells in order builds what the rules ask about: the kind of
+object an expression makes (a model, a dataset...), what each function defined
+in the notebook does (trains, returns a dataset, draws from a stateful op), and
+the names bound at the start of each cell. It is deliberately simple: top-level
+names, one level of functions, no aliasing through containers.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from .cells import Cell, Notebook
+from .names import Imports, executed_nodes, keyword, method_name, root_name
+
+MODEL, LAYER, OPTIMIZER, DATASET, ITERATOR, GENERATOR = "model", "layer", "optimizer", "dataset", "iterator", "generator"
+
+_MODEL_CALLS = {"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"}
+_MODEL_PREFIXES = ("keras.applications.", "keras_hub.models.", "keras_nlp.models.", "keras_cv.models.")
+_GENERATOR_CALLS = {
+    "tensorflow.random.Generator",
+    "tensorflow.random.Generator.from_seed",
+    "tensorflow.random.Generator.from_non_deterministic_state",
+    "tensorflow.random.Generator.from_state",
+    "tensorflow.random.Generator.from_key_counter",
+    "numpy.random.default_rng",
+    "numpy.random.RandomState",
+    "numpy.random.Generator",
+    "random.Random",
+    "keras.random.SeedGenerator",
+}
+_DATASET_METHODS = {
+    "map", "batch", "shuffle", "prefetch", "cache", "repeat", "take", "skip", "filter", "unbatch",
+    "padded_batch", "interleave", "apply", "with_options", "shard", "flat_map", "concatenate",
+    "rebatch", "ragged_batch", "enumerate", "window", "zip",
+}  # fmt: skip
+_RANDOM_LAYER_PREFIXES = ("keras.layers.Random", "keras.layers.Dropout", "keras.layers.Gaussian",
+                          "keras.layers.AlphaDropout", "keras.layers.SpatialDropout")  # fmt: skip
+_STATEFUL_RANDOM_OPS = (
+    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
+    "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
+    "tensorflow.random.poisson", "tensorflow.nn.dropout", "tensorflow.image.random_", "keras.random.",
+    "numpy.random.",
+)  # fmt: skip
+_KERAS_FIT_HINTS = {"epochs", "batch_size", "validation_data", "validation_split", "callbacks", "steps_per_epoch"}
+_TRAINING_METHODS = {"train_on_batch", "fit_generator", "apply_gradients"}
+ENTROPY_CALLS = (
+    "time.time", "time.time_ns", "time.perf_counter", "time.perf_counter_ns", "time.monotonic",
+    "time.process_time", "time.ctime", "time.localtime", "datetime.datetime.now", "datetime.datetime.utcnow",
+    "datetime.datetime.today", "datetime.date.today", "datetime.now", "datetime.utcnow", "datetime.today",
+    "date.today", "uuid.uuid1", "uuid.uuid4", "os.urandom", "os.getpid", "secrets.",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Made:
+    """An object with its own random state, and the cell that made it."""
+
+    kind: str
+    cell: int
+    #: A dataset mapped in parallel (`num_parallel_calls`) with a stateful random op: (line, column) of the map.
+    random_parallel_map: tuple[int, int] | None = None
+    #: A layer or model containing random layers (dropout, random augmentation).
+    draws_randomness: bool = False
+
+
+@dataclass
+class FunctionFacts:
+    name: str
+    cell: int
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    returns: Made | None = None
+    trains: bool = False
+    stateful_random: bool = False
+    #: It builds a dataset with a stateful random parallel map and iterates it itself.
+    iterates_random_parallel_map: bool = False
+    entropy: bool = False
+    jit_compile_true: list[ast.keyword] = field(default_factory=list)
+
+
+def calls_in(node: ast.AST) -> Iterator[ast.Call]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            yield child
+
+
+class Facts:
+    """What the rules need to know about a notebook, computed once."""
+
+    def __init__(self, notebook: Notebook) -> None:
+        self.notebook = notebook
+        self.imports = Imports(notebook)
+        self.uses_keras = any(name.split(".")[0] in ("keras", "tensorflow") for name in self.imports.aliases.values())
+        self.functions: dict[str, FunctionFacts] = {}
+        self.classes: dict[str, str] = {}
+        #: Names bound to objects with random state when each cell starts (by cell number).
+        self.bound_at_start: dict[int, dict[str, Made]] = {}
+        bound: dict[str, Made] = {}
+        for cell in notebook.cells:
+            self.bound_at_start[cell.number] = dict(bound)
+            if cell.tree is None:
+                continue
+            for statement in cell.tree.body:
+                self.bind(statement, bound, cell.number)
+
+    # -- what an expression is --------------------------------------------------------------
+
+    def resolve(self, node: ast.AST) -> str | None:
+        return self.imports.resolve(node)
+
+    def made_by(self, node: ast.AST, bound: dict[str, Made], cell: int) -> Made | None:
+        """The object with random state that evaluating `node` makes or returns, if any."""
+        if isinstance(node, ast.Name):
+            return bound.get(node.id)
+        if isinstance(node, ast.Await):
+            return self.made_by(node.value, bound, cell)
+        if not isinstance(node, ast.Call):
+            return None
+        name = self.resolve(node.func)
+        draws = any(
+            (self.resolve(call.func) or "").startswith(_RANDOM_LAYER_PREFIXES) for call in calls_in(node)
+        ) or any(
+            (made := self.made_by(arg, bound, cell)) is not None and made.draws_randomness
+            for arg in ast.walk(node)
+            if isinstance(arg, ast.Name)
+        )
+        if name is not None:
+            if name in _MODEL_CALLS or name.startswith(_MODEL_PREFIXES) or name == "keras.models.clone_model":
+                return Made(MODEL, cell, draws_randomness=draws)
+            if name.startswith("keras.layers.") and name.split(".")[-1][:1].isupper():
+                return Made(LAYER, cell, draws_randomness=draws)
+            if name.startswith("keras.optimizers.") and name.split(".")[-1][:1].isupper():
+                return Made(OPTIMIZER, cell)
+            if name in _GENERATOR_CALLS:
+                return Made(GENERATOR, cell)
+            if name.startswith(("tensorflow.data.", "tensorflow_datasets.load")) or (
+                name.startswith(("keras.utils.", "keras.preprocessing.")) and "_dataset_from_" in name
+            ):
+                return self._dataset(node, Made(DATASET, cell), bound, cell)
+            if name.endswith(".ImageDataGenerator.flow") or name.endswith(".flow_from_directory"):
+                return Made(ITERATOR, cell, draws_randomness=True)
+            if name in ("iter", "builtins.iter") and node.args:
+                source = self.made_by(node.args[0], bound, cell)
+                if source is not None and source.kind == DATASET:
+                    return Made(ITERATOR, cell, draws_randomness=True)
+                return None
+            if name in self.functions:
+                made = self.functions[name].returns
+                return replace(made, cell=cell) if made is not None else None
+            if name in self.classes:
+                return Made(self.classes[name], cell, draws_randomness=True)
+        method = method_name(node)
+        if method in ("as_numpy_iterator", "__iter__", "flow", "flow_from_directory", "flow_from_dataframe"):
+            return Made(ITERATOR, cell)
+        if method in _DATASET_METHODS and isinstance(node.func, ast.Attribute):
+            source = self.made_by(node.func.value, bound, cell)
+            if source is not None and source.kind == DATASET:
+                return self._dataset(node, source, bound, cell)
+        return None
+
+    def _dataset(self, call: ast.Call, source: Made, bound: dict[str, Made], cell: int) -> Made:
+        made = replace(source, cell=cell)
+        method = method_name(call)
+        if method == "shuffle" or (method == "map" and call.args and self.stateful_random(call.args[0], bound)):
+            made = replace(made, draws_randomness=True)
+        if method == "map" and keyword(call, "num_parallel_calls") is not None and call.args:
+            if self.stateful_random(call.args[0], bound):
+                made = replace(made, random_parallel_map=(call.lineno, call.col_offset + 1))
+        return made
+
+    def stateful_random(self, function: ast.AST, bound: dict[str, Made]) -> bool:
+        """Whether a function given to `map` (a lambda or a name) draws from a stateful random op."""
+        if isinstance(function, ast.Lambda):
+            return self._draws(function.body, bound)
+        if isinstance(function, ast.Name) and function.id in self.functions:
+            return self.functions[function.id].stateful_random
+        return False
+
+    def _draws(self, node: ast.AST, bound: dict[str, Made]) -> bool:
+        for call in calls_in(node):
+            name = self.resolve(call.func) or ""
+            if name.startswith(_STATEFUL_RANDOM_OPS) or name.startswith(_RANDOM_LAYER_PREFIXES):
+                return True
+            if is_true(keyword(call, "training")):
+                return True
+            if isinstance(call.func, ast.Name):
+                made = bound.get(call.func.id)
+                if made is not None and made.draws_randomness:
+                    return True
+                facts = self.functions.get(call.func.id)
+                if facts is not None and facts.stateful_random:
+                    return True
+        return False
+
+    def training_call(self, node: ast.AST, bound: dict[str, Made]) -> ast.Call | None:
+        """The call that trains a model in `node`: `fit`, a custom loop's `apply_gradients`, a function that does."""
+        for call in calls_in(node):
+            method = method_name(call)
+            if method in _TRAINING_METHODS:
+                return call
+            if method == "fit" and isinstance(call.func, ast.Attribute):
+                receiver = self.made_by(call.func.value, bound, 0)
+                hinted = any(item.arg in _KERAS_FIT_HINTS for item in call.keywords)
+                named = "model" in (root_name(call.func.value) or "").lower() and self.uses_keras
+                if hinted or named or (receiver is not None and receiver.kind == MODEL):
+                    return call
+            if isinstance(call.func, ast.Name) and call.func.id in self.functions:
+                if self.functions[call.func.id].trains:
+                    return call
+        return None
+
+    def entropy_call(self, node: ast.AST) -> ast.Call | None:
+        """The first call in `node` that reads the clock or fresh entropy (directly or through a function)."""
+        for call in calls_in(node):
+            name = self.resolve(call.func) or ""
+            if name.startswith(ENTROPY_CALLS) and name not in ("time.sleep",):
+                return call
+            if isinstance(call.func, ast.Name) and call.func.id in self.functions:
+                if self.functions[call.func.id].entropy:
+                    return call
+        return None
+
+    # -- binding names --------------------------------------------------------------------------
+
+    def bind(self, statement: ast.stmt, bound: dict[str, Made], cell: int) -> None:
+        """Update `bound` with what a top-level statement defines."""
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.functions[statement.name] = self._summarise(statement, bound, cell)
+            bound.pop(statement.name, None)
+            return
+        if isinstance(statement, ast.ClassDef):
+            bases = [self.resolve(base) or "" for base in statement.bases]
+            if any(base in _MODEL_CALLS for base in bases):
+                self.classes[statement.name] = MODEL
+            elif any(base.startswith("keras.layers.") for base in bases):
+                self.classes[statement.name] = LAYER
+            return
+        for node in executed_nodes([statement]):
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                made = self.made_by(node.value, bound, cell)
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        if made is not None:
+                            bound[target.id] = made
+                        else:
+                            bound.pop(target.id, None)
+                    elif isinstance(target, ast.Tuple):
+                        for element in target.elts:
+                            if isinstance(element, ast.Name):
+                                bound.pop(element.id, None)
+
+    def _summarise(self, function: ast.FunctionDef | ast.AsyncFunctionDef, bound: dict[str, Made], cell: int) -> FunctionFacts:
+        facts = FunctionFacts(function.name, cell, function)
+        local = dict(bound)
+        for statement in function.body:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Assign) and node.value is not None:
+                    made = self.made_by(node.value, local, cell)
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            if made is not None:
+                                local[target.id] = made
+                            else:
+                                local.pop(target.id, None)
+                elif isinstance(node, ast.Return) and node.value is not None:
+                    made = self.made_by(node.value, local, cell)
+                    if made is not None:
+                        facts.returns = made
+                    if self.entropy_call(node.value) is not None:
+                        facts.entropy = True
+        body = ast.Module(body=function.body, type_ignores=[])
+        facts.trains = self.training_call(body, local) is not None
+        facts.stateful_random = self._draws(body, local)
+        facts.jit_compile_true = jit_compile_true(function)
+        if not facts.entropy and any(
+            isinstance(node, ast.Return) and node.value is not None and _names(node.value) & self._tainted_locals(function)
+            for node in ast.walk(function)
+        ):
+            facts.entropy = True
+        random_parallel = {name for name, made in local.items() if made.random_parallel_map is not None}
+        facts.iterates_random_parallel_map = bool(random_parallel & iterated_names(body))
+        return facts
+
+    def _tainted_locals(self, function: ast.AST) -> set[str]:
+        tainted: set[str] = set()
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign) and self.entropy_call(node.value) is not None:
+                tainted |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        return tainted
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def is_true(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def jit_compile_true(node: ast.AST) -> list[ast.keyword]:
+    return [
+        item
+        for call in calls_in(node)
+        for item in call.keywords
+        if item.arg == "jit_compile" and is_true(item.value)
+    ]
+
+
+_ITERATING_CALLS = {"iter", "list", "tuple", "next", "enumerate", "zip", "sorted"}
+_CONSUMING_METHODS = {"fit", "evaluate", "predict", "train_on_batch", "fit_generator"}
+
+
+def iterated_names(node: ast.AST) -> set[str]:
+    """Names whose values `node` iterates: `for x in ds`, `list(ds.take(3))`, `model.fit(ds)`..."""
+    sources: list[ast.AST] = []
+    for child in ast.walk(node):
+        if isinstance(child, ast.For | ast.AsyncFor):
+            sources.append(child.iter)
+        elif isinstance(child, ast.comprehension):
+            sources.append(child.iter)
+        elif isinstance(child, ast.Call):
+            if isinstance(child.func, ast.Name) and child.func.id in _ITERATING_CALLS:
+                sources.extend(child.args)
+            elif method_name(child) in _CONSUMING_METHODS:
+                sources.extend(child.args[:1])
+                sources.extend(item.value for item in child.keywords if item.arg in ("x", "validation_data"))
+            elif method_name(child) in ("as_numpy_iterator", "get_next"):
+                sources.append(child)
+    return {name for source in sources if (name := root_name(source)) is not None}
+

@@ -1,0 +1,478 @@
+"""The rules: each a small function from a notebook's facts to findings, with a code and a docs anchor."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .cells import Cell
+from .defuse import (
+    DATASET,
+    GENERATOR,
+    ITERATOR,
+    LAYER,
+    MODEL,
+    OPTIMIZER,
+    Facts,
+    Made,
+    calls_in,
+    iterated_names,
+    jit_compile_true,
+)
+from .names import executed_nodes, is_constant, keyword, method_name
+
+DOCS_PAGE = "docs/rules.md"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    cell: int
+    line: int
+    column: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    check: Callable[[Facts], Iterator[Finding]]
+
+
+RULES: list[Rule] = []
+
+
+def rule(code: str, name: str, summary: str) -> Callable[[Callable[[Facts], Iterator[Finding]]], Rule]:
+    def register(check: Callable[[Facts], Iterator[Finding]]) -> Rule:
+        registered = Rule(code, name, summary, check)
+        RULES.append(registered)
+        return registered
+
+    return register
+
+
+def at(cell: Cell, node: ast.AST | None, code: str, message: str) -> Finding:
+    """A finding at a node of a cell, or at the cell's first line."""
+    if node is None:
+        return Finding(cell.number, 1, 1, code, message)
+    return Finding(cell.number, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1, code, message)
+
+
+def python_cells(facts: Facts) -> Iterator[tuple[Cell, ast.Module]]:
+    for cell in facts.notebook.cells:
+        if cell.tree is not None:
+            yield cell, cell.tree
+
+
+def _source(node: ast.AST) -> str:
+    return ast.unparse(node)
+
+
+_SEEDED_CONSTRUCTORS = {
+    "numpy.random.default_rng",
+    "numpy.random.RandomState",
+    "numpy.random.SeedSequence",
+    "numpy.random.PCG64",
+    "numpy.random.PCG64DXSM",
+    "numpy.random.MT19937",
+    "numpy.random.Philox",
+    "numpy.random.SFC64",
+    "random.Random",
+    "numpy.random.seed",
+    "random.seed",
+}
+
+
+@rule("RM101", "unseeded-generator", "a random generator created or reseeded without a seed")
+def unseeded_generator(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        for call in calls_in(tree):
+            name = facts.resolve(call.func)
+            if name == "random.SystemRandom":
+                yield at(cell, call, "RM101", "random.SystemRandom() draws from the operating system and cannot be seeded; use random.Random(seed)")
+                continue
+            if name not in _SEEDED_CONSTRUCTORS:
+                continue
+            seed = call.args[0] if call.args else keyword(call, "seed")
+            unpacked = any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords)
+            if unpacked or (seed is not None and not is_constant(seed, None)):
+                continue
+            yield at(cell, call, "RM101", f"{_source(call.func)}() without a seed draws fresh entropy on every run; pass a seed")
+
+
+@rule("RM102", "non-deterministic-generator", "tf.random.Generator.from_non_deterministic_state()")
+def non_deterministic_generator(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        for call in calls_in(tree):
+            if facts.resolve(call.func) == "tensorflow.random.Generator.from_non_deterministic_state":
+                yield at(cell, call, "RM102", "Generator.from_non_deterministic_state() starts from fresh entropy on every run (and raises under op determinism); use tf.random.Generator.from_seed(seed)")
+
+
+def _assigned_names(node: ast.AST) -> list[str]:
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    names: list[str] = []
+    for target in targets:
+        names.extend(child.id for child in ast.walk(target) if isinstance(child, ast.Name))
+    return names
+
+
+_MUTATING_METHODS = {"append", "extend", "update", "insert", "add", "setdefault"}
+
+
+@rule("RM103", "entropy-recorded", "the clock, a uuid, os.urandom or secrets feeding a recorded value")
+def entropy_recorded(facts: Facts) -> Iterator[Finding]:
+    # name -> (cell number, node) where a value read from the clock or fresh entropy came in
+    tainted: dict[str, tuple[int, ast.AST]] = {}
+    for cell, tree in python_cells(facts):
+        for node in executed_nodes(tree.body):
+            value = getattr(node, "value", None)
+            if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and value is not None:
+                origin = _taint_origin(facts, value, tainted, cell)
+                for name in _assigned_names(node):
+                    if origin is not None:
+                        tainted[name] = origin
+                    elif isinstance(node, ast.Assign):
+                        tainted.pop(name, None)
+            elif isinstance(node, ast.Call) and method_name(node) in _MUTATING_METHODS:
+                receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+                if isinstance(receiver, ast.Name):
+                    for argument in [*node.args, *(k.value for k in node.keywords)]:
+                        origin = _taint_origin(facts, argument, tainted, cell)
+                        if origin is not None:
+                            tainted[receiver.id] = origin
+        if cell.reproducible and cell.options is not None:
+            for name in cell.options.record:
+                if name in tainted:
+                    origin_cell, origin = tainted[name]
+                    where = "" if origin_cell == cell.number else f" (in cell {origin_cell}, line {getattr(origin, 'lineno', 1)})"
+                    node = origin if origin_cell == cell.number else None
+                    yield at(cell, node, "RM103", f"recorded value '{name}' comes from {_source(origin)}{where}, which differs on every run; record what does not depend on the clock or fresh entropy")
+
+
+def _taint_origin(facts: Facts, value: ast.AST, tainted: dict[str, tuple[int, ast.AST]], cell: Cell) -> tuple[int, ast.AST] | None:
+    call = facts.entropy_call(value)
+    if call is not None:
+        return cell.number, call
+    for child in ast.walk(value):
+        if isinstance(child, ast.Name) and child.id in tainted:
+            return tainted[child.id]
+    return None
+
+
+@rule("RM104", "tf-data-nondeterministic", "deterministic=False in tf.data outside %%reproducible")
+def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        if cell.reproducible:
+            continue  # op determinism makes tf.data keep the order there
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                for item in node.keywords:
+                    if item.arg == "deterministic" and is_constant(item.value, False):
+                        yield at(cell, item.value, "RM104", "deterministic=False lets tf.data return elements in whatever order they finish; drop it, or run the pipeline in a %%reproducible cell")
+            elif isinstance(node, ast.Assign) and is_constant(node.value, False):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and target.attr in ("deterministic", "experimental_deterministic"):
+                        yield at(cell, target, "RM104", f"{target.attr} = False lets tf.data return elements in whatever order they finish; leave it True")
+
+
+def _first_name(node: ast.AST, name: str) -> ast.AST:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id == name:
+            return child
+    return node
+
+
+@rule("RM105", "random-parallel-map-outside", "a stateful random op in a parallel map, iterated outside %%reproducible")
+def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        if cell.reproducible:
+            continue
+        bound = dict(facts.bound_at_start[cell.number])
+        for statement in tree.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                facts.bind(statement, bound, cell.number)
+                continue
+            for name in sorted(iterated_names(statement)):
+                made = bound.get(name)
+                if made is not None and made.random_parallel_map is not None:
+                    yield at(cell, _first_name(statement, name), "RM105", f"'{name}' runs a stateful random op in a parallel map (cell {made.cell}, line {made.random_parallel_map[0]}); iterated outside %%reproducible, the threads draw in a different order each run")
+            for call in calls_in(statement):
+                function = facts.functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
+                if function is not None and function.iterates_random_parallel_map:
+                    yield at(cell, call, "RM105", f"{function.name}() iterates a dataset with a stateful random op in a parallel map; outside %%reproducible the threads draw in a different order each run")
+            facts.bind(statement, bound, cell.number)
+
+
+_HARMLESS_ATTRIBUTES = {
+    "weights", "trainable_weights", "non_trainable_weights", "variables", "trainable_variables", "layers",
+    "name", "summary", "history", "get_weights", "save", "save_weights", "evaluate", "predict", "count_params",
+    "input_shape", "output_shape", "element_spec", "cardinality", "learning_rate", "get_config", "to_json",
+    "compile", "state", "kernel", "bias", "built", "input", "output", "inputs", "outputs", "metrics_names",
+}  # fmt: skip
+_HARMLESS_CALLS = {"print", "len", "type", "isinstance", "id", "repr", "str", "display", "hasattr", "getattr"}
+_TRAINING_METHODS = {"fit", "train_on_batch", "fit_generator", "train_step"}
+_KIND_WORDS = {MODEL: "a model", LAYER: "a layer", OPTIMIZER: "an optimizer", DATASET: "a dataset", ITERATOR: "an iterator", GENERATOR: "a random generator"}
+
+
+def _draws_from(name: str, made: Made, statement: ast.AST, parents: dict[ast.AST, ast.AST], facts: Facts) -> ast.AST | None:
+    """Where `statement` uses `name` in a way that draws from (or advances) the object's own state."""
+    for node in ast.walk(statement):
+        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Attribute):
+            if parent.attr in _HARMLESS_ATTRIBUTES:
+                continue
+            if made.kind in (MODEL, LAYER) and parent.attr not in _TRAINING_METHODS:
+                continue
+            return node
+        if isinstance(parent, ast.Call) and parent.func is node:
+            if made.kind in (MODEL, LAYER) and not (made.draws_randomness or is_constant(keyword(parent, "training"), True)):
+                continue
+            return node
+        if isinstance(parent, ast.Call):
+            if isinstance(parent.func, ast.Name) and parent.func.id in _HARMLESS_CALLS:
+                continue
+            if made.kind in (MODEL, LAYER):
+                function = facts.functions.get(parent.func.id) if isinstance(parent.func, ast.Name) else None
+                if function is None or not function.trains:
+                    continue
+            return node
+        if isinstance(parent, ast.keyword):
+            return node
+        if made.kind in (DATASET, ITERATOR, GENERATOR) and isinstance(parent, ast.For | ast.comprehension):
+            return node
+    return None
+
+
+@rule("RM106", "random-state-from-another-cell", "a %%reproducible cell using an object with its own random state made elsewhere")
+def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        if not cell.reproducible:
+            continue
+        bound = dict(facts.bound_at_start[cell.number])
+        reported: set[str] = set()
+        for statement in tree.body:
+            if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                parents = {child: parent for parent in ast.walk(statement) for child in ast.iter_child_nodes(parent)}
+                for name, made in bound.items():
+                    if made.cell == cell.number or name in reported:
+                        continue
+                    if made.kind == DATASET and not made.draws_randomness:
+                        continue
+                    use = _draws_from(name, made, statement, parents, facts)
+                    if use is not None:
+                        reported.add(name)
+                        yield at(cell, use, "RM106", f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; its own random state is not reset by this cell, so results depend on what ran before; create it inside the cell")
+            facts.bind(statement, bound, cell.number)
+
+
+@rule("RM107", "training-outside-reproducible", "fit or a training loop in a cell without %%reproducible")
+def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        if cell.reproducible:
+            continue
+        bound = dict(facts.bound_at_start[cell.number])
+        for statement in tree.body:
+            if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                call = facts.training_call(statement, bound)
+                if call is not None:
+                    yield at(cell, call, "RM107", f"{_source(call.func)}() trains outside %%reproducible: its result depends on every random draw made before it in the kernel, and repro-verify records nothing of it; train in a %%reproducible cell")
+            facts.bind(statement, bound, cell.number)
+
+
+@rule("RM108", "jit-compile-under-magic", "jit_compile=True in a model trained by a %%reproducible cell")
+def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
+    reproducible = [(cell, tree) for cell, tree in python_cells(facts) if cell.reproducible]
+    if not reproducible:
+        return
+    message = "jit_compile=True {where}: XLA is turned off under op determinism when compiled in the cell (numbers differ from a run without the magic), and a model compiled with it outside keeps XLA in the cell; leave jit_compile at False"
+    called: set[str] = set()
+    trained: set[str] = set()
+    for cell, tree in reproducible:
+        for item in jit_compile_true(tree):
+            yield at(cell, item.value, "RM108", message.format(where="in a %%reproducible cell"))
+        for call in calls_in(tree):
+            if isinstance(call.func, ast.Name):
+                called.add(call.func.id)
+            if method_name(call) in _TRAINING_METHODS and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+                trained.add(call.func.value.id)
+    for function in facts.functions.values():
+        if function.name in called:
+            cell = facts.notebook.cells[function.cell - 1]
+            for item in function.jit_compile_true:
+                yield at(cell, item.value, "RM108", message.format(where=f"in {function.name}(), which a %%reproducible cell calls"))
+    for cell, tree in python_cells(facts):
+        if cell.reproducible:
+            continue
+        for call in calls_in(tree):
+            receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+            if method_name(call) == "compile" and isinstance(receiver, ast.Name) and receiver.id in trained:
+                for item in call.keywords:
+                    if item.arg == "jit_compile" and is_constant(item.value, True):
+                        yield at(cell, item.value, "RM108", message.format(where=f"on '{receiver.id}', which a %%reproducible cell trains"))
+
+
+_START_ONLY_VARIABLES = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC")
+
+
+def _env_message(variable: str) -> str:
+    if variable == "PYTHONHASHSEED":
+        return "setting PYTHONHASHSEED in a cell changes nothing: Python reads it when the kernel starts; use the 'Python 3 (reproducible)' kernel or start Jupyter with it set"
+    return f"setting {variable} in a cell is too late once TensorFlow has run (it is read once); %%reproducible turns op determinism on for its cells"
+
+
+@rule("RM109", "start-only-variable-set-in-cell", "PYTHONHASHSEED or TF_DETERMINISTIC_OPS set in a cell")
+def start_only_variable_set_in_cell(facts: Facts) -> Iterator[Finding]:
+    for cell in facts.notebook.cells:
+        for magic in cell.line_magics:
+            if magic.name in ("env", "set_env"):
+                variable = magic.arguments.replace("=", " ").split(" ")[0]
+                if variable in _START_ONLY_VARIABLES and ("=" in magic.arguments or " " in magic.arguments.strip()):
+                    yield Finding(cell.number, magic.line, 1, "RM109", _env_message(variable))
+        if cell.tree is None:
+            continue
+        for node in ast.walk(cell.tree):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and facts.resolve(target.value) == "os.environ":
+                        key = target.slice
+                        if isinstance(key, ast.Constant) and key.value in _START_ONLY_VARIABLES:
+                            yield at(cell, target, "RM109", _env_message(str(key.value)))
+            elif isinstance(node, ast.Call):
+                name = facts.resolve(node.func) or ""
+                keys: list[ast.AST] = []
+                if name in ("os.environ.setdefault", "os.putenv") and node.args:
+                    keys = [node.args[0]]
+                elif name == "os.environ.update":
+                    keys = [ast.Constant(item.arg) for item in node.keywords if item.arg]
+                    keys += [key for arg in node.args if isinstance(arg, ast.Dict) for key in arg.keys if key is not None]
+                for key in keys:
+                    if isinstance(key, ast.Constant) and key.value in _START_ONLY_VARIABLES:
+                        yield at(cell, node, "RM109", _env_message(str(key.value)))
+
+
+def _positive_or_unknown(node: ast.AST, above: int) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool) and node.value > above
+    return not (isinstance(node, ast.UnaryOp))
+
+
+@rule("RM110", "parallel-data-loading", "worker threads or processes in data loading")
+def parallel_data_loading(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        for call in calls_in(tree):
+            for item in call.keywords:
+                if item.arg == "workers" and _positive_or_unknown(item.value, 1):
+                    yield at(cell, item.value, "RM110", f"workers={_source(item.value)}: worker threads draw random numbers and deliver batches in the order they finish; use workers=1")
+                elif item.arg == "num_workers" and _positive_or_unknown(item.value, 0):
+                    yield at(cell, item.value, "RM110", f"num_workers={_source(item.value)}: worker processes load in the order they finish and seed themselves; use num_workers=0 or seed each worker")
+                elif item.arg == "use_multiprocessing" and is_constant(item.value, True):
+                    yield at(cell, item.value, "RM110", "use_multiprocessing=True: worker processes draw from their own random state; leave it False")
+            name = facts.resolve(call.func) or ""
+            if name.endswith("as_completed") or method_name(call) == "imap_unordered":
+                yield at(cell, call, "RM110", f"{_source(call.func)}() yields results in the order the workers finish, which changes from run to run; collect them in submission order")
+
+
+_STRING_METHODS = {"split", "lower", "upper", "strip", "title", "replace", "listdir", "glob", "iterdir", "keys", "decode"}
+_ORDERING_CALLS = {"list", "tuple", "enumerate", "zip", "iter", "next", "array", "asarray", "join", "fromkeys", "Series", "constant", "StringLookup"}
+
+
+def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
+    if isinstance(node, ast.Set):
+        return any(isinstance(e, ast.Constant) and isinstance(e.value, str | bytes) for e in node.elts)
+    if isinstance(node, ast.Name):
+        return node.id in string_sets
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr | ast.BitAnd | ast.Sub):
+        return _is_string_set(node.left, string_sets) or _is_string_set(node.right, string_sets)
+    if isinstance(node, ast.SetComp):
+        return _mentions_strings(node, string_sets)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
+        return any(_mentions_strings(arg, string_sets) for arg in node.args)
+    if isinstance(node, ast.Call) and method_name(node) in ("union", "intersection", "difference") and isinstance(node.func, ast.Attribute):
+        return _is_string_set(node.func.value, string_sets)
+    return False
+
+
+def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str):
+            return True
+        if isinstance(child, ast.JoinedStr):
+            return True
+        if isinstance(child, ast.Call) and (method_name(child) in _STRING_METHODS or (isinstance(child.func, ast.Name) and child.func.id == "str")):
+            return True
+        if isinstance(child, ast.Name) and child.id in string_sets:
+            return True
+    return False
+
+
+@rule("RM111", "string-set-order", "iterating a set of strings into an ordered result")
+def string_set_order(facts: Facts) -> Iterator[Finding]:
+    string_sets: set[str] = set()
+    for cell, tree in python_cells(facts):
+        parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+        for node in executed_nodes(tree.body):
+            sources: list[ast.AST] = []
+            if isinstance(node, ast.For | ast.comprehension):
+                sources = [node.iter]
+            elif isinstance(node, ast.Call):
+                callee = node.func.id if isinstance(node.func, ast.Name) else method_name(node)
+                if callee in _ORDERING_CALLS and not _inside_sorted(node, parents):
+                    sources = list(node.args)
+            for source in sources:
+                if _is_string_set(source, string_sets) and not (isinstance(node, ast.comprehension) and isinstance(parents.get(node), ast.SetComp)):
+                    yield at(cell, source, "RM111", f"iterating the set {_source(source)!s:.40} gives an order that changes with PYTHONHASHSEED from kernel to kernel; iterate sorted(...) instead")
+            if isinstance(node, ast.Assign):
+                for name in _assigned_names(node):
+                    if _is_string_set(node.value, string_sets):
+                        string_sets.add(name)
+                    else:
+                        string_sets.discard(name)
+
+
+def _inside_sorted(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    parent = parents.get(node)
+    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("sorted", "set", "frozenset", "len")
+
+
+def _loads_extension(facts: Facts, cell: Cell) -> bool:
+    if any(m.name in ("load_ext", "reload_ext") and "repro_magics" in m.arguments.split() for m in cell.line_magics):
+        return True
+    if cell.tree is None:
+        return False
+    for call in calls_in(cell.tree):
+        arguments = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+        if method_name(call) == "run_line_magic" and "repro_magics" in " ".join(map(str, arguments)):
+            return True
+        if (facts.resolve(call.func) or "").endswith("repro_magics.load_ipython_extension"):
+            return True
+    return False
+
+
+@rule("RM112", "extension-not-loaded", "%%reproducible before %load_ext repro_magics")
+def extension_not_loaded(facts: Facts) -> Iterator[Finding]:
+    if facts.notebook.kernel_name == "repro-python3":
+        return
+    loaded = False
+    for cell in facts.notebook.cells:
+        if cell.reproducible and not loaded:
+            yield at(cell, None, "RM112", "%%reproducible before %load_ext repro_magics: run from the top, this cell fails with 'Cell magic not found'; add %load_ext repro_magics to an earlier cell")
+            return
+        loaded = loaded or _loads_extension(facts, cell)
+
+
+@rule("RM113", "records-nothing", "a %%reproducible cell that records nothing")
+def records_nothing(facts: Facts) -> Iterator[Finding]:
+    for cell, tree in python_cells(facts):
+        if not cell.reproducible or cell.options is None or cell.options.record:
+            continue
+        if facts.training_call(tree, dict(facts.bound_at_start[cell.number])) is None:
+            yield at(cell, None, "RM113", "this %%reproducible cell records nothing (no record= and no fit), so repro-verify has nothing of it to compare; name what it produces in record=")
