@@ -79,7 +79,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sys.stdout.write("".join(format_text(path, findings) for path, findings in results))
     return EXIT_FINDINGS if any(findings for _, findings in results) else EXIT_CLEAN
-
-
-def run() -> NoReturn:
-    sys.exit(main())
