@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="list each false positive and missed finding")
     arguments = parser.parse_args()
     expected, found = expected_and_found()
-    print(f"{len({name for name, _, _ in expected | found})} notebooks")
+    print(f"{len(json.loads(LABELS.read_text(encoding="utf-8"))["notebooks"])} notebooks")
     print(table(expected, found))
     if arguments.details:
         for key in sorted(found - expected):

@@ -37,6 +37,8 @@ _DATASET_METHODS = {
     "padded_batch", "interleave", "apply", "with_options", "shard", "flat_map", "concatenate",
     "rebatch", "ragged_batch", "enumerate", "window", "zip",
 }  # fmt: skip
+# Methods only tf.data datasets have, among the objects notebooks chain methods on.
+_TF_DATA_ONLY_METHODS = {"prefetch", "shuffle", "interleave", "with_options", "padded_batch", "unbatch", "rebatch"}
 _RANDOM_LAYER_PREFIXES = ("keras.layers.Random", "keras.layers.Dropout", "keras.layers.Gaussian",
                           "keras.layers.AlphaDropout", "keras.layers.SpatialDropout")  # fmt: skip
 _STATEFUL_RANDOM_OPS = (
@@ -63,8 +65,10 @@ class Made:
     cell: int
     #: A dataset mapped in parallel (`num_parallel_calls`) with a stateful random op: (line, column) of the map.
     random_parallel_map: tuple[int, int] | None = None
-    #: A layer or model containing random layers (dropout, random augmentation).
+    #: A layer or model containing random layers (dropout, random augmentation), a shuffled dataset.
     draws_randomness: bool = False
+    #: Made by a function that draws only when this parameter of it is true (`if training: ds = ds.shuffle(...)`).
+    random_when: str | None = None
 
 
 @dataclass
@@ -117,6 +121,12 @@ class Facts:
             return bound.get(node.id)
         if isinstance(node, ast.Await):
             return self.made_by(node.value, bound, cell)
+        if isinstance(node, ast.List | ast.Tuple):
+            # A list of augmentation layers applied one by one in a loop.
+            elements = [self.made_by(element, bound, cell) for element in node.elts]
+            if any(made is not None and made.kind == LAYER and made.draws_randomness for made in elements):
+                return Made(LAYER, cell, draws_randomness=True)
+            return None
         if not isinstance(node, ast.Call):
             return None
         name = self.resolve(node.func)
@@ -148,8 +158,7 @@ class Facts:
                     return Made(ITERATOR, cell, draws_randomness=True)
                 return None
             if name in self.functions:
-                made = self.functions[name].returns
-                return replace(made, cell=cell) if made is not None else None
+                return self._returned(self.functions[name], node, cell)
             if name in self.classes:
                 return Made(self.classes[name], cell, draws_randomness=True)
         method = method_name(node)
@@ -157,9 +166,26 @@ class Facts:
             return Made(ITERATOR, cell)
         if method in _DATASET_METHODS and isinstance(node.func, ast.Attribute):
             source = self.made_by(node.func.value, bound, cell)
+            if source is None and (method in _TF_DATA_ONLY_METHODS or keyword(node, "num_parallel_calls") is not None):
+                source = Made(DATASET, cell)
             if source is not None and source.kind == DATASET:
                 return self._dataset(node, source, bound, cell)
         return None
+
+    def _returned(self, function: FunctionFacts, call: ast.Call, cell: int) -> Made | None:
+        made = function.returns
+        if made is None:
+            return None
+        made = replace(made, cell=cell, random_when=None)
+        if function.returns is not None and function.returns.random_when is not None:
+            parameter = function.returns.random_when
+            positional = [arg.arg for arg in function.node.args.args]
+            given = keyword(call, parameter)
+            if given is None and parameter in positional and positional.index(parameter) < len(call.args):
+                given = call.args[positional.index(parameter)]
+            if isinstance(given, ast.Constant) and not given.value:
+                made = replace(made, draws_randomness=False)
+        return made
 
     def _dataset(self, call: ast.Call, source: Made, bound: dict[str, Made], cell: int) -> Made:
         made = replace(source, cell=cell)
@@ -248,30 +274,20 @@ class Facts:
                             bound[target.id] = made
                         else:
                             bound.pop(target.id, None)
-                    elif isinstance(target, ast.Tuple):
-                        for element in target.elts:
+                    elif isinstance(target, ast.Tuple | ast.List):
+                        # `train_ds, val_ds = image_dataset_from_directory(..., subset="both")`
+                        for element in ast.walk(target):
                             if isinstance(element, ast.Name):
-                                bound.pop(element.id, None)
+                                if made is not None and made.kind == DATASET:
+                                    bound[element.id] = made
+                                else:
+                                    bound.pop(element.id, None)
 
     def _summarise(self, function: ast.FunctionDef | ast.AsyncFunctionDef, bound: dict[str, Made], cell: int) -> FunctionFacts:
         facts = FunctionFacts(function.name, cell, function)
         local = dict(bound)
-        for statement in function.body:
-            for node in ast.walk(statement):
-                if isinstance(node, ast.Assign) and node.value is not None:
-                    made = self.made_by(node.value, local, cell)
-                    for target in node.targets:
-                        if isinstance(target, ast.Name):
-                            if made is not None:
-                                local[target.id] = made
-                            else:
-                                local.pop(target.id, None)
-                elif isinstance(node, ast.Return) and node.value is not None:
-                    made = self.made_by(node.value, local, cell)
-                    if made is not None:
-                        facts.returns = made
-                    if self.entropy_call(node.value) is not None:
-                        facts.entropy = True
+        parameters = {arg.arg for arg in function.args.args + function.args.kwonlyargs}
+        self._summarise_block(function.body, facts, local, cell, parameters, None)
         body = ast.Module(body=function.body, type_ignores=[])
         facts.trains = self.training_call(body, local) is not None
         facts.stateful_random = self._draws(body, local)
@@ -284,6 +300,45 @@ class Facts:
         random_parallel = {name for name, made in local.items() if made.random_parallel_map is not None}
         facts.iterates_random_parallel_map = bool(random_parallel & iterated_names(body))
         return facts
+
+    def _summarise_block(
+        self,
+        statements: list[ast.stmt],
+        facts: FunctionFacts,
+        local: dict[str, Made],
+        cell: int,
+        parameters: set[str],
+        condition: str | None,
+    ) -> None:
+        """Bind a function's local names in order; randomness under `if <parameter>:` is conditional."""
+        for statement in statements:
+            if isinstance(statement, ast.If) and isinstance(statement.test, ast.Name) and statement.test.id in parameters:
+                self._summarise_block(statement.body, facts, local, cell, parameters, statement.test.id)
+                self._summarise_block(statement.orelse, facts, local, cell, parameters, condition)
+                continue
+            if isinstance(statement, ast.For) and isinstance(statement.target, ast.Name):
+                made = self.made_by(statement.iter, local, cell)
+                if made is not None and made.kind == LAYER:
+                    local[statement.target.id] = made
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Assign) and node.value is not None:
+                    made = self.made_by(node.value, local, cell)
+                    for target in node.targets:
+                        if not isinstance(target, ast.Name):
+                            continue
+                        if made is None:
+                            local.pop(target.id, None)
+                            continue
+                        before = local.get(target.id)
+                        if condition is not None and made.draws_randomness and not (before and before.draws_randomness):
+                            made = replace(made, random_when=condition)
+                        local[target.id] = made
+                elif isinstance(node, ast.Return) and node.value is not None:
+                    made = self.made_by(node.value, local, cell)
+                    if made is not None:
+                        facts.returns = made
+                    if self.entropy_call(node.value) is not None:
+                        facts.entropy = True
 
     def _tainted_locals(self, function: ast.AST) -> set[str]:
         tainted: set[str] = set()

@@ -423,6 +423,8 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
             sources: list[ast.AST] = []
             if isinstance(node, ast.For | ast.comprehension):
                 sources = [node.iter]
+            elif isinstance(node, ast.Starred) and not isinstance(parents.get(node), ast.Set):
+                sources = [node.value]
             elif isinstance(node, ast.Call):
                 callee = node.func.id if isinstance(node.func, ast.Name) else method_name(node)
                 if callee in _ORDERING_CALLS and not _inside_sorted(node, parents):
