@@ -102,13 +102,46 @@ class Facts:
         self.classes: dict[str, str] = {}
         #: Names bound to objects with random state when each cell starts (by cell number).
         self.bound_at_start: dict[int, dict[str, Made]] = {}
+        self._bound_before: dict[int, dict[str, Made]] = {}
+        self._nodes: dict[int, list[ast.AST]] = {}
+        self._executed: dict[int, list[ast.AST]] = {}
+        self._parents: dict[int, dict[ast.AST, ast.AST]] = {}
         bound: dict[str, Made] = {}
         for cell in notebook.cells:
             self.bound_at_start[cell.number] = dict(bound)
             if cell.tree is None:
                 continue
             for statement in cell.tree.body:
+                self._bound_before[id(statement)] = dict(bound)
                 self.bind(statement, bound, cell.number)
+
+    def bound_before(self, statement: ast.stmt) -> dict[str, Made]:
+        """Names bound to objects with random state just before a cell's top-level statement runs."""
+        return self._bound_before[id(statement)]
+
+    def nodes(self, cell: Cell) -> list[ast.AST]:
+        """Every node of a cell, function bodies included (computed once)."""
+        if cell.number not in self._nodes:
+            self._nodes[cell.number] = list(ast.walk(cell.tree)) if cell.tree is not None else []
+        return self._nodes[cell.number]
+
+    def calls(self, cell: Cell) -> list[ast.Call]:
+        """Every call in a cell, function bodies included."""
+        return [node for node in self.nodes(cell) if isinstance(node, ast.Call)]
+
+    def executed(self, cell: Cell) -> list[ast.AST]:
+        """The nodes a cell runs when it runs, leaving out function and class bodies (computed once)."""
+        if cell.number not in self._executed:
+            self._executed[cell.number] = executed_nodes(cell.tree.body) if cell.tree is not None else []
+        return self._executed[cell.number]
+
+    def parents(self, cell: Cell) -> dict[ast.AST, ast.AST]:
+        """Each node of a cell mapped to the node that contains it (computed once)."""
+        if cell.number not in self._parents and cell.tree is not None:
+            self._parents[cell.number] = {
+                child: parent for parent in self.nodes(cell) for child in ast.iter_child_nodes(parent)
+            }
+        return self._parents.get(cell.number, {})
 
     # -- what an expression is --------------------------------------------------------------
 
@@ -130,18 +163,11 @@ class Facts:
         if not isinstance(node, ast.Call):
             return None
         name = self.resolve(node.func)
-        draws = any(
-            (self.resolve(call.func) or "").startswith(_RANDOM_LAYER_PREFIXES) for call in calls_in(node)
-        ) or any(
-            (made := self.made_by(arg, bound, cell)) is not None and made.draws_randomness
-            for arg in ast.walk(node)
-            if isinstance(arg, ast.Name)
-        )
         if name is not None:
             if name in _MODEL_CALLS or name.startswith(_MODEL_PREFIXES) or name == "keras.models.clone_model":
-                return Made(MODEL, cell, draws_randomness=draws)
+                return Made(MODEL, cell, draws_randomness=self._contains_random_layers(node, bound))
             if name.startswith("keras.layers.") and name.split(".")[-1][:1].isupper():
-                return Made(LAYER, cell, draws_randomness=draws)
+                return Made(LAYER, cell, draws_randomness=self._contains_random_layers(node, bound))
             if name.startswith("keras.optimizers.") and name.split(".")[-1][:1].isupper():
                 return Made(OPTIMIZER, cell)
             if name in _GENERATOR_CALLS:
@@ -171,6 +197,14 @@ class Facts:
             if source is not None and source.kind == DATASET:
                 return self._dataset(node, source, bound, cell)
         return None
+
+    def _contains_random_layers(self, node: ast.AST, bound: dict[str, Made]) -> bool:
+        for child in ast.walk(node):
+            if isinstance(child, ast.Call) and (self.resolve(child.func) or "").startswith(_RANDOM_LAYER_PREFIXES):
+                return True
+            if isinstance(child, ast.Name) and (made := bound.get(child.id)) is not None and made.draws_randomness:
+                return True
+        return False
 
     def _returned(self, function: FunctionFacts, call: ast.Call, cell: int) -> Made | None:
         made = function.returns

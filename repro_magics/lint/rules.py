@@ -89,7 +89,7 @@ _SEEDED_CONSTRUCTORS = {
 @rule("RM101", "unseeded-generator", "a random generator created or reseeded without a seed")
 def unseeded_generator(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
-        for call in calls_in(tree):
+        for call in facts.calls(cell):
             name = facts.resolve(call.func)
             if name == "random.SystemRandom":
                 yield at(cell, call, "RM101", "random.SystemRandom() draws from the operating system and cannot be seeded; use random.Random(seed)")
@@ -106,7 +106,7 @@ def unseeded_generator(facts: Facts) -> Iterator[Finding]:
 @rule("RM102", "non-deterministic-generator", "tf.random.Generator.from_non_deterministic_state()")
 def non_deterministic_generator(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
-        for call in calls_in(tree):
+        for call in facts.calls(cell):
             if facts.resolve(call.func) == "tensorflow.random.Generator.from_non_deterministic_state":
                 yield at(cell, call, "RM102", "Generator.from_non_deterministic_state() starts from fresh entropy on every run (and raises under op determinism); use tf.random.Generator.from_seed(seed)")
 
@@ -131,7 +131,7 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
     # name -> (cell number, node) where a value read from the clock or fresh entropy came in
     tainted: dict[str, tuple[int, ast.AST]] = {}
     for cell, tree in python_cells(facts):
-        for node in executed_nodes(tree.body):
+        for node in facts.executed(cell):
             value = getattr(node, "value", None)
             if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and value is not None:
                 origin = _taint_origin(facts, value, tainted, cell)
@@ -171,7 +171,7 @@ def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
         if cell.reproducible:
             continue  # op determinism makes tf.data keep the order there
-        for node in ast.walk(tree):
+        for node in facts.nodes(cell):
             if isinstance(node, ast.Call):
                 for item in node.keywords:
                     if item.arg == "deterministic" and is_constant(item.value, False):
@@ -194,11 +194,10 @@ def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
         if cell.reproducible:
             continue
-        bound = dict(facts.bound_at_start[cell.number])
         for statement in tree.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                facts.bind(statement, bound, cell.number)
                 continue
+            bound = facts.bound_before(statement)
             for name in sorted(iterated_names(statement)):
                 made = bound.get(name)
                 if made is not None and made.random_parallel_map is not None:
@@ -207,7 +206,6 @@ def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
                 function = facts.functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
                 if function is not None and function.iterates_random_parallel_map:
                     yield at(cell, call, "RM105", f"{function.name}() iterates a dataset with a stateful random op in a parallel map; outside %%reproducible the threads draw in a different order each run")
-            facts.bind(statement, bound, cell.number)
 
 
 _HARMLESS_ATTRIBUTES = {
@@ -257,12 +255,11 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
         if not cell.reproducible:
             continue
-        bound = dict(facts.bound_at_start[cell.number])
         reported: set[str] = set()
+        parents = facts.parents(cell)
         for statement in tree.body:
             if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                parents = {child: parent for parent in ast.walk(statement) for child in ast.iter_child_nodes(parent)}
-                for name, made in bound.items():
+                for name, made in facts.bound_before(statement).items():
                     if made.cell == cell.number or name in reported:
                         continue
                     if made.kind == DATASET and not made.draws_randomness:
@@ -271,7 +268,6 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
                     if use is not None:
                         reported.add(name)
                         yield at(cell, use, "RM106", f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; its own random state is not reset by this cell, so results depend on what ran before; create it inside the cell")
-            facts.bind(statement, bound, cell.number)
 
 
 @rule("RM107", "training-outside-reproducible", "fit or a training loop in a cell without %%reproducible")
@@ -279,13 +275,11 @@ def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
         if cell.reproducible:
             continue
-        bound = dict(facts.bound_at_start[cell.number])
         for statement in tree.body:
             if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                call = facts.training_call(statement, bound)
+                call = facts.training_call(statement, facts.bound_before(statement))
                 if call is not None:
                     yield at(cell, call, "RM107", f"{_source(call.func)}() trains outside %%reproducible: its result depends on every random draw made before it in the kernel, and repro-verify records nothing of it; train in a %%reproducible cell")
-            facts.bind(statement, bound, cell.number)
 
 
 @rule("RM108", "jit-compile-under-magic", "jit_compile=True in a model trained by a %%reproducible cell")
@@ -299,7 +293,7 @@ def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
     for cell, tree in reproducible:
         for item in jit_compile_true(tree):
             yield at(cell, item.value, "RM108", message.format(where="in a %%reproducible cell"))
-        for call in calls_in(tree):
+        for call in facts.calls(cell):
             if isinstance(call.func, ast.Name):
                 called.add(call.func.id)
             if method_name(call) in _TRAINING_METHODS and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
@@ -312,7 +306,7 @@ def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
         if cell.reproducible:
             continue
-        for call in calls_in(tree):
+        for call in facts.calls(cell):
             receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
             if method_name(call) == "compile" and isinstance(receiver, ast.Name) and receiver.id in trained:
                 for item in call.keywords:
@@ -339,7 +333,7 @@ def start_only_variable_set_in_cell(facts: Facts) -> Iterator[Finding]:
                     yield Finding(cell.number, magic.line, 1, "RM109", _env_message(variable))
         if cell.tree is None:
             continue
-        for node in ast.walk(cell.tree):
+        for node in facts.nodes(cell):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Subscript) and facts.resolve(target.value) == "os.environ":
@@ -368,7 +362,7 @@ def _positive_or_unknown(node: ast.AST, above: int) -> bool:
 @rule("RM110", "parallel-data-loading", "worker threads or processes in data loading")
 def parallel_data_loading(facts: Facts) -> Iterator[Finding]:
     for cell, tree in python_cells(facts):
-        for call in calls_in(tree):
+        for call in facts.calls(cell):
             for item in call.keywords:
                 if item.arg == "workers" and _positive_or_unknown(item.value, 1):
                     yield at(cell, item.value, "RM110", f"workers={_source(item.value)}: worker threads draw random numbers and deliver batches in the order they finish; use workers=1")
@@ -418,8 +412,8 @@ def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
 def string_set_order(facts: Facts) -> Iterator[Finding]:
     string_sets: set[str] = set()
     for cell, tree in python_cells(facts):
-        parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-        for node in executed_nodes(tree.body):
+        parents = facts.parents(cell)
+        for node in facts.executed(cell):
             sources: list[ast.AST] = []
             if isinstance(node, ast.For | ast.comprehension):
                 sources = [node.iter]
@@ -450,7 +444,7 @@ def _loads_extension(facts: Facts, cell: Cell) -> bool:
         return True
     if cell.tree is None:
         return False
-    for call in calls_in(cell.tree):
+    for call in facts.calls(cell):
         arguments = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
         if method_name(call) == "run_line_magic" and "repro_magics" in " ".join(map(str, arguments)):
             return True
