@@ -47,7 +47,10 @@ def table(expected: set[Key], found: set[Key]) -> str:
     true_positives = Counter(code for _, _, code in expected & found)
     false_positives = Counter(code for _, _, code in found - expected)
     false_negatives = Counter(code for _, _, code in expected - found)
-    lines = ["| rule | labelled | found | true pos. | false pos. | missed | precision | recall |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| rule | labelled | found | true pos. | false pos. | missed | precision | recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
 
     def percent(part: int, whole: int) -> str:
         return f"{100 * part / whole:.0f} %" if whole else "n/a"
@@ -57,7 +60,9 @@ def table(expected: set[Key], found: set[Key]) -> str:
             tp, fp, fn = sum(true_positives.values()), sum(false_positives.values()), sum(false_negatives.values())
         else:
             tp, fp, fn = true_positives[code], false_positives[code], false_negatives[code]
-        lines.append(f"| {code} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {percent(tp, tp + fp)} | {percent(tp, tp + fn)} |")
+        lines.append(
+            f"| {code} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {percent(tp, tp + fp)} | {percent(tp, tp + fn)} |"
+        )
     return "\n".join(lines)
 
 

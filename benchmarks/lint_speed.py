@@ -33,7 +33,13 @@ def write_long_notebook(path: Path, cells: int = CELLS) -> Path:
         if cell["cell_type"] == "code"
     ]
     code_cells = [
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": sources[n % len(sources)]}
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": sources[n % len(sources)],
+        }
         for n in range(cells)
     ]
     content = {"cells": code_cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

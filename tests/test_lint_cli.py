@@ -36,12 +36,16 @@ def test_when_a_notebook_has_a_trap_then_one_line_names_place_code_and_docs_and_
     assert err == ""
 
 
-def test_when_a_notebook_is_clean_then_nothing_is_printed_and_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_when_a_notebook_is_clean_then_nothing_is_printed_and_exit_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_notebook(tmp_path / "nb.ipynb", "import numpy as np\nrng = np.random.default_rng(5)")
     assert run_lint(str(path), capsys=capsys) == (0, "", "")
 
 
-def test_when_json_is_asked_then_each_finding_is_an_object_tools_can_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_when_json_is_asked_then_each_finding_is_an_object_tools_can_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_notebook(tmp_path / "nb.ipynb", UNSEEDED)
     status, out, _ = run_lint("--format", "json", str(path), capsys=capsys)
     assert status == 1
@@ -57,7 +61,9 @@ def test_when_json_is_asked_then_each_finding_is_an_object_tools_can_read(tmp_pa
     }
 
 
-def test_when_a_clean_notebook_is_asked_for_json_then_it_is_an_empty_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_when_a_clean_notebook_is_asked_for_json_then_it_is_an_empty_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_notebook(tmp_path / "nb.ipynb", "x = 1")
     assert run_lint("--format", "json", str(path), capsys=capsys) == (0, "[]\n", "")
 
@@ -119,7 +125,9 @@ def test_when_a_line_says_repro_ignore_then_that_code_on_that_line_is_not_report
 
 
 def test_when_a_finding_is_on_a_magic_line_then_the_comment_goes_on_the_next_line(tmp_path: Path) -> None:
-    path = write_notebook(tmp_path / "nb.ipynb", "%load_ext repro_magics", "%%reproducible seed=1\n# repro: ignore[RM113]\nprint(1)")
+    path = write_notebook(
+        tmp_path / "nb.ipynb", "%load_ext repro_magics", "%%reproducible seed=1\n# repro: ignore[RM113]\nprint(1)"
+    )
     assert lint_path(path) == []
     assert [f.code for f in lint_path(path, honour_suppressions=False)] == ["RM113"]
 
@@ -143,7 +151,9 @@ def test_the_example_notebooks_pass_and_report_exactly_their_labelled_traps_when
         assert found == expected, notebook.name
 
 
-def test_when_a_300_cell_notebook_is_linted_then_neither_tensorflow_nor_keras_nor_ipython_is_imported(tmp_path: Path) -> None:
+def test_when_a_300_cell_notebook_is_linted_then_neither_tensorflow_nor_keras_nor_ipython_is_imported(
+    tmp_path: Path,
+) -> None:
     sources = [
         "%load_ext repro_magics\nimport tensorflow as tf\nimport keras",
         "%%reproducible seed=1 record=model\n"
@@ -157,7 +167,8 @@ def test_when_a_300_cell_notebook_is_linted_then_neither_tensorflow_nor_keras_no
         "import sys\n"
         "from repro_magics.lint.cli import main\n"
         f"status = main([{str(path)!r}])\n"
-        "heavy = sorted(name for name in ('tensorflow', 'keras', 'IPython', 'ipykernel', 'jupyter_client') if name in sys.modules)\n"
+        "heavy = ('tensorflow', 'keras', 'IPython', 'ipykernel', 'jupyter_client')\n"
+        "heavy = sorted(name for name in heavy if name in sys.modules)\n"
         "print('imported:', heavy, 'status:', status, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)

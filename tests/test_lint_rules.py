@@ -12,7 +12,10 @@ from conftest import write_notebook
 from repro_magics.lint import RULES, Finding, lint_path
 
 LOAD = "%load_ext repro_magics\nimport numpy as np\nimport tensorflow as tf\nimport keras"
-MODEL = 'model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])\nmodel.compile("adam", "mse")'
+MODEL = (
+    "model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])\n"
+    'model.compile("adam", "mse")'
+)
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,25 @@ class Case:
 
 
 CASES = [
-    Case("RM101", ("import numpy as np\nrng = np.random.default_rng()",), ("import numpy as np\nrng = np.random.default_rng(42)",), (1, 2, 7)),
+    Case(
+        "RM101",
+        ("import numpy as np\nrng = np.random.default_rng()",),
+        ("import numpy as np\nrng = np.random.default_rng(42)",),
+        (1, 2, 7),
+    ),
     Case("RM101", ("import random\nr = random.Random()",), ("import random\nr = random.Random(3)",), (1, 2, 5)),
-    Case("RM101", ("from numpy.random import RandomState\nstate = RandomState(seed=None)",), ("from numpy.random import RandomState\nstate = RandomState(seed=7)",), (1, 2, 9)),
-    Case("RM102", ("import tensorflow as tf\ng = tf.random.Generator.from_non_deterministic_state()",), ("import tensorflow as tf\ng = tf.random.Generator.from_seed(1)",), (1, 2, 5)),
+    Case(
+        "RM101",
+        ("from numpy.random import RandomState\nstate = RandomState(seed=None)",),
+        ("from numpy.random import RandomState\nstate = RandomState(seed=7)",),
+        (1, 2, 9),
+    ),
+    Case(
+        "RM102",
+        ("import tensorflow as tf\ng = tf.random.Generator.from_non_deterministic_state()",),
+        ("import tensorflow as tf\ng = tf.random.Generator.from_seed(1)",),
+        (1, 2, 5),
+    ),
     Case(
         "RM103",
         (LOAD, "%%reproducible seed=1 record=stamp\nimport time\nstamp = {'t': time.time()}"),
@@ -37,32 +55,56 @@ CASES = [
     ),
     Case(
         "RM104",
-        ("import tensorflow as tf\nds = tf.data.Dataset.range(9).map(tf.square, num_parallel_calls=4, deterministic=False)",),
+        (
+            "import tensorflow as tf\n"
+            "ds = tf.data.Dataset.range(9).map(tf.square, num_parallel_calls=4, deterministic=False)",
+        ),
         ("import tensorflow as tf\nds = tf.data.Dataset.range(9).map(tf.square, num_parallel_calls=4)",),
         (1, 2, 82),
     ),
     Case(
         "RM105",
         (
-            "import tensorflow as tf\nds = tf.data.Dataset.range(9).map(lambda x: x + tf.random.uniform([], 0, 9, tf.int64), num_parallel_calls=4)",
+            "import tensorflow as tf\n"
+            "ds = tf.data.Dataset.range(9).map(lambda x: x + tf.random.uniform([], 0, 9, tf.int64),\n"
+            "                                  num_parallel_calls=4)",
             "values = [int(x) for x in ds]",
         ),
         (
-            "import tensorflow as tf\nds = tf.data.Dataset.range(9).map(lambda x: x + tf.random.uniform([], 0, 9, tf.int64))",
+            "import tensorflow as tf\n"
+            "ds = tf.data.Dataset.range(9).map(lambda x: x + tf.random.uniform([], 0, 9, tf.int64))",
             "values = [int(x) for x in ds]",
         ),
         (2, 1, 27),
     ),
     Case(
         "RM106",
-        (LOAD, "dropout = keras.layers.Dropout(0.5)", "%%reproducible seed=1 record=out\nout = dropout(np.ones((1, 8)), training=True)"),
-        (LOAD, "dropout = keras.layers.Dropout(0.5)", "%%reproducible seed=1 record=out\ndropout = keras.layers.Dropout(0.5)\nout = dropout(np.ones((1, 8)), training=True)"),
+        (
+            LOAD,
+            "dropout = keras.layers.Dropout(0.5)",
+            "%%reproducible seed=1 record=out\nout = dropout(np.ones((1, 8)), training=True)",
+        ),
+        (
+            LOAD,
+            "dropout = keras.layers.Dropout(0.5)",
+            "%%reproducible seed=1 record=out\n"
+            "dropout = keras.layers.Dropout(0.5)\n"
+            "out = dropout(np.ones((1, 8)), training=True)",
+        ),
         (3, 2, 7),
     ),
     Case(
         "RM106",
-        (LOAD, "batches = iter(tf.data.Dataset.range(10).batch(2))", "%%reproducible seed=1 record=batch\nbatch = next(batches)"),
-        (LOAD, "batches = iter(tf.data.Dataset.range(10).batch(2))", "%%reproducible seed=1 record=batch\nbatch = next(iter(tf.data.Dataset.range(10).batch(2)))"),
+        (
+            LOAD,
+            "batches = iter(tf.data.Dataset.range(10).batch(2))",
+            "%%reproducible seed=1 record=batch\nbatch = next(batches)",
+        ),
+        (
+            LOAD,
+            "batches = iter(tf.data.Dataset.range(10).batch(2))",
+            "%%reproducible seed=1 record=batch\nbatch = next(iter(tf.data.Dataset.range(10).batch(2)))",
+        ),
         (3, 2, 14),
     ),
     Case(
@@ -74,26 +116,58 @@ CASES = [
     Case(
         "RM107",
         (LOAD, MODEL, "for step in range(3):\n    optimizer.apply_gradients(zip(grads, model.trainable_variables))"),
-        (LOAD, MODEL, "%%reproducible seed=1 record=model\nfor step in range(3):\n    optimizer.apply_gradients(zip(grads, model.trainable_variables))"),
+        (
+            LOAD,
+            MODEL,
+            "%%reproducible seed=1 record=model\n"
+            "for step in range(3):\n"
+            "    optimizer.apply_gradients(zip(grads, model.trainable_variables))",
+        ),
         (3, 2, 5),
     ),
     Case(
         "RM108",
-        (LOAD, f"%%reproducible seed=1 record=model\n{MODEL.replace(chr(34) + 'mse' + chr(34), chr(34) + 'mse' + chr(34) + ', jit_compile=True')}"),
-        (LOAD, f"%%reproducible seed=1 record=model\n{MODEL.replace(chr(34) + 'mse' + chr(34), chr(34) + 'mse' + chr(34) + ', jit_compile=False')}"),
+        (
+            LOAD,
+            "%%reproducible seed=1 record=model\n" + MODEL.replace('"mse")', '"mse", jit_compile=True)'),
+        ),
+        (
+            LOAD,
+            "%%reproducible seed=1 record=model\n" + MODEL.replace('"mse")', '"mse", jit_compile=False)'),
+        ),
         (2, 3, 42),
     ),
-    Case("RM109", ("import os\nos.environ['PYTHONHASHSEED'] = '0'",), ("import os\nos.environ['KERAS_BACKEND'] = 'tensorflow'",), (1, 2, 1)),
+    Case(
+        "RM109",
+        ("import os\nos.environ['PYTHONHASHSEED'] = '0'",),
+        ("import os\nos.environ['KERAS_BACKEND'] = 'tensorflow'",),
+        (1, 2, 1),
+    ),
     Case("RM109", ("%env TF_DETERMINISTIC_OPS=1",), ("%env TF_CPP_MIN_LOG_LEVEL=2",), (1, 1, 1)),
-    Case("RM110", (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=4)"), (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=1)"), (3, 2, 35)),
+    Case(
+        "RM110",
+        (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=4)"),
+        (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=1)"),
+        (3, 2, 35),
+    ),
     Case(
         "RM111",
         ("species = {'cat', 'dog', 'bird'}\nlabel_ids = {name: i for i, name in enumerate(species)}",),
         ("species = {'cat', 'dog', 'bird'}\nlabel_ids = {name: i for i, name in enumerate(sorted(species))}",),
         (1, 2, 47),
     ),
-    Case("RM112", ("import numpy as np", "%%reproducible seed=1 record=x\nx = np.ones(3)"), ("%load_ext repro_magics", "%%reproducible seed=1 record=x\nx = np.ones(3)"), (2, 1, 1)),
-    Case("RM113", (LOAD, "%%reproducible seed=1\nx = np.random.rand(3)"), (LOAD, "%%reproducible seed=1 record=x\nx = np.random.rand(3)"), (2, 1, 1)),
+    Case(
+        "RM112",
+        ("import numpy as np", "%%reproducible seed=1 record=x\nx = np.ones(3)"),
+        ("%load_ext repro_magics", "%%reproducible seed=1 record=x\nx = np.ones(3)"),
+        (2, 1, 1),
+    ),
+    Case(
+        "RM113",
+        (LOAD, "%%reproducible seed=1\nx = np.random.rand(3)"),
+        (LOAD, "%%reproducible seed=1 record=x\nx = np.random.rand(3)"),
+        (2, 1, 1),
+    ),
 ]
 
 
@@ -123,13 +197,25 @@ def test_every_rule_has_a_positive_and_a_negative_case() -> None:
 def test_when_the_kernel_is_the_reproducible_one_then_no_load_ext_is_needed(tmp_path: Path) -> None:
     path = write_notebook(tmp_path / "nb.ipynb", "import numpy as np", "%%reproducible seed=1 record=x\nx = np.ones(3)")
     content = json.loads(path.read_text())
-    content["metadata"]["kernelspec"] = {"name": "repro-python3", "display_name": "Python 3 (reproducible)", "language": "python"}
+    content["metadata"]["kernelspec"] = {
+        "name": "repro-python3",
+        "display_name": "Python 3 (reproducible)",
+        "language": "python",
+    }
     path.write_text(json.dumps(content))
     assert [f.code for f in lint_path(path)] == []
 
 
-def test_when_a_dataset_function_shuffles_only_for_training_then_the_test_set_is_not_random_state(tmp_path: Path) -> None:
-    make = "def make(x, training):\n    ds = tf.data.Dataset.from_tensor_slices(x)\n    if training:\n        ds = ds.shuffle(10)\n    return ds.batch(2)"
+def test_when_a_dataset_function_shuffles_only_for_training_then_the_test_set_is_not_random_state(
+    tmp_path: Path,
+) -> None:
+    make = (
+        "def make(x, training):\n"
+        "    ds = tf.data.Dataset.from_tensor_slices(x)\n"
+        "    if training:\n"
+        "        ds = ds.shuffle(10)\n"
+        "    return ds.batch(2)"
+    )
     made = "train_ds = make(np.ones(10), training=True)\ntest_ds = make(np.ones(10), training=False)"
     uses = "%%reproducible seed=1 record=a,b\na = [x for x in test_ds]\nb = [x for x in train_ds]"
     findings = _lint(tmp_path, (LOAD, make, made, uses))
@@ -138,7 +224,10 @@ def test_when_a_dataset_function_shuffles_only_for_training_then_the_test_set_is
 
 
 def test_when_cells_hold_magics_and_shell_lines_then_findings_point_at_the_lines_the_user_sees(tmp_path: Path) -> None:
-    source = "!pip install numpy\n%matplotlib inline\nfiles = !ls\nimport numpy as np\nif True:\n    %time rng = np.random.default_rng()"
+    source = (
+        "!pip install numpy\n%matplotlib inline\nfiles = !ls\nimport numpy as np\n"
+        "if True:\n    %time rng = np.random.default_rng()"
+    )
     findings = _lint(tmp_path, (source,))
     assert [(f.code, f.cell, f.line, f.column) for f in findings] == [("RM101", 1, 6, 17)]
 

@@ -89,7 +89,9 @@ def _blank_ipython_syntax(lines: list[str]) -> tuple[list[str], list[LineMagic]]
                 python.append(indent + "pass")
         elif stripped.startswith("!"):
             python.append(indent + "pass")
-        elif ("!" in line or "%" in line) and (assigned := _ASSIGNED_ESCAPE.match(line)) and not stripped.startswith("#"):
+        elif (
+            ("!" in line or "%" in line) and (assigned := _ASSIGNED_ESCAPE.match(line)) and not stripped.startswith("#")
+        ):
             escape = assigned.group(2)
             if escape.startswith("%"):
                 name, _, arguments = escape[1:].partition(" ")

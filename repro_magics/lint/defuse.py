@@ -10,13 +10,20 @@ names, one level of functions, no aliasing through containers.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from .cells import Cell, Notebook
 from .names import Imports, executed_nodes, keyword, method_name, root_name
 
-MODEL, LAYER, OPTIMIZER, DATASET, ITERATOR, GENERATOR = "model", "layer", "optimizer", "dataset", "iterator", "generator"
+MODEL, LAYER, OPTIMIZER, DATASET, ITERATOR, GENERATOR = (
+    "model",
+    "layer",
+    "optimizer",
+    "dataset",
+    "iterator",
+    "generator",
+)
 
 _MODEL_CALLS = {"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"}
 _MODEL_PREFIXES = ("keras.applications.", "keras_hub.models.", "keras_nlp.models.", "keras_cv.models.")
@@ -226,9 +233,9 @@ class Facts:
         method = method_name(call)
         if method == "shuffle" or (method == "map" and call.args and self.stateful_random(call.args[0], bound)):
             made = replace(made, draws_randomness=True)
-        if method == "map" and keyword(call, "num_parallel_calls") is not None and call.args:
-            if self.stateful_random(call.args[0], bound):
-                made = replace(made, random_parallel_map=(call.lineno, call.col_offset + 1))
+        parallel = method == "map" and keyword(call, "num_parallel_calls") is not None and call.args
+        if parallel and self.stateful_random(call.args[0], bound):
+            made = replace(made, random_parallel_map=(call.lineno, call.col_offset + 1))
         return made
 
     def stateful_random(self, function: ast.AST, bound: dict[str, Made]) -> bool:
@@ -267,20 +274,26 @@ class Facts:
                 named = "model" in (root_name(call.func.value) or "").lower() and self.uses_keras
                 if hinted or named or (receiver is not None and receiver.kind == MODEL):
                     return call
-            if isinstance(call.func, ast.Name) and call.func.id in self.functions:
-                if self.functions[call.func.id].trains:
-                    return call
+            if (
+                isinstance(call.func, ast.Name)
+                and call.func.id in self.functions
+                and self.functions[call.func.id].trains
+            ):
+                return call
         return None
 
     def entropy_call(self, node: ast.AST) -> ast.Call | None:
         """The first call in `node` that reads the clock or fresh entropy (directly or through a function)."""
         for call in calls_in(node):
             name = self.resolve(call.func) or ""
-            if name.startswith(ENTROPY_CALLS) and name not in ("time.sleep",):
+            if name.startswith(ENTROPY_CALLS):
                 return call
-            if isinstance(call.func, ast.Name) and call.func.id in self.functions:
-                if self.functions[call.func.id].entropy:
-                    return call
+            if (
+                isinstance(call.func, ast.Name)
+                and call.func.id in self.functions
+                and self.functions[call.func.id].entropy
+            ):
+                return call
         return None
 
     # -- binding names --------------------------------------------------------------------------
@@ -317,7 +330,9 @@ class Facts:
                                 else:
                                     bound.pop(element.id, None)
 
-    def _summarise(self, function: ast.FunctionDef | ast.AsyncFunctionDef, bound: dict[str, Made], cell: int) -> FunctionFacts:
+    def _summarise(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, bound: dict[str, Made], cell: int
+    ) -> FunctionFacts:
         facts = FunctionFacts(function.name, cell, function)
         local = dict(bound)
         parameters = {arg.arg for arg in function.args.args + function.args.kwonlyargs}
@@ -325,9 +340,11 @@ class Facts:
         body = ast.Module(body=function.body, type_ignores=[])
         facts.trains = self.training_call(body, local) is not None
         facts.stateful_random = self._draws(body, local)
-        facts.jit_compile_true = jit_compile_true(function)
+        facts.jit_compile_true = jit_compile_true(calls_in(function))
         if not facts.entropy and any(
-            isinstance(node, ast.Return) and node.value is not None and _names(node.value) & self._tainted_locals(function)
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and _names(node.value) & self._tainted_locals(function)
             for node in ast.walk(function)
         ):
             facts.entropy = True
@@ -346,7 +363,11 @@ class Facts:
     ) -> None:
         """Bind a function's local names in order; randomness under `if <parameter>:` is conditional."""
         for statement in statements:
-            if isinstance(statement, ast.If) and isinstance(statement.test, ast.Name) and statement.test.id in parameters:
+            if (
+                isinstance(statement, ast.If)
+                and isinstance(statement.test, ast.Name)
+                and statement.test.id in parameters
+            ):
                 self._summarise_block(statement.body, facts, local, cell, parameters, statement.test.id)
                 self._summarise_block(statement.orelse, facts, local, cell, parameters, condition)
                 continue
@@ -390,13 +411,8 @@ def is_true(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def jit_compile_true(node: ast.AST) -> list[ast.keyword]:
-    return [
-        item
-        for call in calls_in(node)
-        for item in call.keywords
-        if item.arg == "jit_compile" and is_true(item.value)
-    ]
+def jit_compile_true(calls: Iterable[ast.Call]) -> list[ast.keyword]:
+    return [item for call in calls for item in call.keywords if item.arg == "jit_compile" and is_true(item.value)]
 
 
 _ITERATING_CALLS = {"iter", "list", "tuple", "next", "enumerate", "zip", "sorted"}
@@ -407,9 +423,7 @@ def iterated_names(node: ast.AST) -> set[str]:
     """Names whose values `node` iterates: `for x in ds`, `list(ds.take(3))`, `model.fit(ds)`..."""
     sources: list[ast.AST] = []
     for child in ast.walk(node):
-        if isinstance(child, ast.For | ast.AsyncFor):
-            sources.append(child.iter)
-        elif isinstance(child, ast.comprehension):
+        if isinstance(child, ast.For | ast.AsyncFor | ast.comprehension):
             sources.append(child.iter)
         elif isinstance(child, ast.Call):
             if isinstance(child.func, ast.Name) and child.func.id in _ITERATING_CALLS:
@@ -420,4 +434,3 @@ def iterated_names(node: ast.AST) -> set[str]:
             elif method_name(child) in ("as_numpy_iterator", "get_next"):
                 sources.append(child)
     return {name for source in sources if (name := root_name(source)) is not None}
-

@@ -16,7 +16,8 @@ def docs_anchor(code: str) -> str:
 def format_text(path: Path, findings: Sequence[Finding]) -> str:
     """`nb.ipynb:cell 4:3:9: RM101 message (see docs/rules.md#RM101)` lines."""
     return "".join(
-        f"{path}:cell {f.cell}:{f.line}:{f.column}: {f.code} {f.message} (see {docs_anchor(f.code)})\n" for f in findings
+        f"{path}:cell {f.cell}:{f.line}:{f.column}: {f.code} {f.message} (see {docs_anchor(f.code)})\n"
+        for f in findings
     )
 
 

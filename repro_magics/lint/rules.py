@@ -20,7 +20,7 @@ from .defuse import (
     iterated_names,
     jit_compile_true,
 )
-from .names import executed_nodes, is_constant, keyword, method_name
+from .names import is_constant, keyword, method_name
 
 DOCS_PAGE = "docs/rules.md"
 
@@ -61,10 +61,13 @@ def at(cell: Cell, node: ast.AST | None, code: str, message: str) -> Finding:
     return Finding(cell.number, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1, code, message)
 
 
-def python_cells(facts: Facts) -> Iterator[tuple[Cell, ast.Module]]:
-    for cell in facts.notebook.cells:
-        if cell.tree is not None:
-            yield cell, cell.tree
+def python_cells(facts: Facts) -> Iterator[Cell]:
+    """The cells read as Python (not those of another language or with a syntax error)."""
+    return (cell for cell in facts.notebook.cells if cell.tree is not None)
+
+
+def statements(cell: Cell) -> list[ast.stmt]:
+    return cell.tree.body if cell.tree is not None else []
 
 
 def _source(node: ast.AST) -> str:
@@ -88,27 +91,47 @@ _SEEDED_CONSTRUCTORS = {
 
 @rule("RM101", "unseeded-generator", "a random generator created or reseeded without a seed")
 def unseeded_generator(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         for call in facts.calls(cell):
             name = facts.resolve(call.func)
             if name == "random.SystemRandom":
-                yield at(cell, call, "RM101", "random.SystemRandom() draws from the operating system and cannot be seeded; use random.Random(seed)")
+                yield at(
+                    cell,
+                    call,
+                    "RM101",
+                    "random.SystemRandom() draws from the operating system and cannot be seeded; "
+                    "use random.Random(seed)",
+                )
                 continue
             if name not in _SEEDED_CONSTRUCTORS:
                 continue
             seed = call.args[0] if call.args else keyword(call, "seed")
-            unpacked = any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords)
+            unpacked = any(isinstance(arg, ast.Starred) for arg in call.args) or any(
+                k.arg is None for k in call.keywords
+            )
             if unpacked or (seed is not None and not is_constant(seed, None)):
                 continue
-            yield at(cell, call, "RM101", f"{_source(call.func)}() without a seed draws fresh entropy on every run; pass a seed")
+            yield at(
+                cell,
+                call,
+                "RM101",
+                f"{_source(call.func)}() without a seed draws fresh entropy on every run; pass a seed",
+            )
 
 
 @rule("RM102", "non-deterministic-generator", "tf.random.Generator.from_non_deterministic_state()")
 def non_deterministic_generator(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         for call in facts.calls(cell):
             if facts.resolve(call.func) == "tensorflow.random.Generator.from_non_deterministic_state":
-                yield at(cell, call, "RM102", "Generator.from_non_deterministic_state() starts from fresh entropy on every run (and raises under op determinism); use tf.random.Generator.from_seed(seed)")
+                yield at(
+                    cell,
+                    call,
+                    "RM102",
+                    "Generator.from_non_deterministic_state() starts from fresh entropy on every run (and raises "
+                    "under op determinism); "
+                    "use tf.random.Generator.from_seed(seed)",
+                )
 
 
 def _assigned_names(node: ast.AST) -> list[str]:
@@ -130,7 +153,7 @@ _MUTATING_METHODS = {"append", "extend", "update", "insert", "add", "setdefault"
 def entropy_recorded(facts: Facts) -> Iterator[Finding]:
     # name -> (cell number, node) where a value read from the clock or fresh entropy came in
     tainted: dict[str, tuple[int, ast.AST]] = {}
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         for node in facts.executed(cell):
             value = getattr(node, "value", None)
             if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and value is not None:
@@ -150,13 +173,24 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
         if cell.reproducible and cell.options is not None:
             for name in cell.options.record:
                 if name in tainted:
-                    origin_cell, origin = tainted[name]
-                    where = "" if origin_cell == cell.number else f" (in cell {origin_cell}, line {getattr(origin, 'lineno', 1)})"
-                    node = origin if origin_cell == cell.number else None
-                    yield at(cell, node, "RM103", f"recorded value '{name}' comes from {_source(origin)}{where}, which differs on every run; record what does not depend on the clock or fresh entropy")
+                    origin_cell, entropy = tainted[name]
+                    where = (
+                        ""
+                        if origin_cell == cell.number
+                        else f" (in cell {origin_cell}, line {getattr(entropy, 'lineno', 1)})"
+                    )
+                    yield at(
+                        cell,
+                        entropy if origin_cell == cell.number else None,
+                        "RM103",
+                        f"recorded value '{name}' comes from {_source(entropy)}{where}, which differs on every run; "
+                        "record what does not depend on the clock or fresh entropy",
+                    )
 
 
-def _taint_origin(facts: Facts, value: ast.AST, tainted: dict[str, tuple[int, ast.AST]], cell: Cell) -> tuple[int, ast.AST] | None:
+def _taint_origin(
+    facts: Facts, value: ast.AST, tainted: dict[str, tuple[int, ast.AST]], cell: Cell
+) -> tuple[int, ast.AST] | None:
     call = facts.entropy_call(value)
     if call is not None:
         return cell.number, call
@@ -168,18 +202,33 @@ def _taint_origin(facts: Facts, value: ast.AST, tainted: dict[str, tuple[int, as
 
 @rule("RM104", "tf-data-nondeterministic", "deterministic=False in tf.data outside %%reproducible")
 def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         if cell.reproducible:
             continue  # op determinism makes tf.data keep the order there
         for node in facts.nodes(cell):
             if isinstance(node, ast.Call):
                 for item in node.keywords:
                     if item.arg == "deterministic" and is_constant(item.value, False):
-                        yield at(cell, item.value, "RM104", "deterministic=False lets tf.data return elements in whatever order they finish; drop it, or run the pipeline in a %%reproducible cell")
+                        yield at(
+                            cell,
+                            item.value,
+                            "RM104",
+                            "deterministic=False lets tf.data return elements in whatever order they finish; "
+                            "drop it, or run the pipeline in a %%reproducible cell",
+                        )
             elif isinstance(node, ast.Assign) and is_constant(node.value, False):
                 for target in node.targets:
-                    if isinstance(target, ast.Attribute) and target.attr in ("deterministic", "experimental_deterministic"):
-                        yield at(cell, target, "RM104", f"{target.attr} = False lets tf.data return elements in whatever order they finish; leave it True")
+                    if isinstance(target, ast.Attribute) and target.attr in (
+                        "deterministic",
+                        "experimental_deterministic",
+                    ):
+                        yield at(
+                            cell,
+                            target,
+                            "RM104",
+                            f"{target.attr} = False lets tf.data return elements in whatever order they finish; "
+                            "leave it True",
+                        )
 
 
 def _first_name(node: ast.AST, name: str) -> ast.AST:
@@ -191,21 +240,34 @@ def _first_name(node: ast.AST, name: str) -> ast.AST:
 
 @rule("RM105", "random-parallel-map-outside", "a stateful random op in a parallel map, iterated outside %%reproducible")
 def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         if cell.reproducible:
             continue
-        for statement in tree.body:
+        for statement in statements(cell):
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
             bound = facts.bound_before(statement)
             for name in sorted(iterated_names(statement)):
                 made = bound.get(name)
                 if made is not None and made.random_parallel_map is not None:
-                    yield at(cell, _first_name(statement, name), "RM105", f"'{name}' runs a stateful random op in a parallel map (cell {made.cell}, line {made.random_parallel_map[0]}); iterated outside %%reproducible, the threads draw in a different order each run")
+                    yield at(
+                        cell,
+                        _first_name(statement, name),
+                        "RM105",
+                        f"'{name}' runs a stateful random op in a parallel map (cell {made.cell}, line "
+                        f"{made.random_parallel_map[0]}); "
+                        "iterated outside %%reproducible, the threads draw in a different order each run",
+                    )
             for call in calls_in(statement):
                 function = facts.functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
                 if function is not None and function.iterates_random_parallel_map:
-                    yield at(cell, call, "RM105", f"{function.name}() iterates a dataset with a stateful random op in a parallel map; outside %%reproducible the threads draw in a different order each run")
+                    yield at(
+                        cell,
+                        call,
+                        "RM105",
+                        f"{function.name}() iterates a dataset with a stateful random op in a parallel map; "
+                        "outside %%reproducible the threads draw in a different order each run",
+                    )
 
 
 _HARMLESS_ATTRIBUTES = {
@@ -216,10 +278,19 @@ _HARMLESS_ATTRIBUTES = {
 }  # fmt: skip
 _HARMLESS_CALLS = {"print", "len", "type", "isinstance", "id", "repr", "str", "display", "hasattr", "getattr"}
 _TRAINING_METHODS = {"fit", "train_on_batch", "fit_generator", "train_step"}
-_KIND_WORDS = {MODEL: "a model", LAYER: "a layer", OPTIMIZER: "an optimizer", DATASET: "a dataset", ITERATOR: "an iterator", GENERATOR: "a random generator"}
+_KIND_WORDS = {
+    MODEL: "a model",
+    LAYER: "a layer",
+    OPTIMIZER: "an optimizer",
+    DATASET: "a dataset",
+    ITERATOR: "an iterator",
+    GENERATOR: "a random generator",
+}
 
 
-def _draws_from(name: str, made: Made, statement: ast.AST, parents: dict[ast.AST, ast.AST], facts: Facts) -> ast.AST | None:
+def _draws_from(
+    name: str, made: Made, statement: ast.AST, parents: dict[ast.AST, ast.AST], facts: Facts
+) -> ast.AST | None:
     """Where `statement` uses `name` in a way that draws from (or advances) the object's own state."""
     for node in ast.walk(statement):
         if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
@@ -232,7 +303,9 @@ def _draws_from(name: str, made: Made, statement: ast.AST, parents: dict[ast.AST
                 continue
             return node
         if isinstance(parent, ast.Call) and parent.func is node:
-            if made.kind in (MODEL, LAYER) and not (made.draws_randomness or is_constant(keyword(parent, "training"), True)):
+            if made.kind in (MODEL, LAYER) and not (
+                made.draws_randomness or is_constant(keyword(parent, "training"), True)
+            ):
                 continue
             return node
         if isinstance(parent, ast.Call):
@@ -250,14 +323,18 @@ def _draws_from(name: str, made: Made, statement: ast.AST, parents: dict[ast.AST
     return None
 
 
-@rule("RM106", "random-state-from-another-cell", "a %%reproducible cell using an object with its own random state made elsewhere")
+@rule(
+    "RM106",
+    "random-state-from-another-cell",
+    "a %%reproducible cell using an object with its own random state made elsewhere",
+)
 def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         if not cell.reproducible:
             continue
         reported: set[str] = set()
         parents = facts.parents(cell)
-        for statement in tree.body:
+        for statement in statements(cell):
             if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 for name, made in facts.bound_before(statement).items():
                     if made.cell == cell.number or name in reported:
@@ -267,43 +344,70 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
                     use = _draws_from(name, made, statement, parents, facts)
                     if use is not None:
                         reported.add(name)
-                        yield at(cell, use, "RM106", f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; its own random state is not reset by this cell, so results depend on what ran before; create it inside the cell")
+                        yield at(
+                            cell,
+                            use,
+                            "RM106",
+                            f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; "
+                            "its own random state is not reset by this cell, so results depend on what ran before; "
+                            "create it inside the cell",
+                        )
 
 
 @rule("RM107", "training-outside-reproducible", "fit or a training loop in a cell without %%reproducible")
 def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         if cell.reproducible:
             continue
-        for statement in tree.body:
+        for statement in statements(cell):
             if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 call = facts.training_call(statement, facts.bound_before(statement))
                 if call is not None:
-                    yield at(cell, call, "RM107", f"{_source(call.func)}() trains outside %%reproducible: its result depends on every random draw made before it in the kernel, and repro-verify records nothing of it; train in a %%reproducible cell")
+                    yield at(
+                        cell,
+                        call,
+                        "RM107",
+                        f"{_source(call.func)}() trains outside %%reproducible: its result depends on every random "
+                        "draw made before it in the kernel, and repro-verify records nothing of it; "
+                        "train in a %%reproducible cell",
+                    )
 
 
 @rule("RM108", "jit-compile-under-magic", "jit_compile=True in a model trained by a %%reproducible cell")
 def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
-    reproducible = [(cell, tree) for cell, tree in python_cells(facts) if cell.reproducible]
+    reproducible = [cell for cell in python_cells(facts) if cell.reproducible]
     if not reproducible:
         return
-    message = "jit_compile=True {where}: XLA is turned off under op determinism when compiled in the cell (numbers differ from a run without the magic), and a model compiled with it outside keeps XLA in the cell; leave jit_compile at False"
+    message = (
+        "jit_compile=True {where}: XLA is turned off under op determinism when compiled in the cell (numbers differ "
+        "from a run without the magic), and a model compiled with it outside keeps XLA in the cell; leave "
+        "jit_compile at False"
+    )
     called: set[str] = set()
     trained: set[str] = set()
-    for cell, tree in reproducible:
-        for item in jit_compile_true(tree):
+    for cell in reproducible:
+        for item in jit_compile_true(facts.calls(cell)):
             yield at(cell, item.value, "RM108", message.format(where="in a %%reproducible cell"))
         for call in facts.calls(cell):
             if isinstance(call.func, ast.Name):
                 called.add(call.func.id)
-            if method_name(call) in _TRAINING_METHODS and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            if (
+                method_name(call) in _TRAINING_METHODS
+                and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name)
+            ):
                 trained.add(call.func.value.id)
     for function in facts.functions.values():
         if function.name in called:
             cell = facts.notebook.cells[function.cell - 1]
             for item in function.jit_compile_true:
-                yield at(cell, item.value, "RM108", message.format(where=f"in {function.name}(), which a %%reproducible cell calls"))
-    for cell, tree in python_cells(facts):
+                yield at(
+                    cell,
+                    item.value,
+                    "RM108",
+                    message.format(where=f"in {function.name}(), which a %%reproducible cell calls"),
+                )
+    for cell in python_cells(facts):
         if cell.reproducible:
             continue
         for call in facts.calls(cell):
@@ -311,7 +415,12 @@ def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
             if method_name(call) == "compile" and isinstance(receiver, ast.Name) and receiver.id in trained:
                 for item in call.keywords:
                     if item.arg == "jit_compile" and is_constant(item.value, True):
-                        yield at(cell, item.value, "RM108", message.format(where=f"on '{receiver.id}', which a %%reproducible cell trains"))
+                        yield at(
+                            cell,
+                            item.value,
+                            "RM108",
+                            message.format(where=f"on '{receiver.id}', which a %%reproducible cell trains"),
+                        )
 
 
 _START_ONLY_VARIABLES = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC")
@@ -319,8 +428,14 @@ _START_ONLY_VARIABLES = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DET
 
 def _env_message(variable: str) -> str:
     if variable == "PYTHONHASHSEED":
-        return "setting PYTHONHASHSEED in a cell changes nothing: Python reads it when the kernel starts; use the 'Python 3 (reproducible)' kernel or start Jupyter with it set"
-    return f"setting {variable} in a cell is too late once TensorFlow has run (it is read once); %%reproducible turns op determinism on for its cells"
+        return (
+            "setting PYTHONHASHSEED in a cell changes nothing: Python reads it when the kernel starts; use the "
+            "'Python 3 (reproducible)' kernel or start Jupyter with it set"
+        )
+    return (
+        f"setting {variable} in a cell is too late once TensorFlow has run (it is read once); %%reproducible turns op "
+        "determinism on for its cells"
+    )
 
 
 @rule("RM109", "start-only-variable-set-in-cell", "PYTHONHASHSEED or TF_DETERMINISTIC_OPS set in a cell")
@@ -342,12 +457,14 @@ def start_only_variable_set_in_cell(facts: Facts) -> Iterator[Finding]:
                             yield at(cell, target, "RM109", _env_message(str(key.value)))
             elif isinstance(node, ast.Call):
                 name = facts.resolve(node.func) or ""
-                keys: list[ast.AST] = []
+                keys: list[ast.expr] = []
                 if name in ("os.environ.setdefault", "os.putenv") and node.args:
                     keys = [node.args[0]]
                 elif name == "os.environ.update":
-                    keys = [ast.Constant(item.arg) for item in node.keywords if item.arg]
-                    keys += [key for arg in node.args if isinstance(arg, ast.Dict) for key in arg.keys if key is not None]
+                    keys = [ast.Constant(item.arg) for item in node.keywords if item.arg is not None]
+                    keys += [
+                        key for arg in node.args if isinstance(arg, ast.Dict) for key in arg.keys if key is not None
+                    ]
                 for key in keys:
                     if isinstance(key, ast.Constant) and key.value in _START_ONLY_VARIABLES:
                         yield at(cell, node, "RM109", _env_message(str(key.value)))
@@ -361,22 +478,74 @@ def _positive_or_unknown(node: ast.AST, above: int) -> bool:
 
 @rule("RM110", "parallel-data-loading", "worker threads or processes in data loading")
 def parallel_data_loading(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         for call in facts.calls(cell):
             for item in call.keywords:
                 if item.arg == "workers" and _positive_or_unknown(item.value, 1):
-                    yield at(cell, item.value, "RM110", f"workers={_source(item.value)}: worker threads draw random numbers and deliver batches in the order they finish; use workers=1")
+                    yield at(
+                        cell,
+                        item.value,
+                        "RM110",
+                        f"workers={_source(item.value)}: worker threads draw random numbers and deliver batches in "
+                        "the order they finish; "
+                        "use workers=1",
+                    )
                 elif item.arg == "num_workers" and _positive_or_unknown(item.value, 0):
-                    yield at(cell, item.value, "RM110", f"num_workers={_source(item.value)}: worker processes load in the order they finish and seed themselves; use num_workers=0 or seed each worker")
+                    yield at(
+                        cell,
+                        item.value,
+                        "RM110",
+                        f"num_workers={_source(item.value)}: worker processes load in the order they finish and "
+                        "seed themselves; "
+                        "use num_workers=0 or seed each worker",
+                    )
                 elif item.arg == "use_multiprocessing" and is_constant(item.value, True):
-                    yield at(cell, item.value, "RM110", "use_multiprocessing=True: worker processes draw from their own random state; leave it False")
+                    yield at(
+                        cell,
+                        item.value,
+                        "RM110",
+                        "use_multiprocessing=True: worker processes draw from their own random state; leave it False",
+                    )
             name = facts.resolve(call.func) or ""
             if name.endswith("as_completed") or method_name(call) == "imap_unordered":
-                yield at(cell, call, "RM110", f"{_source(call.func)}() yields results in the order the workers finish, which changes from run to run; collect them in submission order")
+                yield at(
+                    cell,
+                    call,
+                    "RM110",
+                    f"{_source(call.func)}() yields results in the order the workers finish, which changes from run "
+                    "to run; "
+                    "collect them in submission order",
+                )
 
 
-_STRING_METHODS = {"split", "lower", "upper", "strip", "title", "replace", "listdir", "glob", "iterdir", "keys", "decode"}
-_ORDERING_CALLS = {"list", "tuple", "enumerate", "zip", "iter", "next", "array", "asarray", "join", "fromkeys", "Series", "constant", "StringLookup"}
+_STRING_METHODS = {
+    "split",
+    "lower",
+    "upper",
+    "strip",
+    "title",
+    "replace",
+    "listdir",
+    "glob",
+    "iterdir",
+    "keys",
+    "decode",
+}
+_ORDERING_CALLS = {
+    "list",
+    "tuple",
+    "enumerate",
+    "zip",
+    "iter",
+    "next",
+    "array",
+    "asarray",
+    "join",
+    "fromkeys",
+    "Series",
+    "constant",
+    "StringLookup",
+}
 
 
 def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
@@ -390,7 +559,11 @@ def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
         return _mentions_strings(node, string_sets)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
         return any(_mentions_strings(arg, string_sets) for arg in node.args)
-    if isinstance(node, ast.Call) and method_name(node) in ("union", "intersection", "difference") and isinstance(node.func, ast.Attribute):
+    if (
+        isinstance(node, ast.Call)
+        and method_name(node) in ("union", "intersection", "difference")
+        and isinstance(node.func, ast.Attribute)
+    ):
         return _is_string_set(node.func.value, string_sets)
     return False
 
@@ -401,7 +574,9 @@ def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
             return True
         if isinstance(child, ast.JoinedStr):
             return True
-        if isinstance(child, ast.Call) and (method_name(child) in _STRING_METHODS or (isinstance(child.func, ast.Name) and child.func.id == "str")):
+        if isinstance(child, ast.Call) and (
+            method_name(child) in _STRING_METHODS or (isinstance(child.func, ast.Name) and child.func.id == "str")
+        ):
             return True
         if isinstance(child, ast.Name) and child.id in string_sets:
             return True
@@ -411,7 +586,7 @@ def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
 @rule("RM111", "string-set-order", "iterating a set of strings into an ordered result")
 def string_set_order(facts: Facts) -> Iterator[Finding]:
     string_sets: set[str] = set()
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         parents = facts.parents(cell)
         for node in facts.executed(cell):
             sources: list[ast.AST] = []
@@ -424,8 +599,17 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
                 if callee in _ORDERING_CALLS and not _inside_sorted(node, parents):
                     sources = list(node.args)
             for source in sources:
-                if _is_string_set(source, string_sets) and not (isinstance(node, ast.comprehension) and isinstance(parents.get(node), ast.SetComp)):
-                    yield at(cell, source, "RM111", f"iterating the set {_source(source)!s:.40} gives an order that changes with PYTHONHASHSEED from kernel to kernel; iterate sorted(...) instead")
+                if _is_string_set(source, string_sets) and not (
+                    isinstance(node, ast.comprehension) and isinstance(parents.get(node), ast.SetComp)
+                ):
+                    yield at(
+                        cell,
+                        source,
+                        "RM111",
+                        f"iterating the set {_source(source)!s:.40} gives an order that changes with PYTHONHASHSEED "
+                        "from kernel to kernel; "
+                        "iterate sorted(...) instead",
+                    )
             if isinstance(node, ast.Assign):
                 for name in _assigned_names(node):
                     if _is_string_set(node.value, string_sets):
@@ -436,7 +620,11 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
 
 def _inside_sorted(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     parent = parents.get(node)
-    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("sorted", "set", "frozenset", "len")
+    return (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Name)
+        and parent.func.id in ("sorted", "set", "frozenset", "len")
+    )
 
 
 def _loads_extension(facts: Facts, cell: Cell) -> bool:
@@ -460,15 +648,29 @@ def extension_not_loaded(facts: Facts) -> Iterator[Finding]:
     loaded = False
     for cell in facts.notebook.cells:
         if cell.reproducible and not loaded:
-            yield at(cell, None, "RM112", "%%reproducible before %load_ext repro_magics: run from the top, this cell fails with 'Cell magic not found'; add %load_ext repro_magics to an earlier cell")
+            yield at(
+                cell,
+                None,
+                "RM112",
+                "%%reproducible before %load_ext repro_magics: run from the top, this cell fails with 'Cell magic "
+                "not found'; "
+                "add %load_ext repro_magics to an earlier cell",
+            )
             return
         loaded = loaded or _loads_extension(facts, cell)
 
 
 @rule("RM113", "records-nothing", "a %%reproducible cell that records nothing")
 def records_nothing(facts: Facts) -> Iterator[Finding]:
-    for cell, tree in python_cells(facts):
+    for cell in python_cells(facts):
         if not cell.reproducible or cell.options is None or cell.options.record:
             continue
-        if facts.training_call(tree, dict(facts.bound_at_start[cell.number])) is None:
-            yield at(cell, None, "RM113", "this %%reproducible cell records nothing (no record= and no fit), so repro-verify has nothing of it to compare; name what it produces in record=")
+        if not any(facts.training_call(statement, facts.bound_before(statement)) for statement in statements(cell)):
+            yield at(
+                cell,
+                None,
+                "RM113",
+                "this %%reproducible cell records nothing (no record= and no fit), so repro-verify has nothing of "
+                "it to compare; "
+                "name what it produces in record=",
+            )
