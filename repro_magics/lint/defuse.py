@@ -103,14 +103,17 @@ class Facts:
 
     def __init__(self, notebook: Notebook) -> None:
         self.notebook = notebook
-        self.imports = Imports(notebook)
+        self._nodes: dict[int, list[ast.AST]] = {
+            cell.number: list(ast.walk(cell.tree)) for cell in notebook.cells if cell.tree is not None
+        }
+        self.imports = Imports(node for nodes in self._nodes.values() for node in nodes)
         self.uses_keras = any(name.split(".")[0] in ("keras", "tensorflow") for name in self.imports.aliases.values())
         self.functions: dict[str, FunctionFacts] = {}
         self.classes: dict[str, str] = {}
         #: Names bound to objects with random state when each cell starts (by cell number).
         self.bound_at_start: dict[int, dict[str, Made]] = {}
         self._bound_before: dict[int, dict[str, Made]] = {}
-        self._nodes: dict[int, list[ast.AST]] = {}
+        self._calls: dict[int, list[ast.Call]] = {}
         self._executed: dict[int, list[ast.AST]] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}
         bound: dict[str, Made] = {}
@@ -118,29 +121,31 @@ class Facts:
             self.bound_at_start[cell.number] = dict(bound)
             if cell.tree is None:
                 continue
+            executed: list[ast.AST] = []
             for statement in cell.tree.body:
                 self._bound_before[id(statement)] = dict(bound)
-                self.bind(statement, bound, cell.number)
+                nodes = executed_nodes([statement])
+                executed.extend(nodes)
+                self.bind(statement, bound, cell.number, nodes)
+            self._executed[cell.number] = executed
 
     def bound_before(self, statement: ast.stmt) -> dict[str, Made]:
         """Names bound to objects with random state just before a cell's top-level statement runs."""
         return self._bound_before[id(statement)]
 
     def nodes(self, cell: Cell) -> list[ast.AST]:
-        """Every node of a cell, function bodies included (computed once)."""
-        if cell.number not in self._nodes:
-            self._nodes[cell.number] = list(ast.walk(cell.tree)) if cell.tree is not None else []
-        return self._nodes[cell.number]
+        """Every node of a cell, function bodies included."""
+        return self._nodes.get(cell.number, [])
 
     def calls(self, cell: Cell) -> list[ast.Call]:
-        """Every call in a cell, function bodies included."""
-        return [node for node in self.nodes(cell) if isinstance(node, ast.Call)]
+        """Every call in a cell, function bodies included (computed once)."""
+        if cell.number not in self._calls:
+            self._calls[cell.number] = [node for node in self.nodes(cell) if isinstance(node, ast.Call)]
+        return self._calls[cell.number]
 
     def executed(self, cell: Cell) -> list[ast.AST]:
-        """The nodes a cell runs when it runs, leaving out function and class bodies (computed once)."""
-        if cell.number not in self._executed:
-            self._executed[cell.number] = executed_nodes(cell.tree.body) if cell.tree is not None else []
-        return self._executed[cell.number]
+        """The nodes a cell runs when it runs, leaving out function and class bodies."""
+        return self._executed.get(cell.number, [])
 
     def parents(self, cell: Cell) -> dict[ast.AST, ast.AST]:
         """Each node of a cell mapped to the node that contains it (computed once)."""
@@ -298,8 +303,8 @@ class Facts:
 
     # -- binding names --------------------------------------------------------------------------
 
-    def bind(self, statement: ast.stmt, bound: dict[str, Made], cell: int) -> None:
-        """Update `bound` with what a top-level statement defines."""
+    def bind(self, statement: ast.stmt, bound: dict[str, Made], cell: int, executed: list[ast.AST]) -> None:
+        """Update `bound` with what a top-level statement (whose executed nodes are given) defines."""
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
             self.functions[statement.name] = self._summarise(statement, bound, cell)
             bound.pop(statement.name, None)
@@ -311,7 +316,7 @@ class Facts:
             elif any(base.startswith("keras.layers.") for base in bases):
                 self.classes[statement.name] = LAYER
             return
-        for node in executed_nodes([statement]):
+        for node in executed:
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 made = self.made_by(node.value, bound, cell)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
-from .cells import Notebook
 
 # Aliases so common that a notebook using them without importing (say, in a
 # cell that was deleted) still means these modules.
@@ -23,22 +23,19 @@ _PREFIXES = (
 class Imports:
     """Aliases bound by every import in the notebook (notebooks re-import freely; later ones win)."""
 
-    def __init__(self, notebook: Notebook) -> None:
+    def __init__(self, nodes: Iterable[ast.AST]) -> None:
         self.aliases: dict[str, str] = dict(_CONVENTIONAL)
-        for cell in notebook.cells:
-            if cell.tree is None:
-                continue
-            for node in ast.walk(cell.tree):
-                if isinstance(node, ast.Import):
-                    for alias in node.names:
-                        if alias.asname:
-                            self.aliases[alias.asname] = alias.name
-                        else:
-                            top = alias.name.split(".")[0]
-                            self.aliases[top] = top
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    for alias in node.names:
-                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.aliases[top] = top
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
     def resolve(self, node: ast.AST) -> str | None:
         """`np.random.default_rng` -> `numpy.random.default_rng`; None for anything not a dotted name."""
