@@ -174,3 +174,11 @@ def test_when_a_300_cell_notebook_is_linted_then_neither_tensorflow_nor_keras_no
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert result.stderr == "imported: [] status: 1\n"
     assert result.stdout.count(" RM107 ") == 100
+
+
+def test_the_pre_commit_hook_runs_the_repro_lint_console_script_on_notebooks() -> None:
+    hook = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "- id: repro-lint\n" in hook
+    assert "  entry: repro-lint\n" in hook
+    assert "  types: [jupyter]\n" in hook
+    assert 'repro-lint = "repro_magics.lint.cli:main"\n' in (ROOT / "pyproject.toml").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +235,14 @@ def test_when_cells_hold_magics_and_shell_lines_then_findings_point_at_the_lines
 
 def test_when_a_cell_runs_another_language_then_it_is_not_read_as_python(tmp_path: Path) -> None:
     assert _lint(tmp_path, ("%%bash\npython -c 'import numpy as np; np.random.default_rng()'",)) == []
+
+
+def test_when_a_cell_has_code_python_warns_about_then_the_lint_prints_no_warning(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "nb.ipynb", 'import re\npattern = re.compile("\\d+")\nassert (1, 2)')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert lint_path(path) == []
+    assert [str(warning.message) for warning in caught] == []
 
 
 def test_when_a_cell_does_not_parse_then_the_other_cells_are_still_linted(tmp_path: Path) -> None:
