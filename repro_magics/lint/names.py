@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-
 # Aliases so common that a notebook using them without importing (say, in a
 # cell that was deleted) still means these modules.
 _CONVENTIONAL = {"np": "numpy", "tf": "tensorflow", "tfds": "tensorflow_datasets"}
