@@ -188,8 +188,6 @@ class Facts:
                 name.startswith(("keras.utils.", "keras.preprocessing.")) and "_dataset_from_" in name
             ):
                 return self._dataset(node, Made(DATASET, cell), bound, cell)
-            if name.endswith(".ImageDataGenerator.flow") or name.endswith(".flow_from_directory"):
-                return Made(ITERATOR, cell, draws_randomness=True)
             if name in ("iter", "builtins.iter") and node.args:
                 source = self.made_by(node.args[0], bound, cell)
                 if source is not None and source.kind == DATASET:
