@@ -285,7 +285,8 @@ def pair_records(baseline: list[dict[str, Any]], new: list[dict[str, Any]]) -> l
     by_source: dict[Any, list[str]] = {}
     for key, record in unmatched_new.items():
         by_source.setdefault(record.get("source_hash"), []).append(key)
-    for record in unmatched_baseline:
+    # Records of cells that share a source pair in the order they ran.
+    for record in sorted(unmatched_baseline, key=lambda r: r.get("occurrence") or 1):
         keys = by_source.get(record.get("source_hash")) if record.get("source_hash") else None
         pairs.append((record, unmatched_new.pop(keys.pop(0)) if keys else None))
     pairs.extend((None, record) for record in unmatched_new.values())
