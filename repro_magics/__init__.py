@@ -15,9 +15,16 @@ _MAGIC_NAMES = {"cell": ("reproducible",), "line": ("repro_seed",)}
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register `%%reproducible` and `%repro_seed` (called by `%load_ext repro_magics`)."""
+    """Register `%%reproducible` and `%repro_seed` (called by `%load_ext repro_magics`).
+
+    Loading again is a no-op that keeps the kernel's state (its default seed):
+    the reproducible kernel loads the extension at start, and notebooks that
+    follow the README load it once more.
+    """
     from .magics import ReproducibleMagics
 
+    if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
+        return
     magics = ReproducibleMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.remember_cell_id)

@@ -17,6 +17,7 @@ from .runner import KernelNotFound, NotebookError
 from .verify import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
+    EXIT_NOTHING_RECORDED,
     EXIT_REPRODUCED,
     EXIT_USAGE,
     NotebookVerification,
@@ -34,6 +35,7 @@ exit status:
   1  some recorded results differ
   2  bad usage or unreadable input (missing file, not a notebook, corrupt ledger)
   3  a notebook failed to run (a cell raised, the kernel died, a timeout)
+  5  with --require-records: a notebook recorded no number, so nothing was checked
 """
 
 
@@ -102,6 +104,11 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         "--kernel",
         metavar="NAME",
         help="an installed kernel spec to run (default: the reproducible kernel of this Python)",
+    )
+    parser.add_argument(
+        "--require-records",
+        action="store_true",
+        help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no number",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write a machine-readable report here")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -175,6 +182,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         tolerance=tolerance,
         timeout=arguments.timeout or None,
         kernel_name=arguments.kernel,
+        require_records=arguments.require_records,
     )
     progress = _ProgressLine(err, arguments.quiet)
     results: list[NotebookVerification] = []
@@ -195,13 +203,16 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
     statuses = {result.exit_status for result in results}
-    status = next((s for s in (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT) if s in statuses), EXIT_REPRODUCED)
+    status = next(
+        (s for s in (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED) if s in statuses), EXIT_REPRODUCED
+    )
     if len(results) > 1:
         failed = sum(r.exit_status == EXIT_FAILED_TO_RUN for r in results)
         differ = sum(r.exit_status == EXIT_DIFFERENT for r in results)
+        unchecked = sum(r.nothing_recorded and not r.failure for r in results)
         out.write(
-            f"{len(results)} notebooks: {len(results) - failed - differ} reproduced, "
-            f"{differ} differ, {failed} failed to run\n"
+            f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
+            f"{differ} differ, {failed} failed to run" + (f", {unchecked} recorded nothing" if unchecked else "") + "\n"
         )
     if arguments.json is not None:
         try:

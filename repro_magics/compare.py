@@ -127,7 +127,8 @@ class _Walker:
             raise _Parted(where, baseline, new)
 
     def history(self, baseline: dict[str, Any], new: dict[str, Any], where: str) -> None:
-        self.exact(baseline.get("epochs"), new.get("epochs"), f"{where}, epochs")
+        if baseline.get("epochs") != new.get("epochs"):
+            raise _Parted(f"{where}, epochs", _epochs_text(baseline.get("epochs")), _epochs_text(new.get("epochs")))
         b_metrics, n_metrics = baseline.get("metrics", {}), new.get("metrics", {})
         self.exact(sorted(b_metrics), sorted(n_metrics), f"{where}, metric names")
         epochs = baseline.get("epochs") or list(range(max(map(len, b_metrics.values()), default=0)))
@@ -224,9 +225,31 @@ class _Walker:
             self.encoded(b_values[name], n_values[name], f"value '{name}'")
 
 
+def _epochs_text(epochs: Any) -> str:
+    """Keras' 0-based `History.epoch` as Keras prints epochs, from 1: `3 epochs (1-3)`."""
+    if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
+        return str(epochs)
+    shown = [epoch + 1 for epoch in epochs]
+    if not shown:
+        return "no epochs"
+    noun = "epoch" if len(shown) == 1 else "epochs"
+    if shown == list(range(shown[0], shown[-1] + 1)):
+        return f"{len(shown)} {noun} ({shown[0]}-{shown[-1]})" if len(shown) > 1 else f"1 epoch ({shown[0]})"
+    return f"{len(shown)} {noun} {shown}"
+
+
 def _summary(encoded: dict[str, Any]) -> str:
     summary = encoded.get("summary") or {}
-    parts = [f"{key} {summary[key]}" for key in ("min", "max", "mean") if key in summary]
+    integral = not str(encoded.get("dtype", "")).startswith(("float", "bfloat", "complex"))
+
+    def shown(key: str) -> str:
+        value = summary[key]
+        # Ledgers written before integer summaries were stored as integers hold `263.0` for 263.
+        if integral and key != "mean" and isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    parts = [f"{key} {shown(key)}" for key in ("min", "max", "mean") if key in summary]
     return f"fingerprint {str(encoded.get('fingerprint'))[:12]}" + (f" ({', '.join(parts)})" if parts else "")
 
 
@@ -243,6 +266,13 @@ def _count_numbers(encoded: Any) -> int:
     if isinstance(encoded, list):
         return sum(_count_numbers(item) for item in encoded)
     return 0
+
+
+def numbers_recorded(ledger: Ledger) -> int:
+    """How many numbers a ledger's records hold: what a comparison with it can check."""
+    return sum(_count_numbers(history) for record in ledger.records for history in record.get("histories", [])) + sum(
+        _count_numbers(value) for record in ledger.records for value in record.get("values", {}).values()
+    )
 
 
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -285,7 +315,8 @@ def pair_records(baseline: list[dict[str, Any]], new: list[dict[str, Any]]) -> l
     by_source: dict[Any, list[str]] = {}
     for key, record in unmatched_new.items():
         by_source.setdefault(record.get("source_hash"), []).append(key)
-    for record in unmatched_baseline:
+    # Records of cells that share a source pair in the order they ran.
+    for record in sorted(unmatched_baseline, key=lambda r: r.get("occurrence") or 1):
         keys = by_source.get(record.get("source_hash")) if record.get("source_hash") else None
         pairs.append((record, unmatched_new.pop(keys.pop(0)) if keys else None))
     pairs.extend((None, record) for record in unmatched_new.values())

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .kernel_extension import KERNEL_EXT_ARGUMENT
+
 KERNEL_NAME = "repro-python3"
 DISPLAY_NAME = "Python 3 (reproducible)"
 
@@ -25,7 +27,7 @@ def kernel_spec_dict(python: str = "python") -> dict[str, Any]:
     the kernel, which is what a spec shipped inside a wheel wants.
     """
     return {
-        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--ext=repro_magics"],
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}", KERNEL_EXT_ARGUMENT],
         "display_name": DISPLAY_NAME,
         "env": dict(START_ENVIRONMENT),
         "language": "python",

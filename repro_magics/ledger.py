@@ -84,14 +84,18 @@ def environment_key(environment: dict[str, Any]) -> str:
 
 
 def record_key(record: dict[str, Any]) -> str:
-    """What identifies a record's cell: its id, or its source where the front end sent no id."""
+    """What identifies a record's cell: its id, or, where the front end sent no id, its source
+    and how many times that source had run, so that two cells with one source stay apart."""
     cell_id = record.get("cell_id")
-    return f"id:{cell_id}" if cell_id is not None else f"source:{record.get('source_hash')}"
+    if cell_id is not None:
+        return f"id:{cell_id}"
+    occurrence = record.get("occurrence") or 1
+    return f"source:{record.get('source_hash')}" + (f"#{occurrence}" if occurrence > 1 else "")
 
 
-def _record_order(record: dict[str, Any]) -> tuple[bool, int, str]:
+def _record_order(record: dict[str, Any]) -> tuple[bool, int, str, int]:
     number = record.get("cell_number")
-    return (number is None, number or 0, str(record.get("cell_id")))
+    return (number is None, number or 0, str(record.get("cell_id")), record.get("occurrence") or 1)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
 from .ledger import Ledger, LedgerError, environment_key
-from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
+from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
@@ -37,6 +38,8 @@ class ReproducibleMagics(Magics):
         self._cell_id: str | None = None
         self._locator = CellLocator()
         self._environment_key: str | None = None
+        #: How often each cell source has run here without a cell id, to keep apart cells that share a source.
+        self._runs_without_id: Counter[str] = Counter()
 
     def remember_cell_id(self, info: Any) -> None:
         """`pre_run_cell` handler: the id the front end sent for the cell about to run."""
@@ -102,12 +105,15 @@ class ReproducibleMagics(Magics):
             source_first_line=first_line(cell),
             source_hash=xxhash.xxh3_64_hexdigest(f"{line}\n{cell}".encode()),
         )
+        if cell_id is None:
+            self._runs_without_id[record.source_hash] += 1
+            record.occurrence = self._runs_without_id[record.source_hash]
         with op_determinism():
             reset_randomness(seed)
             with capturing_histories(record.histories):
                 self._run_body(cell)
         record.values = record_named_values(self._ipython.user_ns, options.record)
-        self._save(record)
+        self._save(record, magic_cell_source(line, cell))
 
     def _needs_event_loop(self, cell: str) -> bool:
         shell = self._ipython
@@ -147,11 +153,14 @@ class ReproducibleMagics(Magics):
         if warning:
             print(warning, file=sys.stderr)
 
-    def _save(self, record: CellRecord) -> None:
-        namespace = self._ipython.user_ns
-        path, beside_notebook = ledger_destination(namespace)
-        record.cell_number, position_line = self._locator.locate(find_notebook_path(namespace), record.cell_id)
-        record.source_first_line = position_line or record.source_first_line
+    def _save(self, record: CellRecord, source: str) -> None:
+        notebook = self._locator.notebook(self._ipython.user_ns, source)
+        path, beside_notebook = self._locator.ledger_destination(notebook)
+        place = self._locator.place(notebook, record.cell_id, source, record.occurrence or 1)
+        if record.cell_id is None and place.cell_id is not None:
+            record.cell_id, record.occurrence = place.cell_id, None
+        record.cell_number = place.cell_number
+        record.source_first_line = place.first_line or record.source_first_line
         try:
             ledger = Ledger.load(path) if path.exists() else Ledger()
         except LedgerError as error:
@@ -175,7 +184,11 @@ class ReproducibleMagics(Magics):
             return
         if not beside_notebook and self._announced_ledger != path:
             self._announced_ledger = path
-            print(f"repro_magics: no notebook found for this kernel; records go to {path}", file=sys.stderr)
+            print(
+                f"repro_magics: no notebook found for this kernel; records go to {path}, a file of this kernel's "
+                "own (rename it to NOTEBOOK.repro.json to make it that notebook's ledger)",
+                file=sys.stderr,
+            )
 
 
 def _ignore(*_args: Any, **_kwargs: Any) -> None:

@@ -24,9 +24,13 @@ class CellRecord:
     source_hash: str = ""
     histories: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: For a cell run without an id: how many times this source has run in the kernel (see `record_key`).
+    occurrence: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        identity = {} if self.occurrence is None else {"occurrence": self.occurrence}
         return {
+            **identity,
             "cell_id": self.cell_id,
             "cell_number": self.cell_number,
             "seed": self.seed,

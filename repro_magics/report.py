@@ -82,6 +82,19 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
             f"    {failure.summary}",
         ]
     comparison = _worst(result.comparisons)
+    if result.nothing_recorded:
+        consequence = (
+            "with --require-records this is a failure (exit status 5)"
+            if result.require_records
+            else "this passes (exit status 0); --require-records makes it a failure"
+        )
+        return [
+            f"{name}: NOTHING CHECKED: no %%reproducible cell recorded a number ({run_text})",
+            "    to check results, run the cells that matter with %%reproducible seed=N (fit histories are recorded)"
+            " and name other values with record=NAME",
+            f"    {consequence}",
+            "  ledger not saved: it would hold nothing to compare with",
+        ]
     if comparison is None:
         lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
     elif comparison.verdict == DIVERGED:
@@ -104,8 +117,6 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
             ]
         else:
             lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
-        if result.records_count == 0:
-            lines.append("    note: no %%reproducible cell recorded anything, so nothing was compared")
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 

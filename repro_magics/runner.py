@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
+from .kernel_extension import KERNEL_EXT_ARGUMENT
 from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from .ledger import Ledger, LedgerError
 from .notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
@@ -123,7 +124,7 @@ def run_notebook(
             kernel_name=kernel_name or KERNEL_NAME,
             kernel_manager_class=_KernelManager,
             timeout=timeout if timeout else None,
-            extra_arguments=[] if kernel_name is None else ["--ext=repro_magics"],
+            extra_arguments=[] if kernel_name is None else [KERNEL_EXT_ARGUMENT],
             resources={"metadata": {"path": str(path.parent)}},
         )
 

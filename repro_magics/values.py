@@ -82,9 +82,11 @@ def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]
         else:
             record["values"] = [str(x) for x in flat.tolist()]
     elif summarize and numeric and array.size and not np.issubdtype(array.dtype, np.complexfloating):
+        # Integers (and booleans) keep their own type: a float would read `263.0` and lose bits past 2**53.
+        extreme = json_float if np.issubdtype(array.dtype, np.inexact) else int
         record["summary"] = {
-            "min": json_float(np.min(array)),
-            "max": json_float(np.max(array)),
+            "min": extreme(np.min(array)),
+            "max": extreme(np.max(array)),
             "mean": json_float(np.mean(array, dtype=np.float64)),
         }
     return record

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers
+from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, numbers_recorded
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import code_cell_positions
 from .runner import NotebookRun, Progress, read_notebook, run_notebook
@@ -16,11 +16,15 @@ EXIT_REPRODUCED = 0
 EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_FAILED_TO_RUN = 3
+EXIT_NOTHING_RECORDED = 5
+
+NOTHING_RECORDED = "nothing recorded"
 
 SAVED = "saved"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 NOT_SAVED = "not saved"
+NOTHING_TO_SAVE = "nothing to save"
 
 
 @dataclass
@@ -31,6 +35,8 @@ class VerifyOptions:
     tolerance: Tolerance = field(default_factory=Tolerance)
     timeout: float | None = 600
     kernel_name: str | None = None
+    #: Treat a notebook whose cells recorded no number as a failure (exit status 5).
+    require_records: bool = False
 
 
 @dataclass
@@ -43,6 +49,9 @@ class NotebookVerification:
     runs: list[NotebookRun] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     ledger_action: str = UNCHANGED
+    #: No run and no ledger held a single number: nothing was checked.
+    nothing_recorded: bool = False
+    require_records: bool = False
 
     @property
     def failure(self) -> Any:
@@ -52,6 +61,8 @@ class NotebookVerification:
     def verdict(self) -> str:
         if self.failure:
             return "failed to run"
+        if self.nothing_recorded:
+            return NOTHING_RECORDED
         verdicts = {comparison.verdict for comparison in self.comparisons}
         for verdict in (DIVERGED, WITHIN_TOLERANCE):
             if verdict in verdicts:
@@ -64,6 +75,8 @@ class NotebookVerification:
             return EXIT_FAILED_TO_RUN
         if self.verdict == DIVERGED and self.ledger_action != UPDATED:
             return EXIT_DIFFERENT
+        if self.nothing_recorded and self.require_records:
+            return EXIT_NOTHING_RECORDED
         return EXIT_REPRODUCED
 
     @property
@@ -110,7 +123,9 @@ def verify_notebook(
     """
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
-    result = NotebookVerification(notebook_path, ledger_path, had_ledger=ledger is not None)
+    result = NotebookVerification(
+        notebook_path, ledger_path, had_ledger=ledger is not None, require_records=options.require_records
+    )
     runs = options.runs or (1 if ledger is not None else 2)
 
     for number in range(1, runs + 1):
@@ -153,7 +168,13 @@ def verify_notebook(
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
-    if ledger is None:
+    result.nothing_recorded = result.verdict != DIVERGED and not any(
+        numbers_recorded(records) for records in [*(run.records for run in result.runs), *([ledger] if ledger else [])]
+    )
+    if result.nothing_recorded:
+        # An empty ledger would turn the next verification into a comparison of nothing with nothing.
+        result.ledger_action = NOTHING_TO_SAVE
+    elif ledger is None:
         if runs_agree:
             result.runs[0].records.save(ledger_path)
             result.ledger_action = SAVED

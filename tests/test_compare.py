@@ -192,3 +192,48 @@ def test_when_no_cell_recorded_on_both_sides_then_the_environments_are_still_com
     comparison = compare_ledgers(baseline, new)
     assert comparison.environment_compared
     assert comparison.environment_changes == [("packages.tensorflow", "2.21.0", "2.15.0")]
+
+
+def test_when_the_number_of_epochs_differs_then_epochs_are_counted_from_one_as_keras_prints_them() -> None:
+    baseline = ledger(cell("a", 1, histories=[history([0.5] * 6, [0.1] * 6)]))
+    new = ledger(cell("a", 1, histories=[history([0.5] * 8, [0.1] * 8)]))
+    difference = compare_ledgers(baseline, new, baseline_label="run 1", new_label="run 2").first_difference
+    assert difference is not None
+    assert (difference.where, difference.baseline, difference.new) == (
+        "history 1, epochs",
+        "6 epochs (1-6)",
+        "8 epochs (1-8)",
+    )
+    resumed = ledger(cell("a", 1, histories=[{**history([0.5, 0.4], [0.1, 0.2]), "epochs": [2, 4]}]))
+    difference = compare_ledgers(baseline, resumed).first_difference
+    assert difference is not None and difference.new == "2 epochs [3, 5]"
+
+
+def test_when_large_integer_arrays_differ_then_their_summaries_read_as_integers() -> None:
+    import numpy as np
+
+    values = np.arange(20_000, dtype=np.int32)
+    baseline = ledger(cell("a", 1, values={"counts": encode_value(values)}))
+    new = ledger(cell("a", 1, values={"counts": encode_value(values * 2)}))
+    difference = compare_ledgers(baseline, new).first_difference
+    assert difference is not None
+    assert "min 0, max 19999, mean 9999.5" in difference.baseline
+    assert "min 0, max 39998, mean 19999.0" in difference.new
+    old_style = {**baseline.records[0]["values"]["counts"], "summary": {"min": 0.0, "max": 263.0, "mean": 1.5}}
+    difference = compare_ledgers(ledger(cell("a", 1, values={"counts": old_style})), new).first_difference
+    assert difference is not None and "min 0, max 263, mean 1.5" in difference.baseline
+
+
+def test_when_cells_without_ids_share_a_source_then_they_pair_in_the_order_they_ran() -> None:
+    def no_id(occurrence: int, value: float) -> dict[str, Any]:
+        record = {**cell("x", 0, values={"v": encode_value(value)}), "cell_id": None, "source_hash": "h"}
+        return {**record, "cell_number": None, "occurrence": occurrence}
+
+    baseline = ledger(no_id(2, 2.0), no_id(1, 1.0))
+    assert len(baseline.records) == 2, "the second run of a source does not replace the first"
+    new = ledger(
+        {**cell("c1", 1, values={"v": encode_value(1.0)}), "source_hash": "h"},
+        {**cell("c2", 2, values={"v": encode_value(2.0)}), "source_hash": "h"},
+    )
+    comparison = compare_ledgers(baseline, new)
+    assert (comparison.verdict, comparison.cells_compared) == (IDENTICAL, 2)

@@ -41,7 +41,9 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
 
 
 @pytest.mark.kernel
-def test_when_installed_then_jupyter_lists_it_and_its_kernel_starts_reproducible(tmp_path: Path) -> None:
+def test_when_installed_then_jupyter_lists_it_and_its_kernel_starts_reproducible_and_load_ext_is_silent(
+    tmp_path: Path,
+) -> None:
     assert module_main(["install-kernel", "--prefix", str(tmp_path)]) == 0
     environment = {**os.environ, "JUPYTER_PATH": str(tmp_path / "share/jupyter")}
     environment.pop("PYTHONHASHSEED", None)
@@ -56,6 +58,7 @@ def test_when_installed_then_jupyter_lists_it_and_its_kernel_starts_reproducible
 
     notebook_path = write_notebook(
         tmp_path / "k.ipynb",
+        "%load_ext repro_magics",
         "import sys\nprint('hash_randomization', sys.flags.hash_randomization)",
         "%%reproducible seed=3\nprint('magic ran')",
     )
@@ -71,6 +74,9 @@ def test_when_installed_then_jupyter_lists_it_and_its_kernel_starts_reproducible
     assert "hash_randomization 0" in text
     assert "magic ran" in text
     assert "PYTHONHASHSEED unset" not in text
+    # The notebook loads the extension the kernel already loaded, as the README shows.
+    assert "already loaded" not in text
+    assert notebook.cells[0].outputs == []
 
 
 @pytest.mark.kernel

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from repro_magics.notebook_context import CellLocator, find_notebook_path, ledger_destination
+from repro_magics.notebook_context import CellLocator, find_notebook_path, magic_cell_source
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_when_jupyterlab_names_the_session_then_the_ledger_goes_beside_the_notebook(tmp_path: Path) -> None:
     notebook = write_notebook(tmp_path / "analysis.ipynb", "x = 1")
-    assert ledger_destination({"__session__": str(notebook)}) == (tmp_path / "analysis.repro.json", True)
+    locator = CellLocator()
+    found = locator.notebook({"__session__": str(notebook)})
+    assert locator.ledger_destination(found) == (tmp_path / "analysis.repro.json", True)
 
 
 def test_when_the_session_path_is_relative_to_the_server_root_then_the_kernel_folder_is_tried(
@@ -34,17 +36,39 @@ def test_when_vs_code_names_the_file_then_it_is_used(tmp_path: Path) -> None:
     assert find_notebook_path({"__vsc_ipynb_file__": str(notebook)}) == notebook.resolve()
 
 
-def test_when_no_notebook_is_known_then_the_ledger_goes_to_the_working_folder_and_says_so(
+def test_when_no_notebook_is_known_then_each_kernel_gets_a_file_of_its_own_in_the_working_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert ledger_destination({"__session__": "a console"}) == (tmp_path / "untitled.repro.json", False)
+    first, second = CellLocator(), CellLocator()
+    path, beside_notebook = first.ledger_destination(first.notebook({"__session__": "a console"}, "x = 1"))
+    assert not beside_notebook
+    assert path.parent == tmp_path
+    assert path.name.startswith("untitled-") and path.name.endswith(".repro.json")
+    assert first.ledger_destination(None) == (path, False), "one kernel keeps one file"
+    assert first.ledger_destination(None)[0] != Path("untitled.repro.json")
+    assert second.ledger_destination(None)[0].name.startswith("untitled-")
 
 
 def test_cells_are_numbered_among_code_cells_from_one(tmp_path: Path) -> None:
     notebook = write_notebook(tmp_path / "n.ipynb", "\n\nfirst = 1", "second = 2", markdown_first=True)
     locator = CellLocator()
-    assert locator.locate(notebook, "c1") == (1, "first = 1")
-    assert locator.locate(notebook, "c2") == (2, "second = 2")
-    assert locator.locate(notebook, "c0") == (None, None)
-    assert locator.locate(None, "c1") == (None, None)
+    assert locator.place(notebook, "c1", "", 1) == ("c1", 1, "first = 1")
+    assert locator.place(notebook, "c2", "", 1)[1:] == (2, "second = 2")
+    assert locator.place(notebook, "c0", "", 1)[1:] == (None, None)
+    assert locator.place(None, "c1", "", 1)[1:] == (None, None)
+
+
+def test_when_no_id_is_sent_then_cells_sharing_a_source_are_found_in_the_order_they_run(tmp_path: Path) -> None:
+    body = "for step in range(3):\n    log.append(step)"
+    notebook = write_notebook(
+        tmp_path / "twice.ipynb",
+        "log = []",
+        f"%%reproducible  seed=1 record=log\n{body}\n",
+        f"%%reproducible seed=1 record=log\n{body}",
+    )
+    source = magic_cell_source("seed=1 record=log", body + "\n")
+    locator = CellLocator()
+    assert locator.place(notebook, None, source, 1)[:2] == ("c1", 2)
+    assert locator.place(notebook, None, source, 2)[:2] == ("c2", 3)
+    assert locator.place(notebook, None, magic_cell_source("seed=2", body), 1)[:2] == (None, None)

@@ -38,6 +38,12 @@ def test_when_an_array_is_large_then_only_its_fingerprint_and_summary_are_kept()
     assert stored["summary"] == {"min": 0.0, "max": float(MAX_STORED_ELEMENTS), "mean": MAX_STORED_ELEMENTS / 2}
 
 
+def test_when_a_large_array_holds_integers_then_its_summary_and_report_show_integers() -> None:
+    baseline = encode_value(np.arange(MAX_STORED_ELEMENTS + 1, dtype=np.int64))
+    assert baseline["summary"] == {"min": 0, "max": MAX_STORED_ELEMENTS, "mean": MAX_STORED_ELEMENTS / 2}
+    assert all(type(baseline["summary"][key]) is int for key in ("min", "max"))
+
+
 def test_when_arrays_differ_in_one_bit_or_shape_then_fingerprints_differ() -> None:
     base = np.arange(12, dtype=np.float32)
     flipped = base.copy()
