@@ -13,7 +13,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .ledger import Ledger, LedgerError, environment_key
+from .journal import LOCK_TIMEOUT_SECONDS, LockTimeout, lock_path_for
+from .ledger import LedgerAppender, LedgerError, environment_key
 from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
 from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
@@ -37,6 +38,7 @@ class ReproducibleMagics(Magics):
         self._cell_id: str | None = None
         self._locator = CellLocator()
         self._environment_key: str | None = None
+        self._appender: LedgerAppender | None = None
 
     def remember_cell_id(self, info: Any) -> None:
         """`pre_run_cell` handler: the id the front end sent for the cell about to run."""
@@ -152,21 +154,26 @@ class ReproducibleMagics(Magics):
         path, beside_notebook = ledger_destination(namespace)
         record.cell_number, position_line = self._locator.locate(find_notebook_path(namespace), record.cell_id)
         record.source_first_line = position_line or record.source_first_line
+        environment = environment_fingerprint()
+        if self._environment_key is None:
+            self._environment_key = environment_key(environment)
+        if self._appender is None or self._appender.path != path:
+            self._appender = LedgerAppender(path)
         try:
-            ledger = Ledger.load(path) if path.exists() else Ledger()
+            self._appender.add(record.to_json(), environment, self._environment_key)
+        except LockTimeout:
+            print(
+                f"repro_magics: another process held {lock_path_for(path)} for {LOCK_TIMEOUT_SECONDS:g} s; "
+                "this cell's record was not saved.",
+                file=sys.stderr,
+            )
+            return
         except LedgerError as error:
             print(
                 f"repro_magics: {error}; this cell's record was not saved, and the file was left as it is.",
                 file=sys.stderr,
             )
             return
-        environment = environment_fingerprint()
-        if self._environment_key is None:
-            self._environment_key = environment_key(environment)
-        try:
-            # Not flushed to disk: this runs after every cell, the write is
-            # still atomic, and the next run of the cell rewrites its record.
-            ledger.with_record(record.to_json(), environment, self._environment_key).save(path, durable=False)
         except OSError as error:
             print(
                 f"repro_magics: could not write {path} ({error.strerror or error}); this cell's record was not saved.",
