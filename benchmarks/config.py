@@ -28,6 +28,9 @@ class Config:
     model_width: int
     model_layers: int
     fingerprint_repeats: int
+    #: Trials of two processes writing one ledger at once, and cells each process runs a trial.
+    writer_trials: int
+    writer_cells: int
 
 
 FULL = Config(
@@ -44,6 +47,8 @@ FULL = Config(
     model_width=5000,  # 4 x (5000 x 5000 + 5000) = 100.02M parameters, 400 MB float32
     model_layers=4,
     fingerprint_repeats=5,
+    writer_trials=20,
+    writer_cells=40,
 )
 
 SMOKE = Config(
@@ -60,4 +65,6 @@ SMOKE = Config(
     model_width=500,  # 4 x (500 x 500 + 500) = 1.0M parameters
     model_layers=4,
     fingerprint_repeats=1,
+    writer_trials=1,
+    writer_cells=10,
 )

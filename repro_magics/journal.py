@@ -8,9 +8,11 @@ cost does not grow with the ledger. Every writer holds `.NB.repro.lock`
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +55,11 @@ def lock_path_for(ledger: Path) -> Path:
     return real.with_name(f".{_stem(real)}{LOCK_SUFFIX}")
 
 
-def ledger_lock(ledger: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> filelock.FileLock:
-    """The lock every writer of `ledger` and its journal holds; raises `LockTimeout` after `timeout` seconds.
+@contextlib.contextmanager
+def ledger_lock(ledger: Path) -> Iterator[None]:
+    """Hold the lock every writer of `ledger` and its journal holds.
+
+    Raises `LockTimeout` after `LOCK_TIMEOUT_SECONDS`.
 
     Raises `FileNotFoundError` when the ledger's folder does not exist
     (filelock would create it; a ledger goes only where there is a folder).
@@ -62,7 +67,9 @@ def ledger_lock(ledger: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> filelock
     path = lock_path_for(ledger)
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path.parent))
-    return filelock.FileLock(path, timeout=timeout)
+    # A short poll: a writer holds the lock for about a millisecond, except while it folds.
+    with filelock.FileLock(path).acquire(timeout=LOCK_TIMEOUT_SECONDS, poll_interval=0.005):
+        yield
 
 
 def append_entry(journal: Path, record: dict[str, Any], environment: dict[str, Any]) -> int:

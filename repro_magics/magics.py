@@ -13,7 +13,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .journal import LOCK_TIMEOUT_SECONDS, LockTimeout, lock_path_for
+from . import journal
 from .ledger import LedgerAppender, LedgerError, environment_key
 from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
 from .recording import CellRecord, capturing_histories, record_named_values
@@ -161,9 +161,9 @@ class ReproducibleMagics(Magics):
             self._appender = LedgerAppender(path)
         try:
             self._appender.add(record.to_json(), environment, self._environment_key)
-        except LockTimeout:
+        except journal.LockTimeout:
             print(
-                f"repro_magics: another process held {lock_path_for(path)} for {LOCK_TIMEOUT_SECONDS:g} s; "
+                f"repro_magics: another process held {journal.lock_path_for(path)} for {journal.LOCK_TIMEOUT_SECONDS:g} s; "
                 "this cell's record was not saved.",
                 file=sys.stderr,
             )
