@@ -110,10 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected = WRITERS * arguments.cells
     for number, count in enumerate(kept, start=1):
         print(f"trial {number}: kept {count} of {expected} records")
-    print(
-        f"{len(kept)} trials: kept {sum(kept)} of {expected * len(kept)} records, lost {expected * len(kept) - sum(kept)}"
-    )
-    return 0 if sum(kept) == expected * len(kept) else 1
+    total = expected * len(kept)
+    print(f"{len(kept)} trials: kept {sum(kept)} of {total} records, lost {total - sum(kept)}")
+    return 0 if sum(kept) == total else 1
 
 
 if __name__ == "__main__":

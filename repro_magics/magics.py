@@ -10,10 +10,10 @@ import xxhash
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from . import journal
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from . import journal
 from .ledger import LedgerAppender, LedgerError, environment_key
 from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
 from .recording import CellRecord, capturing_histories, record_named_values
@@ -163,8 +163,8 @@ class ReproducibleMagics(Magics):
             self._appender.add(record.to_json(), environment, self._environment_key)
         except journal.LockTimeout:
             print(
-                f"repro_magics: another process held {journal.lock_path_for(path)} for {journal.LOCK_TIMEOUT_SECONDS:g} s; "
-                "this cell's record was not saved.",
+                f"repro_magics: another process held {journal.lock_path_for(path)} "
+                f"for {journal.LOCK_TIMEOUT_SECONDS:g} s; this cell's record was not saved.",
                 file=sys.stderr,
             )
             return
