@@ -8,11 +8,9 @@ cost does not grow with the ledger. Every writer holds `.NB.repro.lock`
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +53,27 @@ def lock_path_for(ledger: Path) -> Path:
     return real.with_name(f".{_stem(real)}{LOCK_SUFFIX}")
 
 
-@contextlib.contextmanager
-def ledger_lock(ledger: Path) -> Iterator[None]:
-    """Hold the lock every writer of `ledger` and its journal holds.
+class LedgerLock:
+    """The lock every writer of a ledger and its journal holds: `with LedgerLock(path):`.
 
-    Raises `LockTimeout` after `LOCK_TIMEOUT_SECONDS`.
-
-    Raises `FileNotFoundError` when the ledger's folder does not exist
-    (filelock would create it; a ledger goes only where there is a folder).
+    Entering raises `LockTimeout` after `LOCK_TIMEOUT_SECONDS`, and
+    `FileNotFoundError` when the ledger's folder does not exist (filelock
+    would create it; a ledger goes only where there is a folder). One object
+    can be entered again and again.
     """
-    path = lock_path_for(ledger)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path.parent))
-    # A short poll: a writer holds the lock for about a millisecond, except while it folds.
-    with filelock.FileLock(path).acquire(timeout=LOCK_TIMEOUT_SECONDS, poll_interval=0.005):
-        yield
+
+    def __init__(self, ledger: Path) -> None:
+        self.path = lock_path_for(ledger)
+        self._lock = filelock.FileLock(self.path)
+
+    def __enter__(self) -> None:
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(self.path.parent))
+        # A short poll: a writer holds the lock for about a millisecond, except while it folds.
+        self._lock.acquire(timeout=LOCK_TIMEOUT_SECONDS, poll_interval=0.005)
+
+    def __exit__(self, *_exception: object) -> None:
+        self._lock.release()
 
 
 def append_entry(journal: Path, record: dict[str, Any], environment: dict[str, Any]) -> int:

@@ -14,9 +14,9 @@ import xxhash
 
 from .journal import (
     JournalError,
+    LedgerLock,
     append_entry,
     journal_path_for,
-    ledger_lock,
     read_entries,
     real_ledger_path,
 )
@@ -159,14 +159,14 @@ class Ledger:
         is lost; raises `LockTimeout` (an `OSError`) when another writer
         keeps it too long.
         """
-        with ledger_lock(path):
+        with LedgerLock(path):
             self._replace(path, durable=durable)
 
-    def _replace(self, path: Path, *, durable: bool) -> None:
+    def _replace(self, path: Path, *, durable: bool, journal: Path | None = None) -> None:
         # The ledger first, then the journal's removal: a reader in between
         # sees each record twice, which folds to the same ledger.
         atomic_write_text(path, to_json_text(self.to_json()), durable=durable)
-        journal_path_for(path).unlink(missing_ok=True)
+        (journal or journal_path_for(path)).unlink(missing_ok=True)
 
     @classmethod
     def from_json(cls, data: Any, origin: str = "ledger") -> Ledger:
@@ -244,6 +244,8 @@ class LedgerAppender:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._journal = journal_path_for(path)
+        self._lock = LedgerLock(path)
         self._checked: tuple[int, int, int, int] | None = None
 
     def add(self, record: dict[str, Any], environment: dict[str, Any], key: str | None = None) -> None:
@@ -254,12 +256,12 @@ class LedgerAppender:
         is written), and `OSError` when writing fails.
         """
         key = key or environment_key(environment)
-        with ledger_lock(self.path):
+        with self._lock:
             ledger = _identity(self.path)
             if ledger is not None and ledger != self._checked:
                 _read_ledger_file(self.path)
                 self._checked = ledger
-            journal_size = append_entry(journal_path_for(self.path), {**record, "environment": key}, environment)
+            journal_size = append_entry(self._journal, {**record, "environment": key}, environment)
             if ledger is None or journal_size > max(ledger[2], FOLD_MINIMUM_BYTES):
-                Ledger.load(self.path)._replace(self.path, durable=True)
+                Ledger.load(self.path)._replace(self.path, durable=True, journal=self._journal)
                 self._checked = _identity(self.path)
