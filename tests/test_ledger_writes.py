@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli, write_notebook
 
 from repro_magics import journal
 from repro_magics.ledger import FOLD_MINIMUM_BYTES, Ledger, LedgerAppender, LedgerError
@@ -141,3 +142,25 @@ def test_when_two_processes_run_cells_on_one_ledger_at_once_then_no_record_is_lo
     )
     assert completed.stdout.splitlines()[-1] == "2 trials: kept 160 of 160 records, lost 0", completed.stderr[-2000:]
     assert completed.returncode == 0
+
+
+@pytest.mark.kernel
+def test_when_update_writes_a_ledger_that_is_a_symlink_then_the_link_stays_and_its_target_is_replaced(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "%%reproducible seed=9 record=total\ntotal = 0.25 + 0.5")
+    assert run_cli(str(notebook), "--quiet", "--runs", "1")[0] == 0
+    (tmp_path / "shared").mkdir()
+    target, link = tmp_path / "shared" / "kept.repro.json", tmp_path / "n.repro.json"
+    edited = json.loads(link.read_text())
+    edited["records"][0]["values"]["total"]["value"] = 0.7501
+    target.write_text(json.dumps(edited))
+    link.unlink()
+    link.symlink_to(Path("shared") / "kept.repro.json")
+
+    status, out, _ = run_cli(str(notebook), "--quiet", "--update")
+    assert status == 0, out
+    assert "ledger updated" in out
+    assert link.is_symlink() and os.readlink(link) == str(Path("shared") / "kept.repro.json")
+    assert json.loads(target.read_text())["records"][0]["values"]["total"]["value"] == 0.75
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
