@@ -28,9 +28,9 @@ class JournalError(ValueError):
     """A journal line that is not a record; the message names the line."""
 
 
-def real_ledger_path(ledger: Path) -> Path:
-    """The file a ledger path names, through symbolic links: writes go there, and its journal and lock sit beside it."""
-    return Path(os.path.realpath(ledger))
+def link_target(path: Path) -> Path:
+    """The file `path` names, through symbolic links: writes go there, and a ledger's journal and lock sit beside it."""
+    return Path(os.path.realpath(path))
 
 
 def _stem(ledger: Path) -> str:
@@ -39,7 +39,7 @@ def _stem(ledger: Path) -> str:
 
 def journal_path_for(ledger: Path) -> Path:
     """`NB.repro.json` -> `NB.repro.journal.jsonl`, beside the file the ledger path names."""
-    real = real_ledger_path(ledger)
+    real = link_target(ledger)
     return real.with_name(_stem(real) + JOURNAL_SUFFIX)
 
 
@@ -49,7 +49,7 @@ def lock_path_for(ledger: Path) -> Path:
     It is left in place after use: removing a lock file that another writer
     has opened and waits on would let two writers in at once.
     """
-    real = real_ledger_path(ledger)
+    real = link_target(ledger)
     return real.with_name(f".{_stem(real)}{LOCK_SUFFIX}")
 
 

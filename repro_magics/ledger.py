@@ -17,8 +17,8 @@ from .journal import (
     LedgerLock,
     append_entry,
     journal_path_for,
+    link_target,
     read_entries,
-    real_ledger_path,
 )
 from .values import FINGERPRINT_ALGORITHM
 
@@ -48,7 +48,7 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     A symbolic link is written through, as editors do: its target is replaced,
     atomically, in the target's folder, and the link stays a link.
     """
-    path = real_ledger_path(Path(path))
+    path = link_target(Path(path))
     mode = _mode_for(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
