@@ -9,19 +9,28 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import determinism_cost, fingerprint_speed, ledger_scale, machine, magic_overhead, verify_overhead
+from . import (
+    concurrent_writers,
+    determinism_cost,
+    fingerprint_speed,
+    ledger_scale,
+    machine,
+    magic_overhead,
+    verify_overhead,
+)
 from .config import FULL, SMOKE, Config
 from .results import Section, format_table, write_json
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
 
-#: In the order they run: the ones without TensorFlow first, the subprocess one last.
+#: In the order they run: the ones without TensorFlow first, the subprocess ones last.
 BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "ledger": ledger_scale.run_benchmark,
     "fingerprint": fingerprint_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
     "magic": magic_overhead.run_benchmark,
     "verify": verify_overhead.run_benchmark,
+    "writers": concurrent_writers.run_benchmark,
 }
 
 

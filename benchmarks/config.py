@@ -24,10 +24,17 @@ class Config:
     training_copies: int
     ledger_records: int
     ledger_repeats: int
+    #: Ledger sizes (records) at which the magic's per-cell write is timed; the first is the reference.
+    ledger_sweep: tuple[int, ...]
+    #: Cells added to each ledger of the sweep, interleaved.
+    ledger_sweep_cells: int
     #: Width of each of the square Dense layers of the fingerprinted model.
     model_width: int
     model_layers: int
     fingerprint_repeats: int
+    #: Trials of two processes writing one ledger at once, and cells each process runs a trial.
+    writer_trials: int
+    writer_cells: int
 
 
 FULL = Config(
@@ -41,9 +48,13 @@ FULL = Config(
     training_copies=2,
     ledger_records=10_000,
     ledger_repeats=5,
+    ledger_sweep=(0, 1_000, 10_000, 50_000),
+    ledger_sweep_cells=200,
     model_width=5000,  # 4 x (5000 x 5000 + 5000) = 100.02M parameters, 400 MB float32
     model_layers=4,
     fingerprint_repeats=5,
+    writer_trials=20,
+    writer_cells=40,
 )
 
 SMOKE = Config(
@@ -57,7 +68,11 @@ SMOKE = Config(
     training_copies=1,
     ledger_records=1_000,
     ledger_repeats=1,
+    ledger_sweep=(0, 1_000),
+    ledger_sweep_cells=20,
     model_width=500,  # 4 x (500 x 500 + 500) = 1.0M parameters
     model_layers=4,
     fingerprint_repeats=1,
+    writer_trials=1,
+    writer_cells=10,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 import tempfile
@@ -13,7 +14,7 @@ import numpy as np
 
 from repro_magics.compare import DIVERGED, IDENTICAL, compare_ledgers
 from repro_magics.environment import environment_fingerprint
-from repro_magics.ledger import Ledger, environment_key
+from repro_magics.ledger import Ledger, LedgerAppender, environment_key
 from repro_magics.values import encode_array, encode_history, encode_value
 
 from .config import Config
@@ -60,9 +61,26 @@ def _changed_copy(ledger: Ledger) -> Ledger:
     return changed
 
 
-def _cell_update(path: Path, record: dict[str, Any], environment: dict[str, Any], key: str) -> None:
-    """What `%%reproducible` does with the ledger after each cell: load, add its record, save (not fsynced)."""
-    Ledger.load(path).with_record(record, environment, key).save(path, durable=False)
+def _sweep(config: Config, folder: Path) -> dict[int, list[float]]:
+    """Seconds of the magic's ledger write per cell, new cells added to ledgers of each size in the sweep."""
+    environment = dict(environment_fingerprint())
+    key = environment_key(environment)
+    generator = random.Random(2)
+    appenders = {}
+    for size in config.ledger_sweep:
+        path = folder / f"sweep-{size}.repro.json"
+        if size:
+            build_ledger(size).save(path)
+        appenders[size] = LedgerAppender(path)
+    added = itertools.count(10**6)
+
+    def add(size: int) -> None:
+        number = next(added)
+        appenders[size].add(_record(number, generator, key), environment, key)
+
+    cases = {str(size): (lambda size=size: add(size)) for size in config.ledger_sweep}
+    samples = interleaved(cases, config.ledger_sweep_cells)
+    return {int(size): seconds for size, seconds in samples.items()}
 
 
 def run_benchmark(config: Config) -> Section:
@@ -70,17 +88,12 @@ def run_benchmark(config: Config) -> Section:
     ledger = build_ledger(config.ledger_records)
     with tempfile.TemporaryDirectory(prefix="repro-bench-ledger-") as scratch:
         path, plain = Path(scratch) / "big.repro.json", Path(scratch) / "plain.json"
-        cell_path = Path(scratch) / "cell.repro.json"
         ledger.save(path)
-        ledger.save(cell_path)
         baseline, same, changed = Ledger.load(path), Ledger.load(path), _changed_copy(Ledger.load(path))
         verdicts = (compare_ledgers(baseline, same).verdict, compare_ledgers(baseline, changed))
         if verdicts[0] != IDENTICAL or verdicts[1].verdict != DIVERGED or len(verdicts[1].differences) != 1:
             raise RuntimeError(f"unexpected comparison results: {verdicts[0]}, {verdicts[1].differences}")
         data = ledger.to_json()
-        environment = dict(environment_fingerprint())
-        key = environment_key(environment)
-        extra = _record(config.ledger_records + 1, random.Random(1), key)
         cases = {
             "save": lambda: ledger.save(path),
             "json.dumps + write": lambda: plain.write_text(json.dumps(data), encoding="utf-8"),
@@ -89,12 +102,12 @@ def run_benchmark(config: Config) -> Section:
             "compare, identical": lambda: compare_ledgers(baseline, same),
             "compare, one value changed": lambda: compare_ledgers(baseline, changed),
             "== on the records": lambda: baseline.records == changed.records,
-            "load, add one record, save (each cell)": lambda: _cell_update(cell_path, extra, environment, key),
         }
         samples = interleaved(cases, config.ledger_repeats)
         size = path.stat().st_size
+        sweep = _sweep(config, Path(scratch))
     count = f"{config.ledger_records:,} records"
-    changed_s, each_cell_s = samples["compare, one value changed"], samples["load, add one record, save (each cell)"]
+    changed_s = samples["compare, one value changed"]
     section.rows += [
         Row(f"compare {count}, identical", median(samples["compare, identical"]), "s", Goal("<", 1.0)),
         Row(f"compare {count}, one value changed", median(changed_s), "s", Goal("<", 1.0)),
@@ -103,7 +116,18 @@ def run_benchmark(config: Config) -> Section:
         Row("load / json.loads", ratio(samples["load"], samples["json.loads"]), "x"),
         Row(f"save {count}", median(samples["save"]), "s"),
         Row("save / json.dumps + write", ratio(samples["save"], samples["json.dumps + write"]), "x"),
-        Row(f"magic's ledger update per cell at {count}", median(each_cell_s), "s"),
     ]
-    section.details = {"records": config.ledger_records, "file_bytes": size, "seconds": samples}
+    empty = sweep[config.ledger_sweep[0]]
+    for records, seconds in sweep.items():
+        section.rows.append(Row(f"magic's ledger write per cell at {records:,} records", 1e3 * median(seconds), "ms"))
+    for records, seconds in list(sweep.items())[1:]:
+        section.rows.append(
+            Row(f"ledger write at {records:,} / at {config.ledger_sweep[0]:,} records", ratio(seconds, empty), "x")
+        )
+    section.details = {
+        "records": config.ledger_records,
+        "file_bytes": size,
+        "seconds": samples,
+        "sweep_seconds_per_cell": sweep,
+    }
     return section

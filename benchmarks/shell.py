@@ -21,6 +21,12 @@ def determinism_off() -> None:
     config.disable_op_determinism()
 
 
+def determinism_on() -> None:
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
 def run(shell: Any, source: str) -> None:
     result = shell.run_cell(source, store_history=False)
     if not result.success:

@@ -12,11 +12,23 @@ from typing import Any
 
 import xxhash
 
+from .journal import (
+    JournalError,
+    LedgerLock,
+    append_entry,
+    journal_path_for,
+    link_target,
+    read_entries,
+)
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"
 FORMAT_VERSION = 1
 LEDGER_SUFFIX = ".repro.json"
+#: The magic folds the journal into the ledger once it is larger than the ledger and than this.
+FOLD_MINIMUM_BYTES = 64 * 1024
+#: How often a reader retries when a writer replaces the ledger while it reads.
+_READ_ATTEMPTS = 5
 
 
 class LedgerError(Exception):
@@ -33,8 +45,10 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
 
     `durable` also flushes the data to disk before the rename, which guards
     against a machine crash; a killed process can't leave half a file either way.
+    A symbolic link is written through, as editors do: its target is replaced,
+    atomically, in the target's folder, and the link stays a link.
     """
-    path = Path(path)
+    path = link_target(Path(path))
     mode = _mode_for(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -129,8 +143,34 @@ class Ledger:
             "records": sorted(self.records, key=_record_order),
         }
 
+    def with_entries(self, entries: list[tuple[dict[str, Any], dict[str, Any]]]) -> Ledger:
+        """A copy with journal entries folded in, in order: the latest record of a cell wins."""
+        if not entries:
+            return self
+        by_cell = {record_key(record): record for record in self.records}
+        environments = dict(self.environments)
+        for record, environment in entries:
+            environments[str(record.get("environment"))] = environment
+            by_cell[record_key(record)] = record
+        records = sorted(by_cell.values(), key=_record_order)
+        used = {record.get("environment") for record in records}
+        return Ledger(records, {key: value for key, value in environments.items() if key in used})
+
     def save(self, path: Path, *, durable: bool = True) -> None:
+        """Replace the ledger at `path`, and its journal, with these records.
+
+        Holds the ledger's lock, so that no record a kernel appends meanwhile
+        is lost; raises `LockTimeout` (an `OSError`) when another writer
+        keeps it too long.
+        """
+        with LedgerLock(path):
+            self._replace(path, durable=durable)
+
+    def _replace(self, path: Path, *, durable: bool, journal: Path | None = None) -> None:
+        # The ledger first, then the journal's removal: a reader in between
+        # sees each record twice, which folds to the same ledger.
         atomic_write_text(path, to_json_text(self.to_json()), durable=durable)
+        (journal or journal_path_for(path)).unlink(missing_ok=True)
 
     @classmethod
     def from_json(cls, data: Any, origin: str = "ledger") -> Ledger:
@@ -151,17 +191,81 @@ class Ledger:
 
     @classmethod
     def load(cls, path: Path) -> Ledger:
-        """Read a ledger; `LedgerError` says in one sentence why it can't be."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LedgerError(f"ledger {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise LedgerError(f"ledger {path} cannot be read: {error}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise LedgerError(
-                f"ledger {path} is corrupt: not valid JSON at line {error.lineno}, column {error.colno}"
-            ) from None
-        return cls.from_json(data, origin=f"ledger {path}")
+        """Read a ledger and fold in its journal; `LedgerError` says in one sentence why it can't be.
+
+        Takes no lock, so that reading leaves nothing behind: when a writer
+        replaces the ledger while it is read, it is read again.
+        """
+        journal = journal_path_for(path)
+        for _ in range(_READ_ATTEMPTS):
+            before = _identity(path)
+            ledger = _read_ledger_file(path) if before is not None or not journal.exists() else Ledger()
+            try:
+                entries = read_entries(journal)
+            except JournalError as error:
+                raise LedgerError(str(error)) from None
+            except (OSError, UnicodeDecodeError) as error:
+                raise LedgerError(f"journal {journal} cannot be read: {error}") from None
+            if _identity(path) == before:
+                break
+        return ledger.with_entries(entries)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a ledger is replaced or rewritten; None when there is none."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _read_ledger_file(path: Path) -> Ledger:
+    """The ledger file alone, without its journal."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LedgerError(f"ledger {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LedgerError(f"ledger {path} cannot be read: {error}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LedgerError(
+            f"ledger {path} is corrupt: not valid JSON at line {error.lineno}, column {error.colno}"
+        ) from None
+    return Ledger.from_json(data, origin=f"ledger {path}")
+
+
+class LedgerAppender:
+    """How `%%reproducible` adds records: append to the journal, fold it in when it outgrows the ledger.
+
+    A cell's cost does not grow with the ledger: the ledger is read only
+    when it changed since this appender last read it (to leave a corrupt one
+    alone), and rewritten only when the journal has grown past its size, so
+    each byte appended is rewritten a bounded number of times.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._journal = journal_path_for(path)
+        self._lock = LedgerLock(path)
+        self._checked: tuple[int, int, int, int] | None = None
+
+    def add(self, record: dict[str, Any], environment: dict[str, Any], key: str | None = None) -> None:
+        """Add `record` (replacing the cell's earlier one) under the ledger's lock.
+
+        Raises `LockTimeout` when another writer keeps the lock too long,
+        `LedgerError` for a ledger or journal that can't be read (then nothing
+        is written), and `OSError` when writing fails.
+        """
+        key = key or environment_key(environment)
+        with self._lock:
+            ledger = _identity(self.path)
+            if ledger is not None and ledger != self._checked:
+                _read_ledger_file(self.path)
+                self._checked = ledger
+            journal_size = append_entry(self._journal, {**record, "environment": key}, environment)
+            if ledger is None or journal_size > max(ledger[2], FOLD_MINIMUM_BYTES):
+                Ledger.load(self.path)._replace(self.path, durable=True, journal=self._journal)
+                self._checked = _identity(self.path)

@@ -11,10 +11,11 @@ import xxhash
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from . import journal
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .ledger import Ledger, LedgerError, environment_key
+from .ledger import LedgerAppender, LedgerError, environment_key
 from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
@@ -40,6 +41,7 @@ class ReproducibleMagics(Magics):
         self._environment_key: str | None = None
         #: How often each cell source has run here without a cell id, to keep apart cells that share a source.
         self._runs_without_id: Counter[str] = Counter()
+        self._appender: LedgerAppender | None = None
 
     def remember_cell_id(self, info: Any) -> None:
         """`pre_run_cell` handler: the id the front end sent for the cell about to run."""
@@ -161,21 +163,26 @@ class ReproducibleMagics(Magics):
             record.cell_id, record.occurrence = place.cell_id, None
         record.cell_number = place.cell_number
         record.source_first_line = place.first_line or record.source_first_line
+        environment = environment_fingerprint()
+        if self._environment_key is None:
+            self._environment_key = environment_key(environment)
+        if self._appender is None or self._appender.path != path:
+            self._appender = LedgerAppender(path)
         try:
-            ledger = Ledger.load(path) if path.exists() else Ledger()
+            self._appender.add(record.to_json(), environment, self._environment_key)
+        except journal.LockTimeout:
+            print(
+                f"repro_magics: another process held {journal.lock_path_for(path)} "
+                f"for {journal.LOCK_TIMEOUT_SECONDS:g} s; this cell's record was not saved.",
+                file=sys.stderr,
+            )
+            return
         except LedgerError as error:
             print(
                 f"repro_magics: {error}; this cell's record was not saved, and the file was left as it is.",
                 file=sys.stderr,
             )
             return
-        environment = environment_fingerprint()
-        if self._environment_key is None:
-            self._environment_key = environment_key(environment)
-        try:
-            # Not flushed to disk: this runs after every cell, the write is
-            # still atomic, and the next run of the cell rewrites its record.
-            ledger.with_record(record.to_json(), environment, self._environment_key).save(path, durable=False)
         except OSError as error:
             print(
                 f"repro_magics: could not write {path} ({error.strerror or error}); this cell's record was not saved.",

@@ -13,6 +13,7 @@ from cells import OTHER_RANDOM_WORK, TRAINING
 from IPython.core.error import UsageError
 
 from repro_magics.determinism import is_op_determinism_enabled
+from repro_magics.ledger import Ledger
 
 
 def run_reproducible(ipython: Any, line: str, body: str) -> Any:
@@ -283,5 +284,5 @@ def test_when_the_ledger_folder_is_missing_then_the_cell_still_succeeds_and_one_
 def test_when_cells_without_ids_differ_only_in_seed_then_both_records_are_kept(ipython: Any, tmp_path: Path) -> None:
     run_reproducible(ipython, "seed=1 record=x", "import numpy as np\nx = np.random.rand()")
     run_reproducible(ipython, "seed=2 record=x", "import numpy as np\nx = np.random.rand()")
-    records = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    records = Ledger.load(tmp_path / "ledger.repro.json").records
     assert sorted(record["seed"] for record in records) == [1, 2]

@@ -82,7 +82,7 @@ def test_when_a_ledger_is_saved_then_it_is_strict_sorted_json_and_reads_back_equ
     assert Ledger.load(path) == ledger
     ledger.save(path)
     assert path.read_text() == text
-    assert os.listdir(tmp_path) == ["n.repro.json"]
+    assert sorted(os.listdir(tmp_path)) == [".n.repro.lock", "n.repro.json"], "no temporary file is left"
 
 
 def test_ledger_path_is_beside_the_notebook() -> None:
