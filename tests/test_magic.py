@@ -42,6 +42,11 @@ def test_when_training_cell_runs_three_times_with_random_work_between_then_histo
     assert outcomes[2] == outcomes[0]
 
 
+def test_when_the_shared_training_cell_runs_then_it_warns_nothing(ipython: Any, recwarn: pytest.WarningsRecorder) -> None:
+    assert run_reproducible(ipython, "seed=812", TRAINING).success
+    assert [str(warning.message) for warning in recwarn if issubclass(warning.category, UserWarning)] == []
+
+
 def test_when_the_seed_differs_then_the_history_differs(ipython: Any) -> None:
     run_reproducible(ipython, "seed=1", TRAINING)
     first = training_outcome(ipython)
@@ -114,8 +119,9 @@ def test_when_determinism_was_on_then_it_stays_on(ipython: Any) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("seed=abc", "seed must be a whole number from 0 to 4294967295, got 'abc'"),
-        ("seed=-1", "seed must be from 0 to 4294967295, got -1"),
+        ("seed=abc", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got 'abc'"),
+        ("seed=-1", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got '-1'"),
+        ("seed=+5", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got '+5'"),
         ("seed=4294967296", "seed must be from 0 to 4294967295, got 4294967296"),
         ("speed=3", "unknown option 'speed'; options are seed=N and record=NAME[,NAME...]"),
         ("--colour red", "unknown option 'colour'; options are seed=N and record=NAME[,NAME...]"),
@@ -160,9 +166,15 @@ def test_when_no_seed_is_written_then_the_kernel_default_is_used_and_named(
     assert "seed 812" not in capsys.readouterr().out
 
 
-def test_when_repro_seed_is_bad_then_usage_error(ipython: Any) -> None:
-    with pytest.raises(UsageError, match="got 'x'"):
-        ipython.run_line_magic("repro_seed", "x")
+@pytest.mark.parametrize("text", ["x", "1_000", "\u0663", "seed=+5"])
+def test_when_repro_seed_is_bad_then_usage_error_and_the_default_is_unchanged(
+    ipython: Any, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ipython.run_line_magic("repro_seed", "12")
+    with pytest.raises(UsageError, match="written with the digits 0-9 only, got '"):
+        ipython.run_line_magic("repro_seed", text)
+    ipython.run_line_magic("repro_seed", "")
+    assert capsys.readouterr().out == "repro_magics: the default seed is 12\n"
 
 
 def test_when_the_seed_comes_from_the_environment_then_it_is_the_default(
