@@ -32,7 +32,8 @@ def parse_seed(text: str | int) -> int:
         digits = str(text).strip()
         if not (digits.isascii() and digits.isdigit()):
             raise SeedError(
-                f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, written with the digits 0-9 only, got {text!r}"
+                f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, "
+                f"written with the digits 0-9 only, got {text!r}"
             )
         value = int(digits)
     if not 0 <= value < SEED_LIMIT:

@@ -42,7 +42,9 @@ def test_when_training_cell_runs_three_times_with_random_work_between_then_histo
     assert outcomes[2] == outcomes[0]
 
 
-def test_when_the_shared_training_cell_runs_then_it_warns_nothing(ipython: Any, recwarn: pytest.WarningsRecorder) -> None:
+def test_when_the_shared_training_cell_runs_then_it_warns_nothing(
+    ipython: Any, recwarn: pytest.WarningsRecorder
+) -> None:
     assert run_reproducible(ipython, "seed=812", TRAINING).success
     assert [str(warning.message) for warning in recwarn if issubclass(warning.category, UserWarning)] == []
 
@@ -296,3 +298,19 @@ def test_when_cells_without_ids_differ_only_in_seed_then_both_records_are_kept(i
     run_reproducible(ipython, "seed=2 record=x", "import numpy as np\nx = np.random.rand()")
     records = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
     assert sorted(record["seed"] for record in records) == [1, 2]
+
+
+def test_when_a_recorded_value_is_nested_5000_deep_then_the_cell_succeeds_and_the_record_says_why(
+    ipython: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "deep = []\nfor _ in range(5000):\n    deep = [deep]\nafter = True"
+    assert run_reproducible(ipython, "seed=1 record=deep,after", body).success
+    (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    assert record["values"]["deep"]["type"] == "unsupported"
+    assert record["values"]["deep"]["reason"].startswith("lists, tuples or dicts nested more than")
+    assert record["values"]["after"] == {"type": "bool", "value": True}
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "'deep'" in line] == [
+        "repro_magics: could not record 'deep' (lists, tuples or dicts nested more than 100 deep); "
+        "it is recorded as unsupported."
+    ]

@@ -7,11 +7,13 @@ import math
 import os
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import pytest
 
 from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
-from repro_magics.values import MAX_STORED_ELEMENTS, encode_value, fingerprint
+from repro_magics.recording import record_named_values
+from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS, UnrecordableValue, encode_value, fingerprint
 
 
 def roundtrip(value: object) -> dict:
@@ -123,3 +125,100 @@ def test_when_a_ledger_is_saved_then_it_has_the_permissions_of_a_normal_new_file
         assert path.stat().st_mode & 0o777 == 0o664, "an existing file keeps its mode"
     finally:
         os.umask(previous)
+
+
+class Point:
+    """A plain object: its repr holds its memory address."""
+
+
+def test_when_an_object_array_holds_plain_objects_then_it_is_unsupported_with_its_type_and_no_address() -> None:
+    stored = roundtrip(np.array([Point(), Point()], dtype=object))
+    assert stored == {
+        "type": "unsupported",
+        "python_type": "numpy.ndarray",
+        "reason": f"its elements ({__name__}.Point) print with a memory address",
+    }
+    assert "0x" not in json.dumps(stored)
+
+
+def test_when_a_dict_is_keyed_by_plain_objects_then_it_is_unsupported_with_its_type() -> None:
+    stored = roundtrip({Point(): 1})
+    assert stored["type"] == "unsupported" and stored["python_type"] == "builtins.dict"
+    assert "0x" not in json.dumps(stored)
+
+
+def test_when_an_object_array_holds_text_and_numbers_then_its_elements_are_recorded() -> None:
+    stored = roundtrip(np.array(["a", 1, (2, "b")], dtype=object))
+    assert stored["type"] == "array" and stored["values"] == ["a", "1", "(2, 'b')"]
+
+
+@pytest.mark.parametrize(
+    ("array", "values"),
+    [
+        (np.array([1, -2], dtype="timedelta64[s]"), [1, -2]),
+        (np.array(["1970-01-02", "NaT"], dtype="datetime64[D]"), [1, -(2**63)]),
+        (np.array([1.5, -0.0, np.nan], dtype=ml_dtypes.bfloat16), [1.5, "-0.0", "NaN"]),
+        (np.array([3, -4], dtype=ml_dtypes.int4), [3, -4]),
+    ],
+    ids=["timedelta", "datetime", "bfloat16", "int4"],
+)
+def test_when_an_array_has_a_dtype_json_lacks_then_its_elements_are_stored_exactly_as_json(
+    array: np.ndarray, values: list
+) -> None:
+    assert roundtrip(array)["values"] == values
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is float64 here")
+def test_when_an_array_is_extended_precision_then_its_elements_are_text_that_reads_back_exactly() -> None:
+    array = np.array([1, np.inf, -0.0], dtype=np.longdouble) / 3
+    stored = roundtrip(array)["values"]
+    assert stored[1:] == ["Infinity", "-0.0"]
+    assert np.longdouble(stored[0]) == array[0] and np.longdouble(stored[0]) != np.longdouble(float(stored[0]))
+    pair = roundtrip(np.array([1 + 2j], dtype=np.clongdouble) / 3)["values"][0]
+    assert [np.longdouble(part) for part in pair] == [np.longdouble(1) / 3, np.longdouble(2) / 3]
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_when_a_value_is_nested_5000_deep_then_recording_marks_it_and_says_why_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    recorded = record_named_values({"deep": nested(5000), "x": 1}, ["deep", "x"])
+    assert recorded == {
+        "deep": {
+            "type": "unsupported",
+            "python_type": "builtins.list",
+            "reason": f"lists, tuples or dicts nested more than {MAX_DEPTH} deep",
+        },
+        "x": {"type": "int", "value": 1},
+    }
+    err = capsys.readouterr().err
+    assert err == (
+        f"repro_magics: could not record 'deep' (lists, tuples or dicts nested more than {MAX_DEPTH} deep); "
+        "it is recorded as unsupported.\n"
+    )
+    assert roundtrip(nested(MAX_DEPTH - 1))["type"] == "list", f"{MAX_DEPTH} lists, one in the other, are recorded"
+    with pytest.raises(UnrecordableValue):
+        encode_value(nested(MAX_DEPTH))
+
+
+class BrokenMapping(dict):
+    def items(self):  # type: ignore[override]
+        raise RuntimeError(f"cannot list the items of {object()!r}")
+
+
+def test_when_encoding_a_value_raises_then_it_is_recorded_as_unsupported_without_an_address(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    recorded = record_named_values({"broken": BrokenMapping(a=1)}, ["broken"])
+    assert recorded["broken"] == {
+        "type": "unsupported",
+        "python_type": f"{__name__}.BrokenMapping",
+        "reason": "RuntimeError",
+    }
+    assert capsys.readouterr().err.count("\n") == 1
