@@ -12,6 +12,7 @@ from typing import Any
 
 import xxhash
 
+from .ledger_schema import InvalidLedger, validate_ledger
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"
@@ -137,13 +138,11 @@ class Ledger:
                 f"{origin} has ledger format version {data.get('version')!r}; "
                 f"this repro_magics reads version {FORMAT_VERSION}"
             )
-        records = data.get("records")
-        environments = data.get("environments")
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise LedgerError(f"{origin} is corrupt: 'records' is not a list of records")
-        if not isinstance(environments, dict):
-            raise LedgerError(f"{origin} is corrupt: 'environments' is not an object")
-        return cls(records, environments)
+        try:
+            validate_ledger(data)
+        except InvalidLedger as error:
+            raise LedgerError(f"{origin} is corrupt: {error}") from None
+        return cls(data["records"], data["environments"])
 
     @classmethod
     def load(cls, path: Path) -> Ledger:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
-from repro_magics.recording import record_named_values
+from repro_magics.recording import CellRecord, record_named_values
 from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS, UnrecordableValue, encode_value, fingerprint
 
 
@@ -70,7 +70,8 @@ def test_when_a_record_is_added_for_the_same_cell_then_it_replaces_the_old_one(t
 
 def test_when_a_ledger_is_saved_then_it_is_strict_sorted_json_and_reads_back_equal(tmp_path: Path) -> None:
     path = tmp_path / "n.repro.json"
-    ledger = Ledger().with_record({"cell_id": "a", "values": {"x": encode_value(math.nan)}}, {"z": 1, "a": 2})
+    record = CellRecord(cell_id="a", seed=1, source_hash="0123456789abcdef", values={"x": encode_value(math.nan)})
+    ledger = Ledger().with_record(record.to_json(), {"z": 1, "a": 2})
     ledger.save(path)
     text = path.read_text()
     assert "NaN" in text and "NaN," not in text.replace('"NaN"', "")
@@ -92,8 +93,9 @@ def test_ledger_path_is_beside_the_notebook() -> None:
         ("[1, 2]", "is not a repro_magics ledger"),
         ('{"format": "repro-magics-ledger", "version": 99}', "has ledger format version 99"),
         (
-            '{"format": "repro-magics-ledger", "version": 1, "records": 3, "environments": {}}',
-            "is corrupt: 'records' is not a list of records",
+            '{"format": "repro-magics-ledger", "version": 1, "fingerprint_algorithm": "xxh3_128", '
+            '"records": 3, "environments": {}}',
+            "is corrupt: records is 3; expected a list$",
         ),
     ],
 )
