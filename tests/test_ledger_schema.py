@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from conftest import WRONG_INNER_TYPES, ledger_data, run_cli, write_notebook
 
+from repro_magics.compare import compare_ledgers
 from repro_magics.ledger import Ledger, LedgerError
 from repro_magics.ledger_schema import ledger_schema, validate_ledger
-from repro_magics.values import MAX_STORED_ELEMENTS
+from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,6 +148,16 @@ def test_when_a_ledger_holds_a_wrong_type_inside_then_loading_names_the_field_an
         Ledger.from_json(mutated(change), origin="ledger n.repro.json")
     assert str(raised.value).startswith(f"ledger n.repro.json is corrupt: {message}")
     assert "\n" not in str(raised.value)
+
+
+def test_when_a_value_is_as_deep_as_recording_allows_then_its_ledger_is_read_and_compared(tmp_path: Path) -> None:
+    deep: list[Any] = []
+    for _ in range(MAX_DEPTH - 1):
+        deep = [deep]
+    path = tmp_path / "deep.repro.json"
+    Ledger.from_json(ledger_data(deep=deep)).save(path)
+    ledger = Ledger.load(path)
+    assert compare_ledgers(ledger, Ledger.load(path)).verdict == "identical"
 
 
 def test_when_a_ledger_is_nested_deeper_than_python_can_follow_then_loading_says_so() -> None:
