@@ -102,7 +102,10 @@ def _reason(error: Exception) -> str:
     """Why encoding failed, in one line without memory addresses, so that runs agree on it."""
     if isinstance(error, UnrecordableValue):
         return str(error)
-    text = " ".join(str(error).split())
+    try:
+        text = " ".join(str(error).split())
+    except Exception:  # an exception whose message itself fails must not fail the cell either
+        text = ""
     if holds_address(text):
         text = ""
     text = text if len(text) <= 200 else text[:199] + "…"

@@ -214,13 +214,24 @@ class BrokenMapping(dict):
         raise RuntimeError(f"cannot list the items of {object()!r}")
 
 
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message either")
+
+
+class WorseMapping(dict):
+    def items(self):  # type: ignore[override]
+        raise Unprintable
+
+
 def test_when_encoding_a_value_raises_then_it_is_recorded_as_unsupported_without_an_address(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    recorded = record_named_values({"broken": BrokenMapping(a=1)}, ["broken"])
+    recorded = record_named_values({"broken": BrokenMapping(a=1), "worse": WorseMapping()}, ["broken", "worse"])
     assert recorded["broken"] == {
         "type": "unsupported",
         "python_type": f"{__name__}.BrokenMapping",
         "reason": "RuntimeError",
     }
-    assert capsys.readouterr().err.count("\n") == 1
+    assert recorded["worse"]["reason"] == "Unprintable"
+    assert capsys.readouterr().err.count("\n") == 2
