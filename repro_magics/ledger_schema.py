@@ -3,7 +3,7 @@
 The schema is `ledger.schema.json` in this package (docs/ledger.schema.json is a
 copy). It is compiled with fastjsonschema, which turns it into Python code: on
 a ledger of 10,000 records it is about 28 times faster than jsonschema
-(see docs/verify.md#the-ledger).
+(see docs/verify.md#the-ledgers-schema).
 """
 
 from __future__ import annotations
