@@ -115,7 +115,7 @@ def read_entries(journal: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     for number, line in enumerate(text.splitlines(), start=1):
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             entry = None
         record = entry.get("record") if isinstance(entry, dict) else None
         environment = entry.get("environment") if isinstance(entry, dict) else None

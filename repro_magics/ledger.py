@@ -20,6 +20,7 @@ from .journal import (
     link_target,
     read_entries,
 )
+from .ledger_schema import InvalidLedger, validate_ledger
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"
@@ -181,13 +182,11 @@ class Ledger:
                 f"{origin} has ledger format version {data.get('version')!r}; "
                 f"this repro_magics reads version {FORMAT_VERSION}"
             )
-        records = data.get("records")
-        environments = data.get("environments")
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise LedgerError(f"{origin} is corrupt: 'records' is not a list of records")
-        if not isinstance(environments, dict):
-            raise LedgerError(f"{origin} is corrupt: 'environments' is not an object")
-        return cls(records, environments)
+        try:
+            validate_ledger(data)
+        except InvalidLedger as error:
+            raise LedgerError(f"{origin} is corrupt: {error}") from None
+        return cls(data["records"], data["environments"])
 
     @classmethod
     def load(cls, path: Path) -> Ledger:
@@ -208,7 +207,22 @@ class Ledger:
                 raise LedgerError(f"journal {journal} cannot be read: {error}") from None
             if _identity(path) == before:
                 break
+        _validate_entries(journal, entries)
         return ledger.with_entries(entries)
+
+
+def _validate_entries(journal: Path, entries: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Hold the journal's records to the ledger's schema, as if they were a ledger of their own."""
+    if not entries:
+        return
+    as_ledger = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "fingerprint_algorithm": FINGERPRINT_ALGORITHM,
+        "environments": {str(record.get("environment")): environment for record, environment in entries},
+        "records": [record for record, _ in entries],
+    }
+    Ledger.from_json(as_ledger, origin=f"journal {journal}")
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -234,6 +248,8 @@ def _read_ledger_file(path: Path) -> Ledger:
         raise LedgerError(
             f"ledger {path} is corrupt: not valid JSON at line {error.lineno}, column {error.colno}"
         ) from None
+    except RecursionError:
+        raise LedgerError(f"ledger {path} is corrupt: its values are nested too deeply to read") from None
     return Ledger.from_json(data, origin=f"ledger {path}")
 
 

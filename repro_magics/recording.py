@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .values import encode_history, encode_value
+from .values import UnrecordableValue, encode_history, encode_value, holds_address, unsupported
 
 MISSING = {"type": "missing"}
 
@@ -60,8 +60,12 @@ def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
         try:
             into.append(encode_history(self))
         except Exception as error:
-            into.append({"type": "unsupported", "python_type": f"a history ({type(error).__name__}: {error})"})
-            print(f"repro_magics: could not record a training history: {error}", file=sys.stderr)
+            reason = _reason(error)
+            into.append(unsupported(self, reason))
+            print(
+                f"repro_magics: could not record a training history ({reason}); it is recorded as unsupported.",
+                file=sys.stderr,
+            )
         inherited(self, logs)
 
     History.on_train_end = on_train_end
@@ -75,5 +79,38 @@ def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
 
 
 def record_named_values(namespace: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Encode each named variable of `namespace`; a missing name is recorded as missing."""
-    return {name: encode_value(namespace[name]) if name in namespace else dict(MISSING) for name in names}
+    """Encode each named variable of `namespace`; a missing name is recorded as missing.
+
+    Recording never fails the cell: a value that can't be encoded, for
+    whatever reason, is recorded as unsupported with that reason, and one
+    line on stderr says so.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name not in namespace:
+            values[name] = dict(MISSING)
+            continue
+        value = namespace[name]
+        try:
+            values[name] = encode_value(value)
+        except Exception as error:
+            reason = _reason(error)
+            values[name] = unsupported(value, reason)
+            print(
+                f"repro_magics: could not record {name!r} ({reason}); it is recorded as unsupported.", file=sys.stderr
+            )
+    return values
+
+
+def _reason(error: Exception) -> str:
+    """Why encoding failed, in one line without memory addresses, so that runs agree on it."""
+    if isinstance(error, UnrecordableValue):
+        return str(error)
+    try:
+        text = " ".join(str(error).split())
+    except Exception:  # an exception whose message itself fails must not fail the cell either
+        text = ""
+    if holds_address(text):
+        text = ""
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -21,14 +21,21 @@ class SeedError(ValueError):
 
 
 def parse_seed(text: str | int) -> int:
-    """Return `text` as a seed, or raise `SeedError` with a one-line reason."""
+    """Return `text` as a seed, or raise `SeedError` with a one-line reason.
+
+    Only the ASCII digits 0-9 are accepted: `int()` would also take a sign,
+    underscores and digits of other scripts, which the docs don't promise.
+    """
     if isinstance(text, int) and not isinstance(text, bool):
         value = text
     else:
-        try:
-            value = int(str(text).strip(), 10)
-        except ValueError:
-            raise SeedError(f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, got {text!r}") from None
+        digits = str(text).strip()
+        if not (digits.isascii() and digits.isdigit()):
+            raise SeedError(
+                f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, "
+                f"written with the digits 0-9 only, got {text!r}"
+            )
+        value = int(digits)
     if not 0 <= value < SEED_LIMIT:
         raise SeedError(f"seed must be from 0 to {SEED_LIMIT - 1}, got {value}")
     return value

@@ -6,11 +6,16 @@ JSON has no numbers for, are stored as the strings "NaN", "Infinity" and
 "-Infinity", and negative zero as "-0.0"; `float()` reads all of these back.
 So two encoded values are equal exactly when their bits are (NaN payloads
 aside). Complex numbers are [real, imaginary] pairs.
+
+A record never holds a memory address: text that would (an object array of
+plain objects, a dict keyed by them) is recorded as "unsupported" with its
+type, since an address changes from run to run.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +27,40 @@ import xxhash
 MAX_STORED_ELEMENTS = 10_000
 
 FINGERPRINT_ALGORITHM = "xxh3_128"
+
+#: Lists, tuples and dicts nested deeper than this are not recorded: deeper
+#: JSON would overflow the stack of the JSON writer, the schema check and the
+#: comparison.
+MAX_DEPTH = 100
+
+# What CPython's default repr prints for an object's id: `<Point object at 0x7f3b2c1d5e10>`.
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+
+# dtypes NumPy doesn't know as numbers: ml_dtypes' bfloat16, float8_*, int4..., which TensorFlow uses.
+_EXTENSION_FLOAT_PREFIXES = ("bfloat", "float")
+_EXTENSION_INT_PREFIXES = ("int", "uint")
+
+
+class UnrecordableValue(ValueError):
+    """A value that can't be recorded faithfully; the message says why, in a few words."""
+
+
+def holds_address(text: str) -> bool:
+    """Whether `text` holds what looks like a memory address, which differs from run to run."""
+    return _ADDRESS.search(text) is not None
+
+
+def type_name(value: Any) -> str:
+    """`module.QualifiedName` of the value's type, as records name it."""
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def unsupported(value: Any, reason: str | None = None) -> dict[str, Any]:
+    """The record of a value kept by its type alone, with why when there is more to say than its type."""
+    record = {"type": "unsupported", "python_type": type_name(value)}
+    if reason:
+        record["reason"] = reason
+    return record
 
 
 def json_float(value: Any) -> float | str:
@@ -58,6 +97,34 @@ def _float_values(flat: np.ndarray) -> list[Any]:
     return values
 
 
+def _exact_text(value: Any) -> str:
+    """An extended-precision float (float128) as the shortest text that reads back as it; float64 can't hold it."""
+    special = json_float(value)
+    return special if isinstance(special, str) else np.format_float_scientific(value, unique=True)
+
+
+def _element_values(array: np.ndarray) -> list[Any]:
+    """Each element as a JSON value that keeps all of its bits (in row-major order)."""
+    flat = array.reshape(-1)
+    dtype = array.dtype
+    if dtype.kind == "V" and dtype.fields is None and dtype.name.startswith(_EXTENSION_FLOAT_PREFIXES):
+        flat, dtype = flat.astype(np.float64), np.dtype(np.float64)  # widening is exact
+    elif dtype.kind == "V" and dtype.fields is None and dtype.name.startswith(_EXTENSION_INT_PREFIXES):
+        flat, dtype = flat.astype(np.int64), np.dtype(np.int64)
+    if dtype.kind in "biu":
+        return flat.tolist()
+    if dtype.kind in "mM":
+        # A count of the dtype's unit (NaT is the smallest int64); tolist() would give Python objects.
+        return flat.astype(np.int64).tolist()
+    if dtype.kind == "f":
+        return _float_values(flat) if dtype.itemsize <= 8 else [_exact_text(x) for x in flat]
+    if dtype.kind == "c":
+        if dtype.itemsize <= 16:
+            return [[json_float(z.real), json_float(z.imag)] for z in flat.tolist()]
+        return [[_exact_text(z.real), _exact_text(z.imag)] for z in flat]
+    return [str(x) for x in flat.tolist()]
+
+
 def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]:
     """Dtype, shape, fingerprint, and the elements when there are few enough.
 
@@ -70,26 +137,25 @@ def encode_array(array: np.ndarray, *, summarize: bool = True) -> dict[str, Any]
         "shape": list(array.shape),
         "fingerprint": fingerprint(array),
     }
-    numeric = np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
     if array.size <= MAX_STORED_ELEMENTS:
-        flat = array.reshape(-1)
-        if np.issubdtype(array.dtype, np.complexfloating):
-            record["values"] = [[json_float(z.real), json_float(z.imag)] for z in flat.tolist()]
-        elif np.issubdtype(array.dtype, np.floating):
-            record["values"] = _float_values(flat)
-        elif numeric:
-            record["values"] = flat.tolist()
-        else:
-            record["values"] = [str(x) for x in flat.tolist()]
-    elif summarize and numeric and array.size and not np.issubdtype(array.dtype, np.complexfloating):
+        record["values"] = _element_values(array)
+    elif summarize and array.dtype.kind in "biuf" and array.size:
         # Integers (and booleans) keep their own type: a float would read `263.0` and lose bits past 2**53.
-        extreme = json_float if np.issubdtype(array.dtype, np.inexact) else int
+        extreme = json_float if array.dtype.kind == "f" else int
         record["summary"] = {
             "min": extreme(np.min(array)),
             "max": extreme(np.max(array)),
             "mean": json_float(np.mean(array, dtype=np.float64)),
         }
     return record
+
+
+def _address_in_elements(array: np.ndarray) -> str | None:
+    """The type of the first element of an object array whose text holds an address, if any."""
+    for element in array.reshape(-1).tolist():
+        if not isinstance(element, str) and (holds_address(repr(element)) or holds_address(str(element))):
+            return type_name(element)
+    return None
 
 
 def _as_numpy(value: Any) -> np.ndarray | None:
@@ -131,12 +197,14 @@ def encode_model(model: Any) -> dict[str, Any]:
     return {"type": "model", "class": type(model).__name__, "weights": weights}
 
 
-def encode_value(value: Any, _containers: frozenset[int] = frozenset()) -> dict[str, Any]:
+def encode_value(value: Any, _containers: tuple[int, ...] = ()) -> dict[str, Any]:
     """A JSON-safe record of `value` that `compare` can match element by element.
 
     Handles numbers, strings, None, NumPy/TF/Keras arrays and tensors, lists,
     tuples and dicts of these, Keras models and layers, and Keras `History`
-    objects. Anything else is recorded by its type alone.
+    objects. Anything else is recorded by its type alone, and so is anything
+    whose text holds a memory address. Raises `UnrecordableValue` for
+    containers nested more than `MAX_DEPTH` deep.
     """
     if value is None:
         return {"type": "none"}
@@ -158,15 +226,23 @@ def encode_value(value: Any, _containers: frozenset[int] = frozenset()) -> dict[
     if array is not None:
         if array.ndim == 0 and np.issubdtype(array.dtype, np.number):
             return encode_value(array.item())
+        if array.dtype.hasobject and (element_type := _address_in_elements(array)):
+            return unsupported(value, f"its elements ({element_type}) print with a memory address")
         return encode_array(array)
     if isinstance(value, (Mapping, list, tuple)):
         if id(value) in _containers:
-            return {"type": "unsupported", "python_type": "a container that contains itself"}
-        inside = _containers | {id(value)}
+            return unsupported(value, "a container that contains itself")
+        if len(_containers) >= MAX_DEPTH:
+            raise UnrecordableValue(f"lists, tuples or dicts nested more than {MAX_DEPTH} deep")
+        inside = (*_containers, id(value))
         if isinstance(value, Mapping):
-            return {"type": "dict", "items": {_key(key): encode_value(item, inside) for key, item in value.items()}}
+            items = list(value.items())
+            for key, _ in items:
+                if not isinstance(key, str) and holds_address(repr(key)):
+                    return unsupported(value, f"its keys ({type_name(key)}) print with a memory address")
+            return {"type": "dict", "items": {_key(key): encode_value(item, inside) for key, item in items}}
         return {"type": "list", "items": [encode_value(item, inside) for item in value]}
-    return {"type": "unsupported", "python_type": f"{type(value).__module__}.{type(value).__qualname__}"}
+    return unsupported(value)
 
 
 def _key(key: Any) -> str:

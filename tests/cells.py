@@ -22,7 +22,9 @@ model = keras.Sequential([
     keras.layers.Dense(1, activation="sigmoid"),
 ])
 model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
-history = model.fit(dataset, epochs=2, verbose=0)
+# shuffle=False: the dataset shuffles itself, and Keras warns that fit's own
+# shuffle=True is ignored for a dataset.
+history = model.fit(dataset, epochs=2, shuffle=False, verbose=0)
 layer_names = [layer.name for layer in model.layers]
 """
 

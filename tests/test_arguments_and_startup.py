@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from repro_magics import startup
 from repro_magics.arguments import ArgumentError, CellOptions, parse_cell_line
-from repro_magics.seeding import SeedError, parse_seed
+from repro_magics.seeding import SeedError, default_seed_from_environment, parse_seed
+
+ACCEPTED = "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got "
 
 
 @pytest.mark.parametrize(
@@ -36,9 +40,25 @@ def test_when_the_line_is_malformed_then_argument_error(line: str) -> None:
 def test_seed_limits() -> None:
     assert parse_seed("0") == 0
     assert parse_seed(str(2**32 - 1)) == 2**32 - 1
+    assert parse_seed(" 007 ") == 7
     for bad in ("1.5", "", "0x10", str(2**32)):
         with pytest.raises(SeedError):
             parse_seed(bad)
+
+
+@pytest.mark.parametrize("text", ["+5", "1_000", "\u0663", "\u0661\u0662", "-0", "\uff15"])
+def test_when_a_seed_is_not_ascii_decimal_digits_then_each_way_of_giving_it_says_what_is_accepted(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SeedError, match="^" + re.escape(f"{ACCEPTED}{text!r}") + "$"):
+        parse_seed(text)
+    with pytest.raises(ArgumentError, match="^" + re.escape(f"{ACCEPTED}{text!r}") + "$"):
+        parse_cell_line(f"seed={text}")
+    with pytest.raises(ArgumentError, match=re.escape(f"{ACCEPTED}{text!r}")):
+        parse_cell_line(f"--seed {text}")
+    monkeypatch.setenv("REPRO_MAGICS_SEED", text)
+    with pytest.raises(SeedError, match="^" + re.escape(f"REPRO_MAGICS_SEED: {ACCEPTED}{text!r}") + "$"):
+        default_seed_from_environment()
 
 
 def test_when_the_kernel_started_without_a_hash_seed_then_one_line_names_the_fix(

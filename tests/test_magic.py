@@ -43,6 +43,13 @@ def test_when_training_cell_runs_three_times_with_random_work_between_then_histo
     assert outcomes[2] == outcomes[0]
 
 
+def test_when_the_shared_training_cell_runs_then_it_warns_nothing(
+    ipython: Any, recwarn: pytest.WarningsRecorder
+) -> None:
+    assert run_reproducible(ipython, "seed=812", TRAINING).success
+    assert [str(warning.message) for warning in recwarn if issubclass(warning.category, UserWarning)] == []
+
+
 def test_when_the_seed_differs_then_the_history_differs(ipython: Any) -> None:
     run_reproducible(ipython, "seed=1", TRAINING)
     first = training_outcome(ipython)
@@ -115,8 +122,9 @@ def test_when_determinism_was_on_then_it_stays_on(ipython: Any) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("seed=abc", "seed must be a whole number from 0 to 4294967295, got 'abc'"),
-        ("seed=-1", "seed must be from 0 to 4294967295, got -1"),
+        ("seed=abc", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got 'abc'"),
+        ("seed=-1", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got '-1'"),
+        ("seed=+5", "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got '+5'"),
         ("seed=4294967296", "seed must be from 0 to 4294967295, got 4294967296"),
         ("speed=3", "unknown option 'speed'; options are seed=N and record=NAME[,NAME...]"),
         ("--colour red", "unknown option 'colour'; options are seed=N and record=NAME[,NAME...]"),
@@ -161,9 +169,15 @@ def test_when_no_seed_is_written_then_the_kernel_default_is_used_and_named(
     assert "seed 812" not in capsys.readouterr().out
 
 
-def test_when_repro_seed_is_bad_then_usage_error(ipython: Any) -> None:
-    with pytest.raises(UsageError, match="got 'x'"):
-        ipython.run_line_magic("repro_seed", "x")
+@pytest.mark.parametrize("text", ["x", "1_000", "\u0663", "seed=+5"])
+def test_when_repro_seed_is_bad_then_usage_error_and_the_default_is_unchanged(
+    ipython: Any, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ipython.run_line_magic("repro_seed", "12")
+    with pytest.raises(UsageError, match="written with the digits 0-9 only, got '"):
+        ipython.run_line_magic("repro_seed", text)
+    ipython.run_line_magic("repro_seed", "")
+    assert capsys.readouterr().out == "repro_magics: the default seed is 12\n"
 
 
 def test_when_the_seed_comes_from_the_environment_then_it_is_the_default(
@@ -286,3 +300,19 @@ def test_when_cells_without_ids_differ_only_in_seed_then_both_records_are_kept(i
     run_reproducible(ipython, "seed=2 record=x", "import numpy as np\nx = np.random.rand()")
     records = Ledger.load(tmp_path / "ledger.repro.json").records
     assert sorted(record["seed"] for record in records) == [1, 2]
+
+
+def test_when_a_recorded_value_is_nested_5000_deep_then_the_cell_succeeds_and_the_record_says_why(
+    ipython: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "deep = []\nfor _ in range(5000):\n    deep = [deep]\nafter = True"
+    assert run_reproducible(ipython, "seed=1 record=deep,after", body).success
+    (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    assert record["values"]["deep"]["type"] == "unsupported"
+    assert record["values"]["deep"]["reason"].startswith("lists, tuples or dicts nested more than")
+    assert record["values"]["after"] == {"type": "bool", "value": True}
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "'deep'" in line] == [
+        "repro_magics: could not record 'deep' (lists, tuples or dicts nested more than 100 deep); "
+        "it is recorded as unsupported."
+    ]

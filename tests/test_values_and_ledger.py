@@ -7,11 +7,13 @@ import math
 import os
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import pytest
 
 from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
-from repro_magics.values import MAX_STORED_ELEMENTS, encode_value, fingerprint
+from repro_magics.recording import CellRecord, record_named_values
+from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS, UnrecordableValue, encode_value, fingerprint
 
 
 def roundtrip(value: object) -> dict:
@@ -74,7 +76,8 @@ def test_when_a_record_is_added_for_the_same_cell_then_it_replaces_the_old_one(t
 
 def test_when_a_ledger_is_saved_then_it_is_strict_sorted_json_and_reads_back_equal(tmp_path: Path) -> None:
     path = tmp_path / "n.repro.json"
-    ledger = Ledger().with_record({"cell_id": "a", "values": {"x": encode_value(math.nan)}}, {"z": 1, "a": 2})
+    record = CellRecord(cell_id="a", seed=1, source_hash="0123456789abcdef", values={"x": encode_value(math.nan)})
+    ledger = Ledger().with_record(record.to_json(), {"z": 1, "a": 2})
     ledger.save(path)
     text = path.read_text()
     assert "NaN" in text and "NaN," not in text.replace('"NaN"', "")
@@ -96,8 +99,9 @@ def test_ledger_path_is_beside_the_notebook() -> None:
         ("[1, 2]", "is not a repro_magics ledger"),
         ('{"format": "repro-magics-ledger", "version": 99}', "has ledger format version 99"),
         (
-            '{"format": "repro-magics-ledger", "version": 1, "records": 3, "environments": {}}',
-            "is corrupt: 'records' is not a list of records",
+            '{"format": "repro-magics-ledger", "version": 1, "fingerprint_algorithm": "xxh3_128", '
+            '"records": 3, "environments": {}}',
+            "is corrupt: records is 3; expected a list$",
         ),
     ],
 )
@@ -129,3 +133,111 @@ def test_when_a_ledger_is_saved_then_it_has_the_permissions_of_a_normal_new_file
         assert path.stat().st_mode & 0o777 == 0o664, "an existing file keeps its mode"
     finally:
         os.umask(previous)
+
+
+class Point:
+    """A plain object: its repr holds its memory address."""
+
+
+def test_when_an_object_array_holds_plain_objects_then_it_is_unsupported_with_its_type_and_no_address() -> None:
+    stored = roundtrip(np.array([Point(), Point()], dtype=object))
+    assert stored == {
+        "type": "unsupported",
+        "python_type": "numpy.ndarray",
+        "reason": f"its elements ({__name__}.Point) print with a memory address",
+    }
+    assert "0x" not in json.dumps(stored)
+
+
+def test_when_a_dict_is_keyed_by_plain_objects_then_it_is_unsupported_with_its_type() -> None:
+    stored = roundtrip({Point(): 1})
+    assert stored["type"] == "unsupported" and stored["python_type"] == "builtins.dict"
+    assert "0x" not in json.dumps(stored)
+
+
+def test_when_an_object_array_holds_text_and_numbers_then_its_elements_are_recorded() -> None:
+    stored = roundtrip(np.array(["a", 1, (2, "b")], dtype=object))
+    assert stored["type"] == "array" and stored["values"] == ["a", "1", "(2, 'b')"]
+
+
+@pytest.mark.parametrize(
+    ("array", "values"),
+    [
+        (np.array([1, -2], dtype="timedelta64[s]"), [1, -2]),
+        (np.array(["1970-01-02", "NaT"], dtype="datetime64[D]"), [1, -(2**63)]),
+        (np.array([1.5, -0.0, np.nan], dtype=ml_dtypes.bfloat16), [1.5, "-0.0", "NaN"]),
+        (np.array([3, -4], dtype=ml_dtypes.int4), [3, -4]),
+    ],
+    ids=["timedelta", "datetime", "bfloat16", "int4"],
+)
+def test_when_an_array_has_a_dtype_json_lacks_then_its_elements_are_stored_exactly_as_json(
+    array: np.ndarray, values: list
+) -> None:
+    assert roundtrip(array)["values"] == values
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is float64 here")
+def test_when_an_array_is_extended_precision_then_its_elements_are_text_that_reads_back_exactly() -> None:
+    array = np.array([1, np.inf, -0.0], dtype=np.longdouble) / 3
+    stored = roundtrip(array)["values"]
+    assert stored[1:] == ["Infinity", "-0.0"]
+    assert np.longdouble(stored[0]) == array[0] and np.longdouble(stored[0]) != np.longdouble(float(stored[0]))
+    pair = roundtrip(np.array([1 + 2j], dtype=np.clongdouble) / 3)["values"][0]
+    assert [np.longdouble(part) for part in pair] == [np.longdouble(1) / 3, np.longdouble(2) / 3]
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_when_a_value_is_nested_5000_deep_then_recording_marks_it_and_says_why_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    recorded = record_named_values({"deep": nested(5000), "x": 1}, ["deep", "x"])
+    assert recorded == {
+        "deep": {
+            "type": "unsupported",
+            "python_type": "builtins.list",
+            "reason": f"lists, tuples or dicts nested more than {MAX_DEPTH} deep",
+        },
+        "x": {"type": "int", "value": 1},
+    }
+    err = capsys.readouterr().err
+    assert err == (
+        f"repro_magics: could not record 'deep' (lists, tuples or dicts nested more than {MAX_DEPTH} deep); "
+        "it is recorded as unsupported.\n"
+    )
+    assert roundtrip(nested(MAX_DEPTH - 1))["type"] == "list", f"{MAX_DEPTH} lists, one in the other, are recorded"
+    with pytest.raises(UnrecordableValue):
+        encode_value(nested(MAX_DEPTH))
+
+
+class BrokenMapping(dict):
+    def items(self):  # type: ignore[override]
+        raise RuntimeError(f"cannot list the items of {object()!r}")
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message either")
+
+
+class WorseMapping(dict):
+    def items(self):  # type: ignore[override]
+        raise Unprintable
+
+
+def test_when_encoding_a_value_raises_then_it_is_recorded_as_unsupported_without_an_address(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    recorded = record_named_values({"broken": BrokenMapping(a=1), "worse": WorseMapping()}, ["broken", "worse"])
+    assert recorded["broken"] == {
+        "type": "unsupported",
+        "python_type": f"{__name__}.BrokenMapping",
+        "reason": "RuntimeError",
+    }
+    assert recorded["worse"]["reason"] == "Unprintable"
+    assert capsys.readouterr().err.count("\n") == 2

@@ -177,3 +177,25 @@ def test_when_the_kernel_cannot_start_then_3_saying_so_before_the_first_cell(
     assert status == 3, out
     assert "FAILED to run, in run 1, at the start, before the first cell" in out
     assert "the kernel could not start: No such file or directory" in out
+
+
+def test_when_a_recorded_value_prints_with_a_memory_address_then_fresh_runs_agree_and_the_record_names_its_type(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "objects.ipynb",
+        "import numpy as np\nclass Point:\n    pass",
+        "%%reproducible seed=1 record=points,by_point\n"
+        "points = np.array([Point(), Point()], dtype=object)\n"
+        "by_point = {Point(): 1}",
+    )
+    status, out, _ = verify(notebook)
+    assert status == 0, out
+    (record,) = json.loads((tmp_path / "objects.repro.json").read_text())["records"]
+    assert record["values"]["points"] == {
+        "type": "unsupported",
+        "python_type": "numpy.ndarray",
+        "reason": "its elements (__main__.Point) print with a memory address",
+    }
+    assert record["values"]["by_point"]["python_type"] == "builtins.dict"
+    assert "0x" not in (tmp_path / "objects.repro.json").read_text()
