@@ -34,10 +34,12 @@ def find_notebook_path(user_namespace: Mapping[str, Any]) -> Path | None:
             continue
         path = Path(candidate)
         # Jupyter Server may give a path relative to its root, while the
-        # kernel runs in the notebook's own folder.
+        # kernel runs in the notebook's own folder. A symlinked notebook keeps
+        # the link's path: its ledger goes beside the link, where
+        # `repro-verify` looks for it and where the kernel runs.
         for option in (path, Path.cwd() / path, Path.cwd() / path.name):
             if option.is_file():
-                return option.resolve()
+                return option.absolute()
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import copy
 import os
@@ -71,6 +72,22 @@ class _KernelManager(AsyncKernelManager):
         return _BundledKernelSpecs(data_dir=self.data_dir)
 
 
+class _SignalFreeLoop(asyncio.SelectorEventLoop):
+    """An event loop that leaves signals to the program running it.
+
+    nbclient hooks SIGINT and SIGTERM to shut the kernel down, which turns a
+    Ctrl-C into a failed cell, and on the way out puts back the default
+    handlers, which let a later SIGTERM kill the program mid-write. It
+    ignores a loop that refuses signal handlers, as outside the main thread.
+    """
+
+    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
+        raise RuntimeError("the program running the notebook handles signals")
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        raise RuntimeError("the program running the notebook handles signals")
+
+
 def read_notebook(path: Path) -> Any:
     """Read a notebook, or raise `NotebookError` saying why it isn't one."""
     try:
@@ -109,8 +126,13 @@ def run_notebook(
     The kernel starts with `PYTHONHASHSEED` fixed and the extension loaded,
     and is told the id of each cell it runs, as JupyterLab does. The notebook
     file is never written. Failures come back in `NotebookRun.failure`.
+    Cells run in the folder of `path` as given, as in `jupyter execute`: for
+    a symlinked notebook, the link's folder.
+
+    An interruption (`KeyboardInterrupt`, or any exception a signal handler
+    raises) stops the kernel before it is passed on.
     """
-    path = Path(path).resolve()
+    path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
     code_cells = _code_cells(working_copy)
     numbers = {id(cell): number for number, cell in enumerate(code_cells, start=1)}
@@ -149,8 +171,10 @@ def run_notebook(
         # The kernel's own chatter (TensorFlow's start-up lines, ipykernel's
         # warnings) goes to a log; its last line explains a kernel that died.
         with kernel_log_path.open("wb") as kernel_log:
+            loop = _SignalFreeLoop()
+            execution = loop.create_task(client.async_execute(env=environment, stdout=kernel_log, stderr=kernel_log))
             try:
-                client.execute(env=environment, stdout=kernel_log, stderr=kernel_log)
+                loop.run_until_complete(execution)
             except NoSuchKernel:
                 raise KernelNotFound(f"no Jupyter kernel named {kernel_name!r} is installed") from None
             except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as error:
@@ -159,7 +183,11 @@ def run_notebook(
                 )
             except OSError as error:
                 failure = RunFailure(None, None, "", f"the kernel could not start: {error.strerror or error}")
+            except BaseException:
+                _stop_kernel(client, loop)
+                raise
             finally:
+                _close(loop)
                 # nbclient leaves its clean-up registered when the kernel fails
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
@@ -171,6 +199,33 @@ def run_notebook(
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
     cells_run = numbers.get(id(current.get("cell")), 0)
     return NotebookRun(path, records, failure, seconds, cells_run)
+
+
+def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop) -> None:
+    """Kill the kernel of an interrupted run and let nbclient close its channels."""
+    kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
+    client.shutdown_kernel = "immediate"
+    _close(loop)
+    # Interrupted while the kernel started, nbclient has nothing to clean up yet.
+    if kernel is not None and kernel.poll() is None:
+        kernel.kill()
+        kernel.wait()
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left on the loop, let it finish its clean-up, and close the loop."""
+    if loop.is_closed():
+        return
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending))
+    for task in pending:
+        if not task.cancelled():
+            task.exception()  # retrieved: what it raised while cancelled is no news
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def _last_error_line(path: Path) -> str:

@@ -16,11 +16,13 @@ EXIT_REPRODUCED = 0
 EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_FAILED_TO_RUN = 3
+EXIT_NOT_WRITTEN = 4
 
 SAVED = "saved"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 NOT_SAVED = "not saved"
+NOT_WRITTEN = "not written"
 
 
 @dataclass
@@ -43,6 +45,8 @@ class NotebookVerification:
     runs: list[NotebookRun] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     ledger_action: str = UNCHANGED
+    #: Why the ledger could not be written (`ledger_action` is then NOT_WRITTEN).
+    ledger_error: str | None = None
 
     @property
     def failure(self) -> Any:
@@ -64,6 +68,8 @@ class NotebookVerification:
             return EXIT_FAILED_TO_RUN
         if self.verdict == DIVERGED and self.ledger_action != UPDATED:
             return EXIT_DIFFERENT
+        if self.ledger_action == NOT_WRITTEN:
+            return EXIT_NOT_WRITTEN
         return EXIT_REPRODUCED
 
     @property
@@ -153,16 +159,23 @@ def verify_notebook(
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
-    if ledger is None:
-        if runs_agree:
-            result.runs[0].records.save(ledger_path)
-            result.ledger_action = SAVED
-        else:
+    if ledger is None or options.update:
+        if not runs_agree:
             result.ledger_action = NOT_SAVED
-    elif options.update:
-        if runs_agree:
-            result.runs[-1].records.save(ledger_path)
-            result.ledger_action = UPDATED
+        elif ledger is None:
+            _save(result, result.runs[0].records, SAVED)
         else:
-            result.ledger_action = NOT_SAVED
+            _save(result, result.runs[-1].records, UPDATED)
     return result
+
+
+def _save(result: NotebookVerification, records: Ledger, action: str) -> None:
+    """Write the ledger; a failure is kept on the result, so the verdict stands and the next notebook runs."""
+    try:
+        records.save(result.ledger_path)
+    except OSError as error:
+        # The error may name a temporary file beside the ledger; the user knows the ledger.
+        result.ledger_action = NOT_WRITTEN
+        result.ledger_error = f"could not write {result.ledger_path}: {error.strerror or error}"
+    else:
+        result.ledger_action = action

@@ -48,3 +48,16 @@ def test_cells_are_numbered_among_code_cells_from_one(tmp_path: Path) -> None:
     assert locator.locate(notebook, "c2") == (2, "second = 2")
     assert locator.locate(notebook, "c0") == (None, None)
     assert locator.locate(None, "c1") == (None, None)
+
+
+def test_when_the_notebook_is_a_symlink_then_its_ledger_goes_beside_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "project").mkdir()
+    write_notebook(tmp_path / "real" / "n.ipynb", "x = 1")
+    link = tmp_path / "project" / "n.ipynb"
+    link.symlink_to(tmp_path / "real" / "n.ipynb")
+    assert ledger_destination({"__session__": str(link)}) == (tmp_path / "project" / "n.repro.json", True)
+    monkeypatch.chdir(tmp_path / "project")
+    assert find_notebook_path({"__session__": "n.ipynb"}) == link
