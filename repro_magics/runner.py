@@ -81,7 +81,8 @@ class _SignalFreeLoop(asyncio.SelectorEventLoop):
     ignores a loop that refuses signal handlers, as outside the main thread.
     """
 
-    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
+    # Any, not the stub's TypeVarTuple signature, which Python 3.10 cannot spell.
+    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:  # type: ignore[override]
         raise RuntimeError("the program running the notebook handles signals")
 
     def remove_signal_handler(self, sig: int) -> bool:
@@ -138,7 +139,12 @@ def run_notebook(
     numbers = {id(cell): number for number, cell in enumerate(code_cells, start=1)}
     current: dict[str, Any] = {}
 
-    with tempfile.TemporaryDirectory(prefix="repro-verify-") as scratch:
+    try:
+        scratch_folder = tempfile.TemporaryDirectory(prefix="repro-verify-")
+    except OSError as error:
+        summary = f"could not make a scratch folder in {tempfile.gettempdir()}: {error.strerror or error}"
+        return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
+    with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
         client = NotebookClient(
             working_copy,

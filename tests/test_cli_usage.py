@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,17 @@ def test_when_help_is_asked_then_every_exit_status_is_explained(capsys: pytest.C
     epilog = capsys.readouterr().out.split("exit status:")[1]
     statuses = [line.split()[0] for line in epilog.splitlines() if line[:3].strip().isdigit()]
     assert statuses == ["0", "1", "2", "3", "4", "130", "143"]
+
+
+def test_when_no_scratch_folder_can_be_made_then_3_naming_the_folder_and_the_next_notebook_is_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = write_notebook(tmp_path / "a.ipynb", "x = 1"), write_notebook(tmp_path / "b.ipynb", "y = 2")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    status, out, err = run_cli(str(first), str(second), "--quiet")
+    assert status == 3, err
+    assert f"{first}: FAILED to run, in run 1, at the start, before the first cell" in out
+    assert f"    could not make a scratch folder in {not_a_folder}: Not a directory" in out
+    assert out.endswith("2 notebooks: 0 reproduced, 0 differ, 2 failed to run\n")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,22 @@ def is_running(pid: int) -> bool:
     return state != "Z"
 
 
+def processes_marked(marker: str) -> set[int]:
+    """Live processes whose environment holds `marker`: repro-verify and every kernel it started."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and marker.encode() in (entry / "environ").read_bytes()
+                and is_running(int(entry.name))
+            ):
+                found.add(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
 def children_of(pid: int) -> set[int]:
     children: set[int] = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -41,7 +58,9 @@ def children_of(pid: int) -> set[int]:
     return children
 
 
-@pytest.mark.parametrize(("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
 @pytest.mark.parametrize("had_ledger", [True, False], ids=["with-ledger", "without-ledger"])
 def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_and_no_ledger_written(
     tmp_path: Path, signum: int, status: int, word: str, had_ledger: bool
@@ -56,6 +75,7 @@ def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_
         Ledger().save(ledger)
     before = digest(ledger) if had_ledger else None
     files_before = sorted(os.listdir(tmp_path))
+    marker = uuid.uuid4().hex
     # A session of its own, as a terminal's foreground job: a Ctrl-C reaches the whole group.
     process = subprocess.Popen(
         [REPRO_VERIFY, str(notebook), "--quiet"],
@@ -63,6 +83,7 @@ def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env={**os.environ, "REPRO_TEST_MARKER": marker},
     )
     try:
         deadline = time.monotonic() + 120
@@ -71,6 +92,7 @@ def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_
             time.sleep(0.1)
         kernel_pid = int(pid_file.read_text())
         assert kernel_pid in children_of(process.pid)
+        assert {process.pid, kernel_pid} <= processes_marked(f"REPRO_TEST_MARKER={marker}")
         time.sleep(0.5)
         os.killpg(process.pid, signum)
         out, err = process.communicate(timeout=60)
@@ -81,6 +103,7 @@ def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_
     assert out == ""
     assert err.startswith(f"repro-verify: {word}") and err.count("\n") == 1, err
     assert not is_running(kernel_pid)
+    assert processes_marked(f"REPRO_TEST_MARKER={marker}") == set()
     if had_ledger:
         assert digest(ledger) == before
     else:
@@ -115,7 +138,8 @@ def test_when_a_ledger_cannot_be_written_then_the_verdict_shows_the_others_run_a
 def test_when_a_divergence_and_a_failed_write_meet_then_the_divergence_wins_with_1(tmp_path: Path) -> None:
     blocked = write_notebook(tmp_path / "blocked.ipynb", "import os\nos.makedirs('blocked.repro.json', exist_ok=True)")
     noisy = write_notebook(
-        tmp_path / "noisy.ipynb", "%%reproducible seed=1 record=b\nimport numpy as np\nb = np.random.default_rng().random()"
+        tmp_path / "noisy.ipynb",
+        "%%reproducible seed=1 record=b\nimport numpy as np\nb = np.random.default_rng().random()",
     )
     status, out, _ = run_cli(str(blocked), str(noisy), "--quiet")
     assert status == 1, out
@@ -188,3 +212,23 @@ def test_when_cells_and_errors_hold_terminal_escapes_then_people_see_them_escape
     failure = json.loads(report.read_text())["notebooks"][0]["runs"][0]["failure"]
     assert failure["source_first_line"] == first_line
     assert failure["summary"] == "ValueError: \x1b[31mred"
+
+
+@pytest.mark.parametrize("delay", [0.2, 1.0, 2.0])
+def test_when_sigterm_arrives_while_the_kernel_starts_then_143_and_no_kernel_left(tmp_path: Path, delay: float) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "%%reproducible seed=1 record=x\nx = 1")
+    marker = uuid.uuid4().hex
+    process = subprocess.Popen(
+        [REPRO_VERIFY, str(notebook), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "REPRO_TEST_MARKER": marker},
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert out == "" and err.count("\n") == 1 and err.startswith("repro-verify: terminated"), err
+    assert processes_marked(f"REPRO_TEST_MARKER={marker}") == set()
+    assert os.listdir(tmp_path) == ["n.ipynb"]
