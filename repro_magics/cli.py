@@ -185,6 +185,8 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             KernelSpecManager().get_kernel_spec(arguments.kernel)
         except NoSuchKernel:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
+    if arguments.force_json and arguments.json is None:
+        raise UsageFailure("--force-json goes with --json PATH")
     if arguments.json is not None and not arguments.json.parent.is_dir():
         raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
     try:

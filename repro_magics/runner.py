@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import copy
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import nbformat
@@ -70,6 +74,37 @@ class _KernelManager(AsyncKernelManager):
     @default("kernel_spec_manager")
     def _default_kernel_spec_manager(self) -> KernelSpecManager:
         return _BundledKernelSpecs(data_dir=self.data_dir)
+
+    # A private method (jupyter_client 8): the one that forks the
+    # kernel. Should it be renamed, signals are simply not held.
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        with _signals_held():
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the kernel process starts, and deliver them after.
+
+    A signal between the kernel's fork and jupyter_client noting its process
+    would leave a kernel that nothing knows how to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signal.raise_signal(held[0])
 
 
 class _SignalFreeLoop(asyncio.SelectorEventLoop):
@@ -207,29 +242,50 @@ def run_notebook(
     return NotebookRun(path, records, failure, seconds, cells_run)
 
 
-def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop) -> None:
-    """Kill the kernel of an interrupted run and let nbclient close its channels."""
+def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
+    """Kill the kernel of an interrupted run, then clean up after it: channels, connection file.
+
+    Killed first: a task waiting for a kernel that is still starting would
+    otherwise wait out its time limit. The clean-up runs in a thread, given
+    `patience` seconds: closing zmq channels of a half-started client can
+    block for good, and with the kernel dead it must not hold the program.
+    """
     kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
-    client.shutdown_kernel = "immediate"
-    _close(loop)
-    # Interrupted while the kernel started, nbclient has nothing to clean up yet.
     if kernel is not None and kernel.poll() is None:
         kernel.kill()
         kernel.wait()
+    client.shutdown_kernel = "immediate"
+    cleaner = threading.Thread(target=_clean_up, args=(client, loop), name="repro-verify clean-up", daemon=True)
+    cleaner.start()
+    cleaner.join(patience)
 
 
-def _close(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel what is left on the loop, let it finish its clean-up, and close the loop."""
-    if loop.is_closed():
-        return
+def _clean_up(client: NotebookClient, loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(Exception):
+        _cancel_tasks(loop)
+        if client.km is not None:
+            # Interrupted before nbclient's own clean-up took charge, while
+            # the kernel started.
+            loop.run_until_complete(client._async_cleanup_kernel())
+        _close(loop)
+
+
+def _cancel_tasks(loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
+    """Cancel what is left on the loop and give it `patience` seconds to clean up."""
     pending = asyncio.all_tasks(loop)
     for task in pending:
         task.cancel()
     if pending:
-        loop.run_until_complete(asyncio.wait(pending))
+        loop.run_until_complete(asyncio.wait(pending, timeout=patience))
     for task in pending:
-        if not task.cancelled():
+        if task.done() and not task.cancelled():
             task.exception()  # retrieved: what it raised while cancelled is no news
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    if loop.is_closed() or loop.is_running():  # running: an interrupted run's clean-up still has it
+        return
+    _cancel_tasks(loop)
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
 

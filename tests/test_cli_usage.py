@@ -67,6 +67,7 @@ def test_when_a_baseline_is_given_for_two_notebooks_then_exit_2(tmp_path: Path) 
         (["--runs", "0"], "'0' must be 1 or more"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--kernel", "no-such-kernel-here"], "no Jupyter kernel named 'no-such-kernel-here' is installed"),
+        (["--force-json"], "--force-json goes with --json PATH"),
     ],
 )
 def test_when_an_option_is_bad_then_exit_2_with_the_reason(tmp_path: Path, argv: list[str], message: str) -> None:
