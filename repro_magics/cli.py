@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn, TextIO
 
 from . import __version__
 from .compare import Tolerance
-from .ledger import LedgerError, atomic_write_text, to_json_text
-from .report import format_verification, report_json
+from .ledger import LEDGER_SUFFIX, LedgerError, atomic_write_text, to_json_text
+from .report import REPORT_FORMAT, format_verification, printable, report_json
 from .runner import KernelNotFound, NotebookError
 from .verify import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
+    EXIT_NOT_WRITTEN,
     EXIT_NOTHING_RECORDED,
     EXIT_REPRODUCED,
     EXIT_USAGE,
@@ -27,16 +33,29 @@ from .verify import (
     verify_notebook,
 )
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 EPILOG = """\
 exit status:
-  0  every notebook reproduced (identical, or within --rtol/--atol)
-  1  some recorded results differ
-  2  bad usage or unreadable input (missing file, not a notebook, corrupt ledger)
-  3  a notebook failed to run (a cell raised, the kernel died, a timeout)
-  5  with --require-records: a notebook recorded no number, so nothing was checked
+  0    every notebook reproduced (identical, or within --rtol/--atol)
+  1    some recorded results differ
+  2    bad usage or unreadable input (missing file, not a notebook, corrupt
+       ledger, a --json path that would overwrite something); nothing ran
+  3    a notebook failed to run (a cell raised, the kernel died, a timeout)
+  4    every notebook reproduced, but a ledger or the --json report could not
+       be written (the report says which)
+  5    with --require-records: a notebook recorded no number, so nothing was
+       checked
+  130  interrupted (SIGINT, Ctrl-C); the notebook in progress was left as it was
+  143  terminated (SIGTERM); the notebook in progress was left as it was
+with several notebooks: 3 if any failed to run, else 1 if any differ, else 5
+if any checked nothing under --require-records, else 4 if a file could not be
+written, else 0.
 """
+
+
+PROG = "repro-verify"
 
 
 class UsageFailure(Exception):
@@ -110,11 +129,22 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no number",
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write a machine-readable report here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write a machine-readable report here; an existing file is replaced only if it is an "
+        "earlier report (never a notebook, a ledger or a folder)",
+    )
+    parser.add_argument(
+        "--force-json",
+        action="store_true",
+        help="let --json replace an existing file that is not an earlier report",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
-def verify_parser(prog: str = "repro-verify") -> argparse.ArgumentParser:
+def verify_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog,
         description="Re-run notebooks in fresh kernels and compare what their %%reproducible cells "
@@ -141,7 +171,7 @@ class _ProgressLine:
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
         if self.quiet:
             return
-        text = f"{self.prefix}: cell {number}/{total} {source_line[:60]}"
+        text = printable(f"{self.prefix}: cell {number}/{total} {source_line[:60]}")
         if self.interactive:
             self.stream.write("\r\033[K" + text)
         else:
@@ -164,12 +194,46 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             KernelSpecManager().get_kernel_spec(arguments.kernel)
         except NoSuchKernel:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
+    if arguments.force_json and arguments.json is None:
+        raise UsageFailure("--force-json goes with --json PATH")
     if arguments.json is not None and not arguments.json.parent.is_dir():
         raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
     try:
-        return [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
+        inputs = [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
     except (NotebookError, LedgerError) as error:
         raise UsageFailure(str(error)) from None
+    if arguments.json is not None:
+        _check_report_path(arguments.json, inputs, arguments.force_json)
+    return inputs
+
+
+def _check_report_path(path: Path, inputs: list[VerifyInput], force: bool) -> None:
+    """Refuse a --json path whose file the user would lose: a notebook, a ledger, anything not a report."""
+    target = path.resolve()
+    names = {path.name.lower(), target.name.lower()}
+    if target in {given.path.resolve() for given in inputs}:
+        raise UsageFailure(f"--json {path} is one of the notebooks to verify; give the report a file of its own")
+    if any(name.endswith(".ipynb") for name in names):
+        raise UsageFailure(
+            f"--json {path} is a notebook; give the report a file of its own "
+            "(a shell pattern right after --json puts a notebook there)"
+        )
+    if target in {given.ledger_path.resolve() for given in inputs} or any(n.endswith(LEDGER_SUFFIX) for n in names):
+        raise UsageFailure(f"--json {path} is a ledger; give the report a file of its own")
+    if path.is_dir():
+        raise UsageFailure(f"--json {path} is a folder; give a file name for the report")
+    if path.exists() and not path.is_file():
+        raise UsageFailure(f"--json {path} is not a regular file; give a file name for the report")
+    if path.is_file() and not force and not _is_report(path):
+        raise UsageFailure(f"--json {path} exists and is not a repro-verify report; pass --force-json to replace it")
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == REPORT_FORMAT
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -196,48 +260,96 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        except OSError as error:
-            raise UsageFailure(f"could not write {error.filename or 'a file'}: {error.strerror or error}") from None
         progress.clear()
         results.append(result)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
-    statuses = {result.exit_status for result in results}
-    status = next(
-        (s for s in (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED) if s in statuses), EXIT_REPRODUCED
-    )
+    status = _overall_status({result.exit_status for result in results})
     if len(results) > 1:
-        failed = sum(r.exit_status == EXIT_FAILED_TO_RUN for r in results)
-        differ = sum(r.exit_status == EXIT_DIFFERENT for r in results)
-        unchecked = sum(r.nothing_recorded and not r.failure for r in results)
-        out.write(
-            f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
-            f"{differ} differ, {failed} failed to run" + (f", {unchecked} recorded nothing" if unchecked else "") + "\n"
-        )
+        out.write(printable(_summary(results)) + "\n")
+        out.flush()
     if arguments.json is not None:
         try:
             atomic_write_text(arguments.json, to_json_text(report_json(results, status, tolerance)))
         except OSError as error:
-            raise UsageFailure(f"could not write the report {arguments.json}: {error.strerror or error}") from None
+            # The error may name a temporary file beside the report; the user knows the report.
+            err.write(printable(f"{PROG}: could not write the JSON report {arguments.json}: {error.strerror or error}"))
+            err.write("\n")
+            status = _overall_status({status, EXIT_NOT_WRITTEN})
     return status
 
 
-def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
-    """Run a command; bad usage becomes one line and exit status 2, Ctrl-C exit status 130."""
+def _overall_status(statuses: set[int]) -> int:
+    """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
+    precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
+    return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
+
+
+def _summary(results: list[NotebookVerification]) -> str:
+    failed = sum(r.exit_status == EXIT_FAILED_TO_RUN for r in results)
+    differ = sum(r.exit_status == EXIT_DIFFERENT for r in results)
+    unchecked = sum(r.nothing_recorded and not r.failure for r in results)
+    not_written = sum(r.ledger_error is not None for r in results)
+    summary = (
+        f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
+        f"{differ} differ, {failed} failed to run"
+    )
+    if unchecked:
+        summary += f", {unchecked} recorded nothing"
+    if not_written:
+        summary += f"; {not_written} {'ledger' if not_written == 1 else 'ledgers'} could not be written"
+    return summary
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM. A KeyboardInterrupt, which asyncio passes straight out of nbclient's loop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `_Stopped`; the runner stops the kernel as it passes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if stopping:  # a second signal while the kernel is being stopped
+            return
+        stopping.append(signum)
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return command()
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
+    """Run a command; bad usage becomes one line and exit status 2, SIGINT 130, SIGTERM 143."""
+    try:
+        with _signals_stop_the_run():
+            return command()
     except UsageFailure as error:
-        err.write(f"{prog}: error: {error}\n")
+        err.write(printable(f"{prog}: error: {error}") + "\n")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        err.write(f"{prog}: interrupted; the notebook in progress, if any, was left as it was\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as error:
+        terminated = getattr(error, "signum", signal.SIGINT) == signal.SIGTERM
+        word = "terminated" if terminated else "interrupted"
+        err.write(f"{prog}: {word}; the notebook in progress, if any, was left as it was\n")
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`repro-verify`: returns the exit status (see `EPILOG`)."""
     out, err = out or sys.stdout, err or sys.stderr
-    return _guarded("repro-verify", err, lambda: run_verify(verify_parser().parse_args(argv), out, err))
+    return _guarded(PROG, err, lambda: run_verify(verify_parser().parse_args(argv), out, err))
 
 
 def module_main(argv: Sequence[str] | None = None) -> int:
@@ -275,5 +387,5 @@ def _install_kernel(arguments: argparse.Namespace) -> int:
         folder = install_kernel_spec(user=arguments.user or prefix is None, prefix=prefix)
     except OSError as error:
         raise UsageFailure(f"cannot install the kernel: {error.strerror or error}") from None
-    print(f"installed {DISPLAY_NAME!r} in {folder}")
+    print(printable(f"installed {DISPLAY_NAME!r} in {folder}"))
     return EXIT_REPRODUCED

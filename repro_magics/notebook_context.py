@@ -36,10 +36,12 @@ def find_notebook_path(user_namespace: Mapping[str, Any]) -> Path | None:
             continue
         path = Path(candidate)
         # Jupyter Server may give a path relative to its root, while the
-        # kernel runs in the notebook's own folder.
+        # kernel runs in the notebook's own folder. A symlinked notebook keeps
+        # the link's path: its ledger goes beside the link, where
+        # `repro-verify` looks for it and where the kernel runs.
         for option in (path, Path.cwd() / path, Path.cwd() / path.name):
             if option.is_file():
-                return option.resolve()
+                return option.absolute()
     return None
 
 
@@ -63,7 +65,7 @@ def notebooks_named_by_launcher() -> tuple[Path, ...]:
     for raw in arguments:
         argument = raw.decode(errors="replace")
         if argument.endswith(".ipynb") and (folder / argument).is_file():
-            found.append((folder / argument).resolve())
+            found.append(Path(os.path.normpath(folder / argument)))
     return tuple(found)
 
 

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict
 from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
 from .values import json_float
-from .verify import NOT_SAVED, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
+_ESCAPED_CATEGORIES = {"Cc", "Zl", "Zp"}
+# Controls that reorder what a terminal shows (the "Trojan source" characters).
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`), for a terminal or a log.
+
+    Cell sources, error messages and file names reach the human output; raw,
+    an escape sequence in them could retitle the terminal, clear it or hide a
+    line. JSON output keeps the exact text.
+    """
+    if text.isprintable():  # no control characters: the common case, without a pass per character
+        return text
+    return "".join(_escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    if character in _BIDI_CONTROLS or unicodedata.category(character) in _ESCAPED_CATEGORIES:
+        code = ord(character)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return character
 
 
 def _plural(count: int, noun: str) -> str:
@@ -54,6 +80,8 @@ def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
 
 
 def _ledger_line(result: NotebookVerification) -> str | None:
+    if result.ledger_action == NOT_WRITTEN:
+        return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
         return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
@@ -66,7 +94,11 @@ def _ledger_line(result: NotebookVerification) -> str | None:
 
 
 def format_verification(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
-    """The report for one notebook, a line per item."""
+    """The report for one notebook, a line per item, control characters escaped."""
+    return [printable(line) for line in _verification_lines(result, tolerance)]
+
+
+def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
     run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
@@ -149,6 +181,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
         "verdict": result.verdict,
         "exit_status": result.exit_status,
         "ledger_action": result.ledger_action,
+        "ledger_error": result.ledger_error,
         "runs": [
             {
                 "seconds": round(run.seconds, 3),

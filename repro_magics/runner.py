@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import copy
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import nbformat
@@ -71,6 +76,54 @@ class _KernelManager(AsyncKernelManager):
     def _default_kernel_spec_manager(self) -> KernelSpecManager:
         return _BundledKernelSpecs(data_dir=self.data_dir)
 
+    # A private method (jupyter_client 8): the one that forks the
+    # kernel. Should it be renamed, signals are simply not held.
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        with _signals_held():
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the kernel process starts, and deliver them after.
+
+    A signal between the kernel's fork and jupyter_client noting its process
+    would leave a kernel that nothing knows how to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+class _SignalFreeLoop(asyncio.SelectorEventLoop):
+    """An event loop that leaves signals to the program running it.
+
+    nbclient hooks SIGINT and SIGTERM to shut the kernel down, which turns a
+    Ctrl-C into a failed cell, and on the way out puts back the default
+    handlers, which let a later SIGTERM kill the program mid-write. It
+    ignores a loop that refuses signal handlers, as outside the main thread.
+    """
+
+    # Any, not the stub's TypeVarTuple signature, which Python 3.10 cannot spell.
+    def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:  # type: ignore[override]
+        raise RuntimeError("the program running the notebook handles signals")
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        raise RuntimeError("the program running the notebook handles signals")
+
 
 def read_notebook(path: Path) -> Any:
     """Read a notebook, or raise `NotebookError` saying why it isn't one."""
@@ -110,14 +163,24 @@ def run_notebook(
     The kernel starts with `PYTHONHASHSEED` fixed and the extension loaded,
     and is told the id of each cell it runs, as JupyterLab does. The notebook
     file is never written. Failures come back in `NotebookRun.failure`.
+    Cells run in the folder of `path` as given, as in `jupyter execute`: for
+    a symlinked notebook, the link's folder.
+
+    An interruption (`KeyboardInterrupt`, or any exception a signal handler
+    raises) stops the kernel before it is passed on.
     """
-    path = Path(path).resolve()
+    path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
     code_cells = _code_cells(working_copy)
     numbers = {id(cell): number for number, cell in enumerate(code_cells, start=1)}
     current: dict[str, Any] = {}
 
-    with tempfile.TemporaryDirectory(prefix="repro-verify-") as scratch:
+    try:
+        scratch_folder = tempfile.TemporaryDirectory(prefix="repro-verify-")
+    except OSError as error:
+        summary = f"could not make a scratch folder in {tempfile.gettempdir()}: {error.strerror or error}"
+        return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
+    with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
         client = NotebookClient(
             working_copy,
@@ -150,8 +213,10 @@ def run_notebook(
         # The kernel's own chatter (TensorFlow's start-up lines, ipykernel's
         # warnings) goes to a log; its last line explains a kernel that died.
         with kernel_log_path.open("wb") as kernel_log:
+            loop = _SignalFreeLoop()
+            execution = loop.create_task(client.async_execute(env=environment, stdout=kernel_log, stderr=kernel_log))
             try:
-                client.execute(env=environment, stdout=kernel_log, stderr=kernel_log)
+                loop.run_until_complete(execution)
             except NoSuchKernel:
                 raise KernelNotFound(f"no Jupyter kernel named {kernel_name!r} is installed") from None
             except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as error:
@@ -160,7 +225,11 @@ def run_notebook(
                 )
             except OSError as error:
                 failure = RunFailure(None, None, "", f"the kernel could not start: {error.strerror or error}")
+            except BaseException:
+                _stop_kernel(client, loop)
+                raise
             finally:
+                _close(loop)
                 # nbclient leaves its clean-up registered when the kernel fails
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
@@ -172,6 +241,54 @@ def run_notebook(
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
     cells_run = numbers.get(id(current.get("cell")), 0)
     return NotebookRun(path, records, failure, seconds, cells_run)
+
+
+def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
+    """Kill the kernel of an interrupted run, then clean up after it: channels, connection file.
+
+    Killed first: a task waiting for a kernel that is still starting would
+    otherwise wait out its time limit. The clean-up runs in a thread, given
+    `patience` seconds: closing zmq channels of a half-started client can
+    block for good, and with the kernel dead it must not hold the program.
+    """
+    kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
+    if kernel is not None and kernel.poll() is None:
+        kernel.kill()
+        kernel.wait()
+    client.shutdown_kernel = "immediate"
+    cleaner = threading.Thread(target=_clean_up, args=(client, loop), name="repro-verify clean-up", daemon=True)
+    cleaner.start()
+    cleaner.join(patience)
+
+
+def _clean_up(client: NotebookClient, loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(Exception):
+        _cancel_tasks(loop)
+        if client.km is not None:
+            # Interrupted before nbclient's own clean-up took charge, while
+            # the kernel started.
+            loop.run_until_complete(client._async_cleanup_kernel())
+        _close(loop)
+
+
+def _cancel_tasks(loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
+    """Cancel what is left on the loop and give it `patience` seconds to clean up."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=patience))
+    for task in pending:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: what it raised while cancelled is no news
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    if loop.is_closed() or loop.is_running():  # running: an interrupted run's clean-up still has it
+        return
+    _cancel_tasks(loop)
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def _last_error_line(path: Path) -> str:

@@ -16,6 +16,7 @@ EXIT_REPRODUCED = 0
 EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_FAILED_TO_RUN = 3
+EXIT_NOT_WRITTEN = 4
 EXIT_NOTHING_RECORDED = 5
 
 NOTHING_RECORDED = "nothing recorded"
@@ -25,6 +26,7 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 NOT_SAVED = "not saved"
 NOTHING_TO_SAVE = "nothing to save"
+NOT_WRITTEN = "not written"
 
 
 @dataclass
@@ -52,6 +54,8 @@ class NotebookVerification:
     #: No run and no ledger held a single number: nothing was checked.
     nothing_recorded: bool = False
     require_records: bool = False
+    #: Why the ledger could not be written (`ledger_action` is then NOT_WRITTEN).
+    ledger_error: str | None = None
 
     @property
     def failure(self) -> Any:
@@ -77,6 +81,8 @@ class NotebookVerification:
             return EXIT_DIFFERENT
         if self.nothing_recorded and self.require_records:
             return EXIT_NOTHING_RECORDED
+        if self.ledger_action == NOT_WRITTEN:
+            return EXIT_NOT_WRITTEN
         return EXIT_REPRODUCED
 
     @property
@@ -174,16 +180,23 @@ def verify_notebook(
     if result.nothing_recorded:
         # An empty ledger would turn the next verification into a comparison of nothing with nothing.
         result.ledger_action = NOTHING_TO_SAVE
-    elif ledger is None:
-        if runs_agree:
-            result.runs[0].records.save(ledger_path)
-            result.ledger_action = SAVED
-        else:
+    elif ledger is None or options.update:
+        if not runs_agree:
             result.ledger_action = NOT_SAVED
-    elif options.update:
-        if runs_agree:
-            result.runs[-1].records.save(ledger_path)
-            result.ledger_action = UPDATED
+        elif ledger is None:
+            _save(result, result.runs[0].records, SAVED)
         else:
-            result.ledger_action = NOT_SAVED
+            _save(result, result.runs[-1].records, UPDATED)
     return result
+
+
+def _save(result: NotebookVerification, records: Ledger, action: str) -> None:
+    """Write the ledger; a failure is kept on the result, so the verdict stands and the next notebook runs."""
+    try:
+        records.save(result.ledger_path)
+    except OSError as error:
+        # The error may name a temporary file beside the ledger; the user knows the ledger.
+        result.ledger_action = NOT_WRITTEN
+        result.ledger_error = f"could not write {result.ledger_path}: {error.strerror or error}"
+    else:
+        result.ledger_action = action

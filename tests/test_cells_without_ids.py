@@ -13,6 +13,8 @@ import pytest
 from conftest import run_cli, write_notebook
 from nbclient import NotebookClient
 
+from repro_magics.ledger import Ledger
+
 pytestmark = pytest.mark.kernel
 
 TRAINING_LOOP = "%%reproducible seed=1 record=log\nfor step in range(3):\n    log.append(float(np.random.rand()))"
@@ -29,7 +31,8 @@ def jupyter_execute(notebook: Path) -> None:
 
 
 def records(ledger: Path) -> list[dict]:
-    return json.loads(ledger.read_text())["records"]
+    """The records a ledger holds, its journal folded in."""
+    return Ledger.load(ledger).records
 
 
 def test_when_jupyter_execute_runs_two_cells_with_one_source_then_both_are_kept_and_verify_agrees(

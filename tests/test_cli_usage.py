@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import run_cli, write_notebook
 
 from repro_magics.cli import module_main
+from repro_magics.ledger import Ledger
+from repro_magics.report import printable
 
 
 def digest(path: Path) -> str:
@@ -64,6 +67,7 @@ def test_when_a_baseline_is_given_for_two_notebooks_then_exit_2(tmp_path: Path) 
         (["--runs", "0"], "'0' must be 1 or more"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--kernel", "no-such-kernel-here"], "no Jupyter kernel named 'no-such-kernel-here' is installed"),
+        (["--force-json"], "--force-json goes with --json PATH"),
     ],
 )
 def test_when_an_option_is_bad_then_exit_2_with_the_reason(tmp_path: Path, argv: list[str], message: str) -> None:
@@ -84,3 +88,88 @@ def test_when_the_json_folder_is_missing_then_exit_2_before_any_run(tmp_path: Pa
     notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
     assert_usage_error([str(notebook), "--json", str(tmp_path / "no" / "r.json")], "the folder for --json")
     assert not (tmp_path / "n.repro.json").exists()
+
+
+def test_when_a_shell_glob_puts_a_notebook_after_json_then_exit_2_and_it_is_untouched(tmp_path: Path) -> None:
+    first = write_notebook(tmp_path / "a.ipynb", "x = 1")
+    second = write_notebook(tmp_path / "b.ipynb", "y = 2")
+    before = digest(first)
+    assert_usage_error(["--json", str(first), str(second)], f"--json {first} is a notebook")
+    assert digest(first) == before
+    assert not (tmp_path / "b.repro.json").exists()
+
+
+def test_when_json_names_a_notebook_being_verified_then_exit_2(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "a.ipynb", "x = 1")
+    link = tmp_path / "report.json"
+    link.symlink_to(notebook)
+    before = digest(notebook)
+    assert_usage_error([str(notebook), "--json", str(link)], "is one of the notebooks to verify")
+    assert digest(notebook) == before
+
+
+@pytest.mark.parametrize("name", ["n.repro.json", "other.repro.json", "baseline.json"])
+def test_when_json_names_a_ledger_then_exit_2_and_the_ledger_is_untouched(tmp_path: Path, name: str) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    baseline = tmp_path / "baseline.json"
+    for ledger in (tmp_path / "n.repro.json", baseline):
+        Ledger().save(ledger)
+    before = digest(tmp_path / "n.repro.json"), digest(baseline)
+    argv = [str(notebook), "--json", str(tmp_path / name)]
+    assert_usage_error(argv + (["--baseline", str(baseline)] if name == "baseline.json" else []), "is a ledger")
+    assert (digest(tmp_path / "n.repro.json"), digest(baseline)) == before
+
+
+def test_when_json_names_a_folder_then_exit_2(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    (tmp_path / "reports").mkdir()
+    assert_usage_error([str(notebook), "--json", str(tmp_path / "reports")], "is a folder")
+
+
+def test_when_json_names_a_file_that_is_not_a_report_then_exit_2_naming_force_json(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"my": "notes"}')
+    assert_usage_error([str(notebook), "--json", str(notes)], "is not a repro-verify report; pass --force-json")
+    assert notes.read_text() == '{"my": "notes"}'
+    assert not (tmp_path / "n.repro.json").exists()
+
+
+def test_when_json_names_a_device_then_exit_2_even_with_force_json(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    assert_usage_error([str(notebook), "--json", "/dev/null", "--force-json"], "--json /dev/null is not a regular file")
+
+
+def test_when_a_message_holds_terminal_escapes_then_they_are_shown_escaped(tmp_path: Path) -> None:
+    name = tmp_path / "\x1b]0;TITLE\x07\x1b[31mred.ipynb"
+    status, out, err = run_cli(str(name))
+    assert status == 2 and out == ""
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b]0;TITLE\\x07\\x1b[31mred.ipynb does not exist" in err
+
+
+def test_printable_escapes_control_characters_and_nothing_else() -> None:
+    assert printable("a\x1b[0mb\x07c\x9bd\re\tf\u202eg\u2028") == "a\\x1b[0mb\\x07c\\x9bd\\re\\tf\\u202eg\\u2028"
+    assert printable("plain text, ümlauts, 日本語, a\\path") == "plain text, ümlauts, 日本語, a\\path"
+
+
+def test_when_help_is_asked_then_every_exit_status_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    epilog = capsys.readouterr().out.split("exit status:")[1]
+    statuses = [line.split()[0] for line in epilog.splitlines() if line[:3].strip().isdigit()]
+    assert statuses == ["0", "1", "2", "3", "4", "130", "143"]
+
+
+def test_when_no_scratch_folder_can_be_made_then_3_naming_the_folder_and_the_next_notebook_is_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = write_notebook(tmp_path / "a.ipynb", "x = 1"), write_notebook(tmp_path / "b.ipynb", "y = 2")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    status, out, err = run_cli(str(first), str(second), "--quiet")
+    assert status == 3, err
+    assert f"{first}: FAILED to run, in run 1, at the start, before the first cell" in out
+    assert f"    could not make a scratch folder in {not_a_folder}: Not a directory" in out
+    assert out.endswith("2 notebooks: 0 reproduced, 0 differ, 2 failed to run\n")

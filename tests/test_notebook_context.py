@@ -72,3 +72,20 @@ def test_when_no_id_is_sent_then_cells_sharing_a_source_are_found_in_the_order_t
     assert locator.place(notebook, None, source, 1)[:2] == ("c1", 2)
     assert locator.place(notebook, None, source, 2)[:2] == ("c2", 3)
     assert locator.place(notebook, None, magic_cell_source("seed=2", body), 1)[:2] == (None, None)
+
+
+def test_when_the_notebook_is_a_symlink_then_its_ledger_goes_beside_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "project").mkdir()
+    write_notebook(tmp_path / "real" / "n.ipynb", "x = 1")
+    link = tmp_path / "project" / "n.ipynb"
+    link.symlink_to(tmp_path / "real" / "n.ipynb")
+    locator = CellLocator()
+    assert locator.ledger_destination(locator.notebook({"__session__": str(link)})) == (
+        tmp_path / "project" / "n.repro.json",
+        True,
+    )
+    monkeypatch.chdir(tmp_path / "project")
+    assert find_notebook_path({"__session__": "n.ipynb"}) == link
