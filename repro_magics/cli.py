@@ -45,8 +45,8 @@ exit status:
   3    a notebook failed to run (a cell raised, the kernel died, a timeout)
   4    every notebook reproduced, but a ledger or the --json report could not
        be written (the report says which)
-  5    with --require-records: a notebook recorded no number, so nothing was
-       checked
+  5    with --require-records: a notebook recorded no value to compare, so
+       nothing was checked
   130  interrupted (SIGINT, Ctrl-C); the notebook in progress was left as it was
   143  terminated (SIGTERM); the notebook in progress was left as it was
 with several notebooks: 3 if any failed to run, else 1 if any differ, else 5
@@ -127,7 +127,7 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require-records",
         action="store_true",
-        help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no number",
+        help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no value to compare",
     )
     parser.add_argument(
         "--json",

@@ -268,10 +268,17 @@ def _count_numbers(encoded: Any) -> int:
     return 0
 
 
-def numbers_recorded(ledger: Ledger) -> int:
-    """How many numbers a ledger's records hold: what a comparison with it can check."""
-    return sum(_count_numbers(history) for record in ledger.records for history in record.get("histories", [])) + sum(
-        _count_numbers(value) for record in ledger.records for value in record.get("values", {}).values()
+def values_checked(ledger: Ledger) -> int:
+    """How many training histories and recorded values a ledger holds that a comparison checks.
+
+    A value recorded as `missing` or `unsupported` is compared by its type
+    alone, and the seed is the one written on the cell: neither checks a result.
+    """
+    unchecked = {"missing", "unsupported"}
+    return sum(
+        len(record.get("histories", []))
+        + sum(value.get("type") not in unchecked for value in record.get("values", {}).values())
+        for record in ledger.records
     )
 
 

@@ -121,7 +121,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             else "this passes (exit status 0); --require-records makes it a failure"
         )
         return [
-            f"{name}: NOTHING CHECKED: no %%reproducible cell recorded a number ({run_text})",
+            f"{name}: NOTHING CHECKED: no %%reproducible cell recorded a value to compare ({run_text})",
             "    to check results, run the cells that matter with %%reproducible seed=N (fit histories are recorded)"
             " and name other values with record=NAME",
             f"    {consequence}",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, numbers_recorded
+from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import code_cell_positions
 from .runner import NotebookRun, Progress, read_notebook, run_notebook
@@ -37,7 +37,7 @@ class VerifyOptions:
     tolerance: Tolerance = field(default_factory=Tolerance)
     timeout: float | None = 600
     kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no number as a failure (exit status 5).
+    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
     require_records: bool = False
 
 
@@ -175,7 +175,7 @@ def verify_notebook(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
     result.nothing_recorded = result.verdict != DIVERGED and not any(
-        numbers_recorded(records) for records in [*(run.records for run in result.runs), *([ledger] if ledger else [])]
+        values_checked(records) for records in [*(run.records for run in result.runs), *([ledger] if ledger else [])]
     )
     if result.nothing_recorded:
         # An empty ledger would turn the next verification into a comparison of nothing with nothing.

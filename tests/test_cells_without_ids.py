@@ -83,7 +83,9 @@ def test_when_a_notebook_records_nothing_then_it_says_nothing_was_checked_and_wr
     status, out, _ = run_cli(str(notebook), "--quiet")
     assert status == 0, out
     lines = out.splitlines()
-    assert lines[0].startswith(f"{notebook}: NOTHING CHECKED: no %%reproducible cell recorded a number (2 fresh runs")
+    assert lines[0].startswith(
+        f"{notebook}: NOTHING CHECKED: no %%reproducible cell recorded a value to compare (2 fresh runs"
+    )
     assert "--require-records makes it a failure" in out
     assert lines[-1] == "  ledger not saved: it would hold nothing to compare with"
     assert not (tmp_path / "plain.repro.json").exists()

@@ -24,6 +24,9 @@ def record(cell: str, number: int, seed: int = 0, padding: int = 0) -> dict[str,
         "cell_id": cell,
         "cell_number": number,
         "seed": seed,
+        "source_first_line": f"%%reproducible seed={seed}",
+        "source_hash": f"{number:016x}",
+        "histories": [],
         "values": {"pad": {"type": "str", "value": "x" * padding}},
     }
 
@@ -35,14 +38,14 @@ def identity(path: Path) -> tuple[int, int]:
 
 def test_when_cells_are_added_then_the_ledger_is_not_rewritten_until_the_journal_outgrows_it(tmp_path: Path) -> None:
     path = tmp_path / "n.repro.json"
-    Ledger([{**record(f"old{n}", n, padding=1000), "environment": "e"} for n in range(100)], {"e": ENVIRONMENT}).save(
-        path
-    )
+    Ledger(
+        [{**record(f"old{n}", n + 1, padding=1000), "environment": "e"} for n in range(100)], {"e": ENVIRONMENT}
+    ).save(path)
     before, size = identity(path), path.stat().st_size
     assert size > FOLD_MINIMUM_BYTES
     appender = LedgerAppender(path)
     appender.add(record("new0", 200, padding=1000), ENVIRONMENT)
-    appender.add(record("old5", 5, seed=9, padding=1000), ENVIRONMENT)
+    appender.add(record("old5", 6, seed=9, padding=1000), ENVIRONMENT)
     assert identity(path) == before, "a cell appends; it does not rewrite the ledger"
     loaded = Ledger.load(path)
     assert len(loaded.records) == 101

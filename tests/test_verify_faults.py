@@ -114,13 +114,16 @@ def test_when_a_signal_arrives_mid_cell_then_its_status_one_line_no_kernel_left_
 
 def test_when_a_ledger_cannot_be_written_then_the_verdict_shows_the_others_run_and_exit_4(tmp_path: Path) -> None:
     # The cell puts a folder where the ledger goes: the write fails after the run, whoever runs it.
-    blocked = write_notebook(tmp_path / "blocked.ipynb", "import os\nos.makedirs('blocked.repro.json', exist_ok=True)")
+    blocked = write_notebook(
+        tmp_path / "blocked.ipynb",
+        "%%reproducible seed=1 record=made\nimport os\nos.makedirs('blocked.repro.json', exist_ok=True)\nmade = 1",
+    )
     fine = write_notebook(tmp_path / "fine.ipynb", "%%reproducible seed=1 record=x\nx = 2.5")
     report = tmp_path / "report.json"
     status, out, err = run_cli(str(blocked), str(fine), "--quiet", "--runs", "1", "--json", str(report))
     assert status == 4, out + err
     lines = out.splitlines()
-    assert lines[0].startswith(f"{blocked}: recorded 0 cells")
+    assert lines[0].startswith(f"{blocked}: recorded 1 cell")
     assert lines[1] == f"  ledger not written: could not write {tmp_path / 'blocked.repro.json'}: Is a directory"
     assert lines[2].startswith(f"{fine}: recorded 1 cell")
     assert lines[-1] == "2 notebooks: 2 reproduced, 0 differ, 0 failed to run; 1 ledger could not be written"
@@ -137,7 +140,10 @@ def test_when_a_ledger_cannot_be_written_then_the_verdict_shows_the_others_run_a
 
 
 def test_when_a_divergence_and_a_failed_write_meet_then_the_divergence_wins_with_1(tmp_path: Path) -> None:
-    blocked = write_notebook(tmp_path / "blocked.ipynb", "import os\nos.makedirs('blocked.repro.json', exist_ok=True)")
+    blocked = write_notebook(
+        tmp_path / "blocked.ipynb",
+        "%%reproducible seed=1 record=made\nimport os\nos.makedirs('blocked.repro.json', exist_ok=True)\nmade = 1",
+    )
     noisy = write_notebook(
         tmp_path / "noisy.ipynb",
         "%%reproducible seed=1 record=b\nimport numpy as np\nb = np.random.default_rng().random()",
@@ -191,10 +197,10 @@ def test_when_the_notebook_is_a_symlink_then_it_runs_in_the_links_folder_with_th
     link.symlink_to(tmp_path / "real" / "n.ipynb")
     status, out, _ = run_cli(str(link), "--quiet", "--runs", "1")
     assert status == 0, out
-    ledger = json.loads((tmp_path / "project" / "n.repro.json").read_text())
-    values = ledger["records"][0]["values"]
+    (record,) = Ledger.load(tmp_path / "project" / "n.repro.json").records
+    values = record["values"]
     assert (values["text"]["value"], values["folder"]["value"]) == ("next to the link", "project")
-    assert ledger["records"][0]["cell_number"] == 1
+    assert record["cell_number"] == 1
     assert not (tmp_path / "real" / "n.repro.json").exists()
 
 

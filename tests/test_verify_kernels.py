@@ -10,6 +10,8 @@ import pytest
 from cells import TRAINING
 from conftest import run_cli, write_notebook
 
+from repro_magics.ledger import Ledger
+
 pytestmark = pytest.mark.kernel
 
 
@@ -185,13 +187,14 @@ def test_when_a_recorded_value_prints_with_a_memory_address_then_fresh_runs_agre
     notebook = write_notebook(
         tmp_path / "objects.ipynb",
         "import numpy as np\nclass Point:\n    pass",
-        "%%reproducible seed=1 record=points,by_point\n"
+        "%%reproducible seed=1 record=points,by_point,count\n"
         "points = np.array([Point(), Point()], dtype=object)\n"
-        "by_point = {Point(): 1}",
+        "by_point = {Point(): 1}\n"
+        "count = len(points)",
     )
     status, out, _ = verify(notebook)
     assert status == 0, out
-    (record,) = json.loads((tmp_path / "objects.repro.json").read_text())["records"]
+    (record,) = Ledger.load(tmp_path / "objects.repro.json").records
     assert record["values"]["points"] == {
         "type": "unsupported",
         "python_type": "numpy.ndarray",
