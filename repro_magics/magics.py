@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import xxhash
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
@@ -15,7 +14,7 @@ from .determinism import op_determinism
 from .environment import environment_fingerprint
 from .ledger import Ledger, LedgerError, environment_key
 from .notebook_context import CellLocator, find_notebook_path, first_line, ledger_destination
-from .recording import CellRecord, capturing_histories, record_named_values
+from .recording import CellRecord, capturing_histories, record_named_values, source_hash
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
 
@@ -100,7 +99,7 @@ class ReproducibleMagics(Magics):
             cell_id=cell_id,
             seed=seed,
             source_first_line=first_line(cell),
-            source_hash=xxhash.xxh3_64_hexdigest(f"{line}\n{cell}".encode()),
+            source_hash=source_hash(line, cell),
         )
         with op_determinism():
             reset_randomness(seed)
