@@ -36,7 +36,8 @@ def _worst(comparisons: list[Comparison]) -> Comparison | None:
 
 def difference_text(comparison: Comparison, difference: Difference) -> str:
     """Where a cell's records part and the two values there, as the report says it."""
-    return f"{difference.where}: {comparison.baseline_label} {difference.baseline} vs {comparison.new_label} {difference.new}"
+    baseline, new = comparison.baseline_label, comparison.new_label
+    return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 
 
 def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
