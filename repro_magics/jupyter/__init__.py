@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import __version__
+
+__all__ = ["__version__"]
+
 LABEXTENSION_NAME = "repro-magics"
 
 
