@@ -6,6 +6,8 @@ import asyncio
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -288,3 +290,25 @@ async def test_when_a_request_has_no_valid_token_then_403_and_nothing_runs(
         )
     assert refused.value.code == 403
     assert not _kernels_of_this_process()
+
+
+def _jupyter(*argv: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter", *argv], capture_output=True, text=True, timeout=120, check=True
+    )
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+
+
+@pytest.mark.skipif(
+    not (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "repro-magics").exists(),
+    reason="the package is not installed in this environment (pip install -e . installs it)",
+)
+def test_when_installed_then_jupyter_lists_the_server_and_lab_extensions_enabled() -> None:
+    server = _jupyter("server", "extension", "list")
+    lab = _jupyter("labextension", "list")
+
+    assert re.search(
+        r"repro_magics\.jupyter enabled\s+- Validating repro_magics\.jupyter\.\.\.\s+repro_magics\.jupyter \S+ OK",
+        server,
+    )
+    assert re.search(r"repro-magics v\S+ enabled OK \(python, repro-magics\)", lab)

@@ -76,7 +76,8 @@ def _write_notebooks(root: Path) -> None:
         root / "augment.ipynb",
         "# Augment: one cell draws from a generator seeded by the operating system",
         "import numpy as np",
-        "%%reproducible seed=812 record=noise\nnoise = np.random.normal(size=(4, 4))  # NumPy's global generator: the magic resets it",
+        "%%reproducible seed=812 record=noise\n"
+        "noise = np.random.normal(size=(4, 4))  # NumPy's global generator: the magic resets it",
         "%%reproducible seed=812 record=jittered\n"
         "rng = np.random.default_rng()  # a new generator seeded by the OS: nothing resets it\n"
         "jittered = noise + rng.normal(scale=0.01, size=noise.shape)",
@@ -134,7 +135,8 @@ class Lab:
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
-                f"--ServerApp.token={self.token}",
+                f"--IdentityProvider.token={self.token}",
+                "--allow-root",
                 f"--ServerApp.root_dir={self.root}",
                 f"--LabApp.user_settings_dir={folder / 'settings'}",
                 f"--LabApp.workspaces_dir={folder / 'workspaces'}",
@@ -204,8 +206,9 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def _open(page: Any, lab: Lab, path: str) -> Any:
-    page.goto(lab.url(path))
-    panel = page.locator(".jp-NotebookPanel").first
+    # `reset`: a fresh JupyterLab workspace, without the tabs an earlier test left open.
+    page.goto(lab.url(path).replace("?", "?reset&"))
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     sync_api.expect(panel.locator(".jp-ReproVerifyButton")).to_be_visible(timeout=120_000)
     sync_api.expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
     notebook = path.rsplit("/", 1)[-1]
@@ -217,6 +220,21 @@ def _open(page: Any, lab: Lab, path: str) -> Any:
         assert time.monotonic() < deadline, f"the user's kernel for {notebook} did not start"
         time.sleep(0.5)
     return panel
+
+
+def _verify_the_saved_version(page: Any, notebook: Path) -> None:
+    """Answer the unsaved-changes question without saving.
+
+    JupyterLab writes the kernel's `language_info` into a notebook that has
+    none as soon as its kernel starts, so a freshly opened test notebook has
+    unsaved changes.
+    """
+    saved = notebook.read_bytes()
+    dialog = page.locator(".jp-Dialog")
+    sync_api.expect(dialog).to_contain_text("Save before verifying?")
+    dialog.get_by_role("button", name="Verify the saved version").click()
+    sync_api.expect(dialog).to_have_count(0)
+    assert notebook.read_bytes() == saved
 
 
 def _wait_for_the_verdict(panel: Any) -> str:
@@ -292,14 +310,16 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
     assert not lab.verification_kernels()
 
 
-def test_when_a_cell_draws_from_an_unseeded_generator_then_exactly_that_cell_is_diverged_with_both_values_in_its_tooltip(
+def test_when_a_cell_draws_from_an_unseeded_generator_then_exactly_that_cell_is_diverged_with_both_values_in_its_tooltip(  # noqa: E501
     page: Any, lab: Lab
 ) -> None:
     panel = _open(page, lab, "lab/tree/augment.ipynb")
 
-    page.keyboard.press("Control+Shift+c")
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
     page.locator(".lm-CommandPalette-input").fill("Restart & verify")
     page.locator(".lm-CommandPalette-item", has_text="Restart & verify").first.click()
+    _verify_the_saved_version(page, lab.root / "augment.ipynb")
     verdict = _wait_for_the_verdict(panel)
 
     assert verdict.startswith("✗ diverged")
@@ -330,6 +350,7 @@ def test_when_cancel_is_clicked_mid_run_then_it_stops_at_once_and_no_verificatio
     panel = _open(page, lab, "lab/tree/slow.ipynb")
 
     panel.locator(".jp-ReproVerifyButton").click()
+    _verify_the_saved_version(page, lab.root / "slow.ipynb")
     status = panel.locator(".jp-ReproStatus")
     sync_api.expect(status).to_have_text(re.compile(r"^Verifying: run 1 of 2 · cell 2 of 2 · \d+ s$"), timeout=120_000)
     sync_api.expect(panel.locator(".jp-ReproCancelButton")).to_be_visible()
@@ -351,6 +372,7 @@ def test_when_verified_in_notebook_7_then_the_diverged_cell_is_marked_there_too(
     panel = _open(page, lab, "notebooks/augment.ipynb")
 
     panel.locator(".jp-ReproVerifyButton").click()
+    _verify_the_saved_version(page, lab.root / "augment.ipynb")
     verdict = _wait_for_the_verdict(panel)
 
     assert verdict.startswith("✗ diverged")
