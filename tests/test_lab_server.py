@@ -129,6 +129,51 @@ async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lin
 
 
 @pytest.mark.kernel
+async def test_when_a_value_moves_within_the_tolerance_asked_for_then_that_cell_alone_is_within_tolerance(
+    jp_fetch: Any, jp_root_dir: Path, ledgered: Path
+) -> None:
+    shutil.copytree(ledgered, jp_root_dir / "work")
+    (jp_root_dir / "work" / "offset.txt").write_text("1e-12")
+
+    started = await _post(jp_fetch, path=NOTEBOOK, atol=1e-9)
+    job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert (job["exit_status"], job["verdict"]) == (0, "within tolerance")
+    assert job["cells"]["c1"] == {"verdict": "reproduced", "detail": "identical, bitwise (run 1 vs ledger)"}
+    assert job["cells"]["c2"] == {
+        "verdict": "within tolerance",
+        "detail": "equal within rtol 0, atol 1e-09, not bitwise",
+    }
+    assert job["lines"][0].endswith(
+        "shifted.ipynb: within tolerance to the ledger (rtol 0, atol 1e-09; 2 cells, 7 numbers; 1 fresh run in "
+        + job["lines"][0].rsplit(" in ", 1)[1]
+    )
+
+
+@pytest.mark.kernel
+async def test_when_a_cell_raises_then_it_is_failed_with_the_one_line_reason_and_later_cells_not_run(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "fails.ipynb",
+        "%%reproducible seed=1 record=x\nx = 1.5",
+        "ratio = 1 / 0",
+        "print(x)",
+    )
+
+    started = await _post(jp_fetch, path="fails.ipynb")
+    job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert (job["state"], job["exit_status"], job["verdict"]) == ("done", 3, "failed to run")
+    assert job["cells"] == {
+        "c1": {"verdict": "failed", "detail": "ZeroDivisionError: division by zero"},
+        "c2": {"verdict": "not run", "detail": "not run: an earlier cell failed"},
+    }
+    assert job["lines"][1] == "    ZeroDivisionError: division by zero"
+    assert not (jp_root_dir / "fails.repro.json").exists()
+
+
+@pytest.mark.kernel
 async def test_when_a_recorded_cell_is_edited_then_it_alone_is_stale_without_running_anything(
     jp_fetch: Any, jp_root_dir: Path, ledgered: Path
 ) -> None:
