@@ -337,9 +337,10 @@ async def test_when_a_request_has_no_valid_token_then_403_and_nothing_runs(
     assert not _kernels_of_this_process()
 
 
-def _jupyter(*argv: str) -> str:
+def _listed(module: str) -> str:
+    """`jupyter server extension list` / `jupyter labextension list`, run by this Python."""
     done = subprocess.run(
-        [sys.executable, "-m", "jupyter", *argv], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-m", module, "list"], capture_output=True, text=True, timeout=120, check=True
     )
     return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
 
@@ -349,8 +350,8 @@ def _jupyter(*argv: str) -> str:
     reason="the package is not installed in this environment (pip install -e . installs it)",
 )
 def test_when_installed_then_jupyter_lists_the_server_and_lab_extensions_enabled() -> None:
-    server = _jupyter("server", "extension", "list")
-    lab = _jupyter("labextension", "list")
+    server = _listed("jupyter_server.extension.serverextension")
+    lab = _listed("jupyterlab.labextensions")
 
     assert re.search(
         r"repro_magics\.jupyter enabled\s+- Validating repro_magics\.jupyter\.\.\.\s+repro_magics\.jupyter \S+ OK",
