@@ -180,6 +180,19 @@ class Lab:
         self.log.close()
 
 
+# pytest-jupyter (loaded by test_lab_server.py) gives every test an event loop
+# that it closes afterwards; here Playwright's own loop is still running then.
+# These tests start no in-process server, so they need neither fixture.
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    return None
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    return None
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     server = Lab(tmp_path_factory.mktemp("lab"))
