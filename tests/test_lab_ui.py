@@ -251,7 +251,8 @@ def _verify_the_saved_version(page: Any, notebook: Path) -> None:
 
 
 def _wait_for_the_verdict(panel: Any) -> str:
-    status = panel.locator(".jp-ReproStatus")
+    # Found wherever it is: a narrow toolbar moves its last items into its "..." menu.
+    status = panel.page.locator(".jp-ReproStatus")
     sync_api.expect(status).to_have_text(
         re.compile(r"^(✓|✗|≈|Cancelled|Failed|recorded)"), timeout=VERIFICATION_TIMEOUT_MS
     )
@@ -268,6 +269,14 @@ def _badges(panel: Any) -> dict[int, dict[str, str]]:
     return shown
 
 
+def _run_command(page: Any, label: str) -> None:
+    """Run a command from JupyterLab's command palette."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
+    page.locator(".lm-CommandPalette-input").fill(label)
+    page.locator(".lm-CommandPalette-item").filter(has=page.get_by_text(label, exact=True)).click()
+
+
 def _screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -278,9 +287,8 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
 ) -> None:
     panel = _open(page, lab, "lab/tree/reproduces.ipynb")
     user_kernels = {kernel["id"] for kernel in lab.api("kernels")}
-    last_cell = panel.locator(".jp-CodeCell .cm-content").last
-    last_cell.click()
-    page.keyboard.press("End")
+    panel.locator(".jp-CodeCell .cm-content").last.click()
+    page.keyboard.press("Control+End")
     page.keyboard.type("  # edited")
 
     panel.locator(".jp-ReproVerifyButton").click()
@@ -314,7 +322,7 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
     # Edit a recorded cell and save: it is marked stale, and nothing runs.
     recorded_cell = panel.locator(".jp-CodeCell").nth(1)
     recorded_cell.locator(".cm-content").click()
-    page.keyboard.press("End")
+    page.keyboard.press("Control+End")
     page.keyboard.type(" * 2")
     page.keyboard.press("Control+s")
     stale = recorded_cell.locator(":scope > .jp-ReproBadge")
@@ -322,16 +330,29 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
     assert "the ledger has: %%reproducible seed=812 record=weights" in (stale.get_attribute("title") or "")
     assert not lab.verification_kernels()
 
+    # The new numbers are right: verify with --update, from the options dialog.
+    ledger = lab.root / "reproduces.repro.json"
+    before = ledger.read_text()
+    _run_command(page, "Restart & verify with options…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[name=update]").check()
+    dialog.get_by_role("button", name="Verify").click()
+    sync_api.expect(page.locator(".jp-ReproStatus")).to_have_text(re.compile("^Verifying"))
+    verdict = _wait_for_the_verdict(panel)
+
+    assert verdict.startswith("✗ diverged")
+    assert _badges(panel)[2]["verdict"] == "diverged"
+    assert "ledger updated: " in (page.locator(".jp-ReproReport-lines").text_content() or "")
+    assert '"ledger_action": "updated"' in (page.locator(".jp-ReproReport-json pre").text_content() or "")
+    assert ledger.read_text() != before
+
 
 def test_when_a_cell_draws_from_an_unseeded_generator_then_exactly_that_cell_is_diverged_with_both_values_in_its_tooltip(  # noqa: E501
     page: Any, lab: Lab
 ) -> None:
     panel = _open(page, lab, "lab/tree/augment.ipynb")
 
-    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Activate Command Palette").click()
-    page.locator(".lm-CommandPalette-input").fill("Restart & verify")
-    page.locator(".lm-CommandPalette-item", has_text="Restart & verify").first.click()
+    _run_command(page, "Restart & verify")
     _verify_the_saved_version(page, lab.root / "augment.ipynb")
     verdict = _wait_for_the_verdict(panel)
 
@@ -365,7 +386,7 @@ def test_when_cancel_is_clicked_mid_run_then_it_stops_at_once_and_no_verificatio
     panel.locator(".jp-ReproVerifyButton").click()
     _verify_the_saved_version(page, lab.root / "slow.ipynb")
     status = panel.locator(".jp-ReproStatus")
-    sync_api.expect(status).to_have_text(re.compile(r"^Verifying: run 1 of 2 · cell 2 of 2 · \d+ s$"), timeout=120_000)
+    sync_api.expect(status).to_have_text(re.compile(r"^Verifying run 1/2 · cell 2/2 · \d+ s$"), timeout=120_000)
     sync_api.expect(panel.locator(".jp-ReproCancelButton")).to_be_visible()
     _screenshot(page, "lab-progress")
     assert len(lab.verification_kernels()) == 1

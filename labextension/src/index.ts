@@ -19,10 +19,12 @@ import { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { CellBadges } from './badges';
+import { IVerifyOptions, OptionsForm } from './options';
 import { ReportPanel } from './panel';
 import { IJob, IProgress, RequestError, requestAPI } from './request';
 
 const COMMAND = 'repro-magics:verify';
+const COMMAND_WITH_OPTIONS = 'repro-magics:verify-with-options';
 const POLL_MS = 500;
 const SAVE_AND_VERIFY = 'Save and verify';
 
@@ -30,16 +32,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
 
+/** Short, so that the toolbar keeps it in view beside an open side panel. */
 function progressText(progress: IProgress | null, elapsed: number): string {
   const seconds = `${Math.round(elapsed)} s`;
   if (!progress) {
-    return `Verifying: starting · ${seconds}`;
+    return `Verifying · ${seconds}`;
   }
-  const run = `run ${progress.run} of ${progress.runs}`;
+  const run = `run ${progress.run}/${progress.runs}`;
   if (!progress.cell) {
-    return `Verifying: ${run} · starting a fresh kernel · ${seconds}`;
+    return `Verifying ${run} · starting a kernel · ${seconds}`;
   }
-  return `Verifying: ${run} · cell ${progress.cell} of ${progress.cells} · ${seconds}`;
+  return `Verifying ${run} · cell ${progress.cell}/${progress.cells} · ${seconds}`;
 }
 
 const OUTCOMES: { [verdict: string]: string } = {
@@ -95,7 +98,7 @@ class Verifier implements IDisposable {
     this.cancelButton.dispose();
   }
 
-  async verify(): Promise<void> {
+  async verify(options: Partial<IVerifyOptions> = {}): Promise<void> {
     if (this.job?.state === 'running') {
       return;
     }
@@ -122,7 +125,7 @@ class Verifier implements IDisposable {
     try {
       job = await requestAPI<IJob>('verifications', {
         method: 'POST',
-        body: JSON.stringify({ path: context.path })
+        body: JSON.stringify({ ...options, path: context.path })
       });
     } catch (error) {
       if (error instanceof RequestError && error.job) {
@@ -248,7 +251,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return panel ? verifiers.get(panel)?.verify() : undefined;
       }
     });
-    palette?.addItem({ command: COMMAND, category: 'Notebook Operations' });
+    app.commands.addCommand(COMMAND_WITH_OPTIONS, {
+      label: 'Restart & verify with options…',
+      caption:
+        'Restart & verify with a tolerance, a number of runs, or --update',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: async () => {
+        const panel = tracker.currentWidget;
+        if (!panel) {
+          return;
+        }
+        const choice = await showDialog({
+          title: 'Restart & verify with options',
+          body: new OptionsForm(),
+          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Verify' })]
+        });
+        if (choice.button.accept && choice.value) {
+          await verifiers.get(panel)?.verify(choice.value);
+        }
+      }
+    });
+    for (const command of [COMMAND, COMMAND_WITH_OPTIONS]) {
+      palette?.addItem({ command, category: 'Notebook Operations' });
+    }
   }
 };
 
