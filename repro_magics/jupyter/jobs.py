@@ -43,13 +43,12 @@ class _Cancelled(Exception):
 
 
 def _kill_kernel(pid: int) -> None:
-    # Kernels start in a session of their own; killing the group also stops
-    # any process the kernel started.
+    # Kernels start in a session of their own (jupyter_client's launcher), so
+    # a kernel leads its process group: killing the group also stops what the
+    # kernel started, and a pid that leads no group is no kernel of ours.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if os.getpgid(pid) == pid:
             os.killpg(pid, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -94,6 +93,7 @@ class VerificationJob:
 
     def _on_run_start(self, number: int, runs: int) -> None:
         with self._lock:
+            self.kernels.clear()  # the last run's kernel was shut down when that run ended
             self.progress = {"run": number, "runs": runs, "cell": 0, "cells": 0, "cell_id": None, "source": ""}
 
     def _on_cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
