@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import xxhash
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
@@ -17,7 +16,7 @@ from .determinism import op_determinism
 from .environment import environment_fingerprint
 from .ledger import LedgerAppender, LedgerError, environment_key
 from .notebook_context import CellLocator, first_line, magic_cell_source
-from .recording import CellRecord, capturing_histories, record_named_values
+from .recording import CellRecord, capturing_histories, record_named_values, source_hash
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
 
@@ -105,7 +104,7 @@ class ReproducibleMagics(Magics):
             cell_id=cell_id,
             seed=seed,
             source_first_line=first_line(cell),
-            source_hash=xxhash.xxh3_64_hexdigest(f"{line}\n{cell}".encode()),
+            source_hash=source_hash(line, cell),
         )
         if cell_id is None:
             self._runs_without_id[record.source_hash] += 1

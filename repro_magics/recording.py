@@ -8,9 +8,38 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import xxhash
+
 from .values import UnrecordableValue, encode_history, encode_value, holds_address, unsupported
 
 MISSING = {"type": "missing"}
+
+
+CELL_MAGIC = "%%reproducible"
+
+
+def source_hash(line: str, body: str) -> str:
+    """What a record keeps of its cell's source: a hash of the magic's line and the cell body."""
+    return xxhash.xxh3_64_hexdigest(f"{line}\n{body}".encode())
+
+
+def notebook_cell_source_hash(source: str) -> str | None:
+    """The `source_hash` a `%%reproducible` cell with this notebook source records; None for other cells.
+
+    It splits the source as IPython's transformer does before calling the magic:
+    leading blank lines dropped, a final newline added, the magic's name cut
+    from the first line.
+    """
+    lines = source.splitlines(keepends=True)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines or not lines[0].startswith(CELL_MAGIC):
+        return None
+    name, _, line = lines[0][2:].rstrip().partition(" ")
+    if name != CELL_MAGIC[2:]:
+        return None
+    body = "".join(lines[1:])
+    return source_hash(line, body if body.endswith("\n") or not body else body + "\n")
 
 
 @dataclass

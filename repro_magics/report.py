@@ -60,8 +60,14 @@ def _worst(comparisons: list[Comparison]) -> Comparison | None:
     return comparisons[0] if comparisons else None
 
 
+def difference_text(comparison: Comparison, difference: Difference) -> str:
+    """Where a cell's records part and the two values there, as the report says it."""
+    baseline, new = comparison.baseline_label, comparison.new_label
+    return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
+
+
 def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
-    lines = [f"    {first.where}: {comparison.baseline_label} {first.baseline} vs {comparison.new_label} {first.new}"]
+    lines = [f"    {difference_text(comparison, first)}"]
     if first.source_changed:
         lines.append("    (this cell's source changed since the baseline was recorded)")
     others = comparison.differences[1:]

@@ -31,6 +31,8 @@ from .notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]
+#: Called once the fresh kernel is up, with its process id (for a caller that may need to stop it).
+KernelStarted = Callable[[int], None]
 
 
 class NotebookError(Exception):
@@ -157,6 +159,7 @@ def run_notebook(
     kernel_name: str | None = None,
     timeout: float | None = 600,
     progress: Progress | None = None,
+    on_kernel_start: KernelStarted | None = None,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -201,6 +204,14 @@ def run_notebook(
                 progress(numbers[id(cell)], len(code_cells), str(cell.get("id")), first_line(cell.source))
 
         client.on_cell_execute = before_cell
+        if on_kernel_start is not None:
+
+            def kernel_started(**_: Any) -> None:
+                pid = getattr(client.km and client.km.provisioner, "pid", None)
+                if isinstance(pid, int):
+                    on_kernel_start(pid)
+
+            client.on_notebook_start = kernel_started
         environment = {
             **os.environ,
             **START_ENVIRONMENT,

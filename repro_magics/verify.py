@@ -9,7 +9,7 @@ from typing import Any
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import code_cell_positions
-from .runner import NotebookRun, Progress, read_notebook, run_notebook
+from .runner import KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -119,6 +119,7 @@ def verify_notebook(
     *,
     progress: Progress | None = None,
     on_run_start: Any = None,
+    on_kernel_start: KernelStarted | None = None,
 ) -> NotebookVerification:
     """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
 
@@ -143,6 +144,7 @@ def verify_notebook(
             kernel_name=options.kernel_name,
             timeout=options.timeout,
             progress=progress,
+            on_kernel_start=on_kernel_start,
         )
         result.runs.append(run)
         if run.failure:

@@ -1,0 +1,254 @@
+"""Verifications running on the server: one at a time per notebook, each in a thread, cancellable."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..compare import Tolerance
+from ..report import format_verification, report_json
+from ..runner import KernelNotFound
+from ..verify import VerifyInput, VerifyOptions, verify_notebook
+from .verdicts import cell_verdicts, stale_cells
+
+RUNNING = "running"
+DONE = "done"
+CANCELLED = "cancelled"
+ERROR = "error"
+
+_log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(Exception):
+    """A verification of this notebook is in progress; it carries that job."""
+
+    def __init__(self, job: VerificationJob) -> None:
+        super().__init__(
+            f"{job.notebook} is already being verified (started {time.time() - job.started:.0f} s ago); "
+            "wait for it to finish or cancel it"
+        )
+        self.job = job
+
+
+class _Cancelled(Exception):
+    """Raised inside the verification thread, between cells, once the user cancelled."""
+
+
+def _kill_kernel(pid: int) -> None:
+    # Kernels start in a session of their own (jupyter_client's launcher), so
+    # a kernel leads its process group: killing the group also stops what the
+    # kernel started, and a pid that leads no group is no kernel of ours.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+
+
+@dataclass
+class VerificationJob:
+    """One verification of one notebook, as the browser follows it."""
+
+    notebook: str
+    given: VerifyInput
+    options: VerifyOptions
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.time)
+    state: str = RUNNING
+    finished: float | None = None
+    progress: dict[str, Any] | None = None
+    message: str | None = None
+    outcome: dict[str, Any] | None = None
+    kernels: set[int] = field(default_factory=set)
+    stale: dict[str, str] = field(init=False)
+    _cancelled: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.stale = stale_cells(self.given.notebook, self.given.ledger)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"repro-verify {self.notebook}", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop now: the running kernel is killed, so a long cell does not finish first."""
+        self._cancelled.set()
+        with self._lock:
+            kernels = list(self.kernels)
+        for pid in kernels:
+            _kill_kernel(pid)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.state != RUNNING
+
+    def _on_run_start(self, number: int, runs: int) -> None:
+        with self._lock:
+            self.kernels.clear()  # the last run's kernel was shut down when that run ended
+            self.progress = {"run": number, "runs": runs, "cell": 0, "cells": 0, "cell_id": None, "source": ""}
+
+    def _on_cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
+        if self._cancelled.is_set():
+            raise _Cancelled
+        with self._lock:
+            if self.progress is not None:
+                self.progress.update(cell=number, cells=total, cell_id=cell_id, source=source_line)
+
+    def _on_kernel_start(self, pid: int) -> None:
+        with self._lock:
+            self.kernels.add(pid)
+        if self._cancelled.is_set():
+            _kill_kernel(pid)
+
+    def _run(self) -> None:
+        try:
+            result = verify_notebook(
+                self.given,
+                self.options,
+                progress=self._on_cell,
+                on_run_start=self._on_run_start,
+                on_kernel_start=self._on_kernel_start,
+            )
+        except _Cancelled:
+            self._finish(CANCELLED, "cancelled; the verification's kernel was stopped and no ledger was written")
+            return
+        except KernelNotFound as error:
+            self._finish(ERROR, str(error))
+            return
+        except OSError as error:
+            self._finish(ERROR, f"could not write {error.filename or 'a file'}: {error.strerror or error}")
+            return
+        except Exception as error:  # the browser gets a sentence; the server log keeps the traceback
+            _log.exception("repro_magics: verifying %s failed", self.notebook)
+            self._finish(ERROR, f"the verification stopped with an internal error: {error}")
+            return
+        if self._cancelled.is_set() and result.failure is not None:
+            self._finish(CANCELLED, "cancelled; the verification's kernel was stopped and no ledger was written")
+            return
+        tolerance = self.options.tolerance
+        outcome = {
+            "exit_status": result.exit_status,
+            "verdict": result.verdict,
+            "lines": format_verification(result, tolerance),
+            "report": report_json([result], result.exit_status, tolerance),
+            "cells": cell_verdicts(self.given.notebook, self.given.ledger, result, tolerance),
+        }
+        with self._lock:
+            self.outcome = outcome
+        self._finish(DONE, None)
+
+    def _finish(self, state: str, message: str | None) -> None:
+        with self._lock:
+            self.message = message
+            self.finished = time.time()
+            self.kernels.clear()
+            self.state = state
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            end = self.finished or time.time()
+            return {
+                "id": self.id,
+                "notebook": self.notebook,
+                "state": self.state,
+                "started": self.started,
+                "elapsed": round(end - self.started, 1),
+                "progress": dict(self.progress) if self.progress else None,
+                "message": self.message,
+                "stale": self.stale,
+                "options": {
+                    "rtol": self.options.tolerance.rtol,
+                    "atol": self.options.tolerance.atol,
+                    "runs": self.options.runs,
+                    "update": self.options.update,
+                },
+                **(self.outcome or dict.fromkeys(("exit_status", "verdict", "lines", "report", "cells"))),
+            }
+
+
+class VerificationJobs:
+    """The server's verifications: at most one running per notebook; the last one of each is kept."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, VerificationJob] = {}
+        self._latest: dict[str, VerificationJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, notebook: str, given: VerifyInput, options: VerifyOptions) -> VerificationJob:
+        """Start verifying; `AlreadyRunning` when this notebook's last verification has not ended."""
+        with self._lock:
+            latest = self._latest.get(notebook)
+            if latest is not None and latest.state == RUNNING:
+                raise AlreadyRunning(latest)
+            job = VerificationJob(notebook, given, options)
+            self._jobs[job.id] = job
+            if latest is not None:
+                self._jobs.pop(latest.id, None)
+            self._latest[notebook] = job
+        job.start()
+        return job
+
+    def get(self, job_id: str) -> VerificationJob | None:
+        return self._jobs.get(job_id)
+
+    def latest(self, notebook: str) -> VerificationJob | None:
+        return self._latest.get(notebook)
+
+    def running(self) -> list[VerificationJob]:
+        with self._lock:
+            return [job for job in self._jobs.values() if job.state == RUNNING]
+
+    def stop_all(self, timeout: float = 10) -> None:
+        """Cancel every running verification and wait for its kernel to be gone (server shutdown)."""
+        running = self.running()
+        for job in running:
+            job.cancel()
+        deadline = time.monotonic() + timeout
+        for job in running:
+            job.wait(max(0.0, deadline - time.monotonic()))
+
+
+def verify_options(body: dict[str, Any]) -> VerifyOptions:
+    """The request's options, checked as `repro-verify` checks its flags; `ValueError` says what is wrong."""
+    unknown = sorted(set(body) - {"path", "rtol", "atol", "runs", "update"})
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r}; the options are rtol, atol, runs and update")
+    tolerance = {}
+    for name in ("rtol", "atol"):
+        value = body.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"{name} must be a finite number of 0 or more, got {value!r}")
+        tolerance[name] = float(value)
+    runs = body.get("runs")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise ValueError(f"runs must be a whole number of 1 or more, got {runs!r}")
+    update = body.get("update", False)
+    if not isinstance(update, bool):
+        raise ValueError(f"update must be true or false, got {update!r}")
+    return VerifyOptions(runs=runs, update=update, tolerance=Tolerance(**tolerance))
+
+
+def notebook_file(root: Path, notebook: str) -> Path:
+    """The notebook's file inside the server's root.
+
+    `PermissionError` for a path that leads outside it (`..`, an absolute
+    path, a symbolic link), `ValueError` for a file that is not a notebook.
+    """
+    root = root.resolve()
+    candidate = (root / notebook).resolve()
+    if not candidate.is_relative_to(root):
+        raise PermissionError(
+            f"{notebook} is outside the server's root directory; only notebooks inside it are verified"
+        )
+    if candidate.suffix != ".ipynb":
+        raise ValueError(f"{notebook} is not a notebook (.ipynb)")
+    return candidate

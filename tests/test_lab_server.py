@@ -1,0 +1,360 @@
+"""The server extension against a real Jupyter server (pytest-jupyter) with real kernels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from conftest import run_cli, write_notebook
+from tornado.httpclient import HTTPClientError
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+API = "repro-magics"
+NOTEBOOK = "work/shifted.ipynb"
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"repro_magics.jupyter": True}}}
+
+
+def _write_shifted_notebook(folder: Path) -> Path:
+    """Two recorded cells; the second adds the number in offset.txt, so changing the file changes its value."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "offset.txt").write_text("0")
+    return write_notebook(
+        folder / "shifted.ipynb",
+        "import numpy as np\nfrom pathlib import Path",
+        "%%reproducible seed=3 record=x\nx = np.random.rand(4)",
+        "%%reproducible seed=4 record=shifted\nshifted = np.random.rand(3) + float(Path('offset.txt').read_text())",
+        "import time\ntime.sleep(1)",
+    )
+
+
+@pytest.fixture(scope="module")
+def ledgered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notebook with a ledger made by `repro-verify --runs 1`, once for this module."""
+    folder = tmp_path_factory.mktemp("ledgered") / "work"
+    notebook = _write_shifted_notebook(folder)
+    status, _, err = run_cli(str(notebook), "--runs", "1", "-q")
+    assert status == 0, err
+    return folder
+
+
+def _kernels_of_this_process() -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if child.is_running() and "ipykernel_launcher" in " ".join(child.cmdline())
+    ]
+
+
+async def _post(jp_fetch: Any, **body: Any) -> dict[str, Any]:
+    response = await jp_fetch(API, "verifications", method="POST", body=json.dumps(body))
+    assert response.code == 202
+    return json.loads(response.body)
+
+
+async def _get(jp_fetch: Any, job_id: str) -> dict[str, Any]:
+    return json.loads((await jp_fetch(API, "verifications", job_id)).body)
+
+
+async def _wait(jp_fetch: Any, job_id: str, until: Any, timeout: float = 180) -> tuple[dict[str, Any], list[Any]]:
+    """Poll the job until `until(job)`; returns the job and every progress seen on the way."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        job = await _get(jp_fetch, job_id)
+        seen.append((job["progress"], job["elapsed"]))
+        if until(job):
+            return job, seen
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the verification did not get there in {timeout} s: {job}")
+
+
+def _failure_status(error: HTTPClientError) -> tuple[int, str]:
+    assert error.response is not None
+    return error.code, json.loads(error.response.body)["message"]
+
+
+def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
+    for notebook in report["notebooks"]:
+        for run in notebook["runs"]:
+            run.pop("seconds")
+    return report
+
+
+@pytest.mark.kernel
+async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lines_json_and_cell_verdicts(
+    jp_fetch: Any, jp_root_dir: Path, ledgered: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(ledgered, jp_root_dir / "work")
+    (jp_root_dir / "work" / "offset.txt").write_text("0.5")
+
+    started = await _post(jp_fetch, path=NOTEBOOK)
+    assert started["state"] == "running" and started["notebook"] == NOTEBOOK
+    job, seen = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert job["state"] == "done", job["message"]
+    progress = [p for p, _ in seen if p and p["cell"]]
+    assert {(p["run"], p["runs"], p["cells"]) for p in progress} == {(1, 1, 4)}
+    assert 4 in {p["cell"] for p in progress}
+    assert progress[-1]["source"] == "import time"
+    assert job["elapsed"] > 0
+    assert job["exit_status"] == 1 and job["verdict"] == "diverged"
+    assert job["cells"]["c1"]["verdict"] == "reproduced"
+    assert job["cells"]["c2"]["verdict"] == "diverged"
+    values = re.fullmatch(r"value 'shifted', element \[0\]: ledger (\S+) vs run 1 (\S+)", job["cells"]["c2"]["detail"])
+    assert values is not None and float(values[2]) - float(values[1]) == pytest.approx(0.5)
+    assert {job["cells"][cell]["verdict"] for cell in ("c0", "c3")} == {"not recorded"}
+    assert job["stale"] == {}
+
+    notebook_file = str((jp_root_dir / NOTEBOOK).resolve())
+    status, out, _ = run_cli(notebook_file, "-q", "--json", str(tmp_path / "cli.json"))
+    assert status == job["exit_status"]
+    assert [re.sub(r"in \d+\.\d s", "in T s", line) for line in job["lines"]] == [
+        re.sub(r"in \d+\.\d s", "in T s", line) for line in out.splitlines()
+    ]
+    assert _without_timings(job["report"]) == _without_timings(json.loads((tmp_path / "cli.json").read_text()))
+
+
+@pytest.mark.kernel
+async def test_when_a_value_moves_within_the_tolerance_asked_for_then_that_cell_alone_is_within_tolerance(
+    jp_fetch: Any, jp_root_dir: Path, ledgered: Path
+) -> None:
+    shutil.copytree(ledgered, jp_root_dir / "work")
+    (jp_root_dir / "work" / "offset.txt").write_text("1e-12")
+
+    started = await _post(jp_fetch, path=NOTEBOOK, atol=1e-9)
+    job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert (job["exit_status"], job["verdict"]) == (0, "within tolerance")
+    assert job["cells"]["c1"] == {"verdict": "reproduced", "detail": "identical, bitwise (run 1 vs ledger)"}
+    assert job["cells"]["c2"] == {
+        "verdict": "within tolerance",
+        "detail": "equal within rtol 0, atol 1e-09, not bitwise",
+    }
+    assert job["lines"][0].endswith(
+        "shifted.ipynb: within tolerance to the ledger (rtol 0, atol 1e-09; 2 cells, 7 numbers; 1 fresh run in "
+        + job["lines"][0].rsplit(" in ", 1)[1]
+    )
+
+
+@pytest.mark.kernel
+async def test_when_a_cell_raises_then_it_is_failed_with_the_one_line_reason_and_later_cells_not_run(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "fails.ipynb",
+        "%%reproducible seed=1 record=x\nx = 1.5",
+        "ratio = 1 / 0",
+        "print(x)",
+    )
+
+    started = await _post(jp_fetch, path="fails.ipynb")
+    job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert (job["state"], job["exit_status"], job["verdict"]) == ("done", 3, "failed to run")
+    assert job["cells"] == {
+        "c1": {"verdict": "failed", "detail": "ZeroDivisionError: division by zero"},
+        "c2": {"verdict": "not run", "detail": "not run: an earlier cell failed"},
+    }
+    assert job["lines"][1] == "    ZeroDivisionError: division by zero"
+    assert not (jp_root_dir / "fails.repro.json").exists()
+
+
+@pytest.mark.kernel
+async def test_when_a_recorded_cell_is_edited_then_it_alone_is_stale_without_running_anything(
+    jp_fetch: Any, jp_root_dir: Path, ledgered: Path
+) -> None:
+    shutil.copytree(ledgered, jp_root_dir / "work")
+    unchanged = json.loads((await jp_fetch(API, "stale", params={"path": NOTEBOOK})).body)
+    notebook_path = jp_root_dir / NOTEBOOK
+    notebook = json.loads(notebook_path.read_text())
+    notebook["cells"][2]["source"] = "%%reproducible seed=4 record=shifted\nshifted = np.random.rand(3) * 2"
+    notebook_path.write_text(json.dumps(notebook))
+
+    edited = json.loads((await jp_fetch(API, "stale", params={"path": NOTEBOOK})).body)
+
+    assert unchanged == {"stale": {}}
+    assert list(edited["stale"]) == ["c2"]
+    assert "the ledger has: %%reproducible seed=4 record=shifted" in edited["stale"]["c2"]
+    assert not _kernels_of_this_process()
+
+
+def _slow_notebook(root: Path) -> None:
+    write_notebook(
+        root / "slow.ipynb",
+        "%%reproducible seed=1 record=x\nx = 1.5",
+        "import time\ntime.sleep(120)",
+    )
+
+
+async def _wait_for_the_sleeping_cell(jp_fetch: Any, job_id: str) -> None:
+    await _wait(jp_fetch, job_id, lambda job: job["progress"] and job["progress"]["cell"] == 2, timeout=120)
+
+
+@pytest.mark.kernel
+async def test_when_cancelled_mid_cell_then_its_kernel_is_gone_at_once_and_no_ledger_is_written(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    _slow_notebook(jp_root_dir)
+    job = await _post(jp_fetch, path="slow.ipynb")
+    await _wait_for_the_sleeping_cell(jp_fetch, job["id"])
+    kernels = _kernels_of_this_process()
+    assert len(kernels) == 1
+
+    cancelled_at = time.monotonic()
+    response = await jp_fetch(API, "verifications", job["id"], method="DELETE")
+    assert response.code == 202
+    job, _ = await _wait(jp_fetch, job["id"], lambda job: job["state"] != "running", timeout=30)
+
+    assert job["state"] == "cancelled"
+    assert time.monotonic() - cancelled_at < 10
+    assert job["message"] == "cancelled; the verification's kernel was stopped and no ledger was written"
+    assert not kernels[0].is_running() or kernels[0].status() == psutil.STATUS_ZOMBIE
+    assert not _kernels_of_this_process()
+    assert not (jp_root_dir / "slow.repro.json").exists()
+
+
+@pytest.mark.kernel
+async def test_when_a_notebook_is_already_being_verified_then_a_second_request_is_refused_with_409(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    _slow_notebook(jp_root_dir)
+    first = await _post(jp_fetch, path="slow.ipynb")
+
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, "verifications", method="POST", body=json.dumps({"path": "slow.ipynb"}))
+    latest = json.loads((await jp_fetch(API, "verifications", params={"path": "slow.ipynb"})).body)
+    await jp_fetch(API, "verifications", first["id"], method="DELETE")
+    await _wait(jp_fetch, first["id"], lambda job: job["state"] != "running", timeout=60)
+
+    status, message = _failure_status(refused.value)
+    assert status == 409
+    assert message.startswith("slow.ipynb is already being verified (started ")
+    assert message.endswith("wait for it to finish or cancel it")
+    assert json.loads(refused.value.response.body)["job"]["id"] == first["id"] == latest["id"]
+
+
+@pytest.mark.kernel
+async def test_when_the_server_stops_then_running_verifications_stop_and_leave_no_kernel(
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    _slow_notebook(jp_root_dir)
+    job = await _post(jp_fetch, path="slow.ipynb")
+    await _wait_for_the_sleeping_cell(jp_fetch, job["id"])
+    assert len(_kernels_of_this_process()) == 1
+
+    await jp_serverapp.extension_manager.stop_all_extensions()
+
+    assert (await _get(jp_fetch, job["id"]))["state"] == "cancelled"
+    assert not _kernels_of_this_process()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("../outside.ipynb", 403, "../outside.ipynb is outside the server's root directory"),
+        ("work/../../outside.ipynb", 403, "work/../../outside.ipynb is outside the server's root directory"),
+        ("/etc/outside.ipynb", 403, "/etc/outside.ipynb is outside the server's root directory"),
+        ("link/outside.ipynb", 403, "link/outside.ipynb is outside the server's root directory"),
+        ("notes.txt", 400, "notes.txt is not a notebook (.ipynb)"),
+        ("missing.ipynb", 404, "does not exist"),
+    ],
+)
+async def test_when_a_path_is_outside_the_root_or_not_a_notebook_then_4xx_and_nothing_runs(
+    jp_fetch: Any, jp_root_dir: Path, tmp_path: Path, path: str, status: int, message: str
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    write_notebook(outside / "outside.ipynb", "x = 1")
+    write_notebook(jp_root_dir.parent / "outside.ipynb", "x = 1")
+    (jp_root_dir / "link").symlink_to(outside)
+    (jp_root_dir / "work").mkdir()
+    (jp_root_dir / "notes.txt").write_text("not a notebook")
+
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, "verifications", method="POST", body=json.dumps({"path": path}))
+    with pytest.raises(HTTPClientError) as refused_stale:
+        await jp_fetch(API, "stale", params={"path": path})
+
+    for error in (refused.value, refused_stale.value):
+        code, said = _failure_status(error)
+        assert code == status
+        assert message in said
+    assert not _kernels_of_this_process()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"path": "a.ipynb", "rtol": -1}, "rtol must be a finite number of 0 or more, got -1"),
+        ({"path": "a.ipynb", "runs": 0}, "runs must be a whole number of 1 or more, got 0"),
+        ({"path": "a.ipynb", "update": "yes"}, "update must be true or false, got 'yes'"),
+        (
+            {"path": "a.ipynb", "baseline": "x"},
+            "unknown option 'baseline'; the options are rtol, atol, runs and update",
+        ),
+        ({"notebook": "a.ipynb"}, 'say which notebook to verify: {"path": "folder/notebook.ipynb"}'),
+    ],
+)
+async def test_when_an_option_is_wrong_then_400_saying_which(jp_fetch: Any, body: dict[str, Any], message: str) -> None:
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, "verifications", method="POST", body=json.dumps(body))
+    assert _failure_status(refused.value) == (400, message)
+
+
+@pytest.mark.parametrize(
+    ("method", "parts", "body"),
+    [
+        ("POST", ("verifications",), json.dumps({"path": "a.ipynb"})),
+        ("GET", ("verifications",), None),
+        ("GET", ("verifications", "0" * 32), None),
+        ("DELETE", ("verifications", "0" * 32), None),
+        ("GET", ("stale",), None),
+    ],
+)
+async def test_when_a_request_has_no_valid_token_then_403_and_nothing_runs(
+    jp_fetch: Any, jp_root_dir: Path, method: str, parts: tuple[str, ...], body: str | None
+) -> None:
+    write_notebook(jp_root_dir / "a.ipynb", "%%reproducible seed=1 record=x\nx = 1")
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(
+            API, *parts, method=method, body=body, params={"path": "a.ipynb"}, headers={"Authorization": "token wrong"}
+        )
+    assert refused.value.code == 403
+    assert not _kernels_of_this_process()
+
+
+def _listed(module: str) -> str:
+    """`jupyter server extension list` / `jupyter labextension list`, run by this Python."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, "list"], capture_output=True, text=True, timeout=120, check=True
+    )
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+
+
+@pytest.mark.skipif(
+    not (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "repro-magics").exists(),
+    reason="the package is not installed in this environment (pip install -e . installs it)",
+)
+def test_when_installed_then_jupyter_lists_the_server_and_lab_extensions_enabled() -> None:
+    server = _listed("jupyter_server.extension.serverextension")
+    lab = _listed("jupyterlab.labextensions")
+
+    assert re.search(
+        r"repro_magics\.jupyter enabled\s+- Validating repro_magics\.jupyter\.\.\.\s+repro_magics\.jupyter \S+ OK",
+        server,
+    )
+    assert re.search(r"repro-magics v\S+ enabled OK \(python, repro-magics\)", lab)
