@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -111,6 +112,12 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no number",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write a machine-readable report here")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -166,10 +173,36 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
     if arguments.json is not None and not arguments.json.parent.is_dir():
         raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
+    _check_html(arguments)
     try:
         return [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
     except (NotebookError, LedgerError) as error:
         raise UsageFailure(str(error)) from None
+
+
+def _check_html(arguments: argparse.Namespace) -> None:
+    if arguments.html is None:
+        return
+    from .html_report import PlottingMissing, require_matplotlib
+
+    if not arguments.html.parent.is_dir():
+        raise UsageFailure(f"the folder for --html, {arguments.html.parent}, does not exist")
+    try:
+        require_matplotlib()
+    except PlottingMissing as error:
+        raise UsageFailure(str(error)) from None
+
+
+def _write_html(
+    arguments: argparse.Namespace, results: list[NotebookVerification], status: int, tolerance: Tolerance
+) -> None:
+    from .html_report import write_html_report
+
+    command = shlex.join([*arguments.prog.split(), *arguments.argv])
+    try:
+        write_html_report(arguments.html, results, status, tolerance, command)
+    except OSError as error:
+        raise UsageFailure(f"could not write the report {arguments.html}: {error.strerror or error}") from None
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -219,6 +252,8 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             atomic_write_text(arguments.json, to_json_text(report_json(results, status, tolerance)))
         except OSError as error:
             raise UsageFailure(f"could not write the report {arguments.json}: {error.strerror or error}") from None
+    if arguments.html is not None:
+        _write_html(arguments, results, status, tolerance)
     return status
 
 
@@ -237,7 +272,15 @@ def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`repro-verify`: returns the exit status (see `EPILOG`)."""
     out, err = out or sys.stdout, err or sys.stderr
-    return _guarded("repro-verify", err, lambda: run_verify(verify_parser().parse_args(argv), out, err))
+    return _guarded("repro-verify", err, lambda: run_verify(_parse(verify_parser(), argv), out, err))
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed arguments, with the command line kept for reports that show it."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    arguments = parser.parse_args(argv)
+    arguments.prog, arguments.argv = parser.prog, argv
+    return arguments
 
 
 def module_main(argv: Sequence[str] | None = None) -> int:
@@ -259,7 +302,7 @@ def module_main(argv: Sequence[str] | None = None) -> int:
     where.add_argument("--prefix", metavar="PATH", help="into PATH/share/jupyter/kernels")
 
     def command() -> int:
-        arguments = parser.parse_args(argv)
+        arguments = _parse(parser, argv)
         if arguments.command == "verify":
             return run_verify(arguments, sys.stdout, sys.stderr)
         return _install_kernel(arguments)

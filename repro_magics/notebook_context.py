@@ -176,17 +176,29 @@ def magic_cell_source(line: str, body: str) -> str:
     return canonical_source(f"{MAGIC_PREFIX} {line}\n{body}")
 
 
-def code_cell_positions(cells: list[Any]) -> dict[str, tuple[int, str]]:
-    """Map each code cell's id to (its number among code cells from 1, its first source line)."""
-    positions: dict[str, tuple[int, str]] = {}
-    number = 0
+class CodeCell(NamedTuple):
+    """A code cell of a notebook: its number among code cells (from 1), id, first line and source."""
+
+    number: int
+    cell_id: str | None
+    first_line: str
+    source: str
+
+
+def code_cells(cells: list[Any]) -> list[CodeCell]:
+    """The code cells of a notebook's `cells`, in order."""
+    found: list[CodeCell] = []
     for cell in cells:
         if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
             continue
-        number += 1
-        if "id" in cell:
-            positions[str(cell["id"])] = (number, first_line(cell_text(cell)))
-    return positions
+        text = cell_text(cell)
+        found.append(CodeCell(len(found) + 1, str(cell["id"]) if "id" in cell else None, first_line(text), text))
+    return found
+
+
+def code_cell_positions(cells: list[Any]) -> dict[str, tuple[int, str]]:
+    """Map each code cell's id to (its number among code cells from 1, its first source line)."""
+    return {cell.cell_id: (cell.number, cell.first_line) for cell in code_cells(cells) if cell.cell_id is not None}
 
 
 def first_line(source: str) -> str:

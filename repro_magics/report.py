@@ -26,7 +26,8 @@ def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def _worst(comparisons: list[Comparison]) -> Comparison | None:
+def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
+    """The comparison a notebook's verdict comes from: the first that diverged, else within tolerance."""
     for verdict in (DIVERGED, WITHIN_TOLERANCE):
         for comparison in comparisons:
             if comparison.verdict == verdict:
@@ -34,8 +35,16 @@ def _worst(comparisons: list[Comparison]) -> Comparison | None:
     return comparisons[0] if comparisons else None
 
 
+def difference_text(comparison: Comparison, difference: Difference) -> str:
+    """Where two records part and the two values there, as the report says it."""
+    return (
+        f"{difference.where}: {comparison.baseline_label} {difference.baseline} "
+        f"vs {comparison.new_label} {difference.new}"
+    )
+
+
 def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
-    lines = [f"    {first.where}: {comparison.baseline_label} {first.baseline} vs {comparison.new_label} {first.new}"]
+    lines = [f"    {difference_text(comparison, first)}"]
     if first.source_changed:
         lines.append("    (this cell's source changed since the baseline was recorded)")
     others = comparison.differences[1:]
@@ -81,7 +90,7 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
             f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
             f"    {failure.summary}",
         ]
-    comparison = _worst(result.comparisons)
+    comparison = worst_comparison(result.comparisons)
     if result.nothing_recorded:
         consequence = (
             "with --require-records this is a failure (exit status 5)"
