@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_cli
 from html_pages import CASES, OUTSIDE_ADDRESS, Elements, verify_case, write_case
@@ -129,3 +134,65 @@ def test_when_verify_is_given_html_then_it_writes_the_page_with_the_command_and_
     assert page.having("pre", "command")[0].text == f"repro-verify {notebook} --quiet --html {tmp_path / 'report.html'}"
     assert "exit status 3" in page.having("p")[0].text
     assert out.splitlines()[0] in page.having("section", "notebook")[0].text
+
+
+def _browser() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(page: Path, picture: Path) -> np.ndarray:
+    """What headless Chromium shows of `page` in a 1280 x 2000 window, as RGB values from 0 to 255."""
+    browser = _browser()
+    assert browser is not None
+    with tempfile.TemporaryDirectory(prefix="repro-chromium-") as profile:
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--screenshot={picture}",
+                "--window-size=1280,2000",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    from matplotlib.image import imread
+
+    return np.rint(imread(picture)[..., :3] * 255).astype(int)
+
+
+def pixels_near(image: np.ndarray, colour: str) -> int:
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(image - rgb).max(axis=-1) <= 6).sum())
+
+
+FIRST_DIFFERENCE_ROW = "#f8c9c4"
+DIVERGED_RED = "#c62828"
+FAILED_PURPLE = "#6a1b9a"
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(_browser() is None, reason="no chromium binary on PATH (apt-get install chromium)")
+def test_when_a_browser_shows_the_reports_then_the_divergence_alone_is_painted_red(
+    pages: dict[str, Path], tmp_path: Path
+) -> None:
+    images = {case: screenshot(pages[case], tmp_path / f"html-report-{case}.png") for case in CASES}
+    # The marked row spans the table: some 1,100 x 25 pixels of its colour, and red badges and lines besides.
+    assert pixels_near(images["diverging"], FIRST_DIFFERENCE_ROW) > 20_000
+    assert pixels_near(images["diverging"], DIVERGED_RED) > 2_000
+    assert pixels_near(images["reproducing"], FIRST_DIFFERENCE_ROW) == 0
+    assert pixels_near(images["reproducing"], DIVERGED_RED) == 0
+    assert pixels_near(images["failing"], FAILED_PURPLE) > 1_000
+    keep = os.environ.get("REPRO_MAGICS_SCREENSHOTS")
+    if keep:
+        # How the pictures in docs/ are made: REPRO_MAGICS_SCREENSHOTS=docs/images pytest -m ui
+        shutil.copy(tmp_path / "html-report-diverging.png", Path(keep) / "html-report-diverging.png")

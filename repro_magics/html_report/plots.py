@@ -19,9 +19,10 @@ from .gather import ArrayComparison, TrainingCurves
 
 INSTALL_HINT = 'pip install "repro-magics[report]"'
 
-#: The reference (ledger, or run 1) is drawn thick and black; each run in its own colour, dashed, on top.
-_REFERENCE_STYLE = {"color": "#222222", "linewidth": 3.0, "alpha": 0.55}
-_RUN_COLOURS = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
+#: The reference (ledger, or run 1) is drawn thick and grey; each run in its own colour, dashed, on top.
+#: Red is kept for the parting, so that it stands out.
+_REFERENCE_STYLE = {"color": "#222222", "linewidth": 3.0, "alpha": 0.45}
+_RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
 _PARTED = "#d62728"
 #: matplotlib types its settings by name; these are plain settings, so `Any`.
 _RC: Any = {
@@ -139,7 +140,7 @@ def sparkline_svg(metrics: dict[str, list[float]]) -> str:
         axes = figure.subplots()
         for number, (metric, values) in enumerate(sorted(metrics.items())):
             epochs = list(range(1, len(values) + 1))
-            axes.plot(epochs, values, color=_RUN_COLOURS[(number + 1) % len(_RUN_COLOURS)], linewidth=1.2, label=metric)
+            axes.plot(epochs, values, color=_RUN_COLOURS[number % len(_RUN_COLOURS)], linewidth=1.2, label=metric)
         axes.tick_params(labelsize=6, length=2)
         axes.legend(frameon=False, fontsize=6, loc="best")
     return _svg(figure)
