@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import time
@@ -9,6 +10,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import xxhash
 
 from .ledger import ledger_path_for
 
@@ -169,6 +172,34 @@ def canonical_source(source: str) -> str:
     if lines:
         lines[0] = " ".join(lines[0].split())
     return "\n".join(lines).rstrip()
+
+
+def reproducible_source_hash(line: str, body: str) -> str:
+    """The `source_hash` a record keeps of its cell: xxh3-64 of the magic's line and body as IPython passes them."""
+    return xxhash.xxh3_64_hexdigest(f"{line}\n{body}".encode())
+
+
+def magic_line_and_body(source: str) -> tuple[str, str] | None:
+    """The (line, body) IPython passes to `%%reproducible` for a cell's source; None for any other cell.
+
+    IPython's own input transformer does the splitting, so that spacing and
+    line endings come out as they do when the cell runs.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        code = ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return None
+    if len(code.body) != 1 or not isinstance(code.body[0], ast.Expr):
+        return None
+    call = code.body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    arguments = [argument.value for argument in call.args if isinstance(argument, ast.Constant)]
+    if call.func.attr != "run_cell_magic" or len(arguments) != 3 or arguments[0] != MAGIC_PREFIX[2:]:
+        return None
+    return str(arguments[1]), str(arguments[2])
 
 
 def magic_cell_source(line: str, body: str) -> str:

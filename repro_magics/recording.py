@@ -26,11 +26,15 @@ class CellRecord:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: For a cell run without an id: how many times this source has run in the kernel (see `record_key`).
     occurrence: int | None = None
+    #: When the cell finished running, in UTC (ISO 8601, to the second); shown by `%repro_status`, never compared.
+    recorded_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         identity = {} if self.occurrence is None else {"occurrence": self.occurrence}
+        when = {} if self.recorded_at is None else {"recorded_at": self.recorded_at}
         return {
             **identity,
+            **when,
             "cell_id": self.cell_id,
             "cell_number": self.cell_number,
             "seed": self.seed,

@@ -35,7 +35,8 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
          color: #fff; background: #777; white-space: nowrap; }
 .badge.verdict-diverged { background: #c62828; } .badge.verdict-failed-to-run { background: #6a1b9a; }
 .badge.verdict-identical { background: #2e7d32; } .badge.verdict-within-tolerance { background: #ef6c00; }
-.badge.verdict-recorded { background: #1565c0; } .badge.verdict-not-recorded, .badge.verdict-not-run { background: #9e9e9e; }
+.badge.verdict-recorded { background: #1565c0; }
+.badge.verdict-not-recorded, .badge.verdict-not-run { background: #9e9e9e; }
 section.notebook { border-left: 6px solid #999; padding: .6rem 1rem; margin: 1.2rem 0; background: #fcfcfd; }
 section.verdict-diverged { border-color: #c62828; } section.verdict-identical { border-color: #2e7d32; }
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
