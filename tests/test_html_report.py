@@ -71,11 +71,14 @@ def test_when_training_curves_part_at_epoch_3_then_their_figure_marks_epoch_3_an
 
 def test_when_weights_differ_then_the_model_row_counts_every_element_as_different(pages: dict[str, Path]) -> None:
     page = elements(pages["diverging"])
-    (model,) = [f for f in page.having("figure", "array") if "model 'model'" in f.text]
-    assert "verdict-diverged" in model.attributes["class"]
+    (model,) = page.having("tr", data_array="cell 3 (id c3), model 'model' (4 weights)")
+    assert "array-diverged" in model.attributes["class"]
     # 4 x 8 + 8 + 8 x 1 + 1 weights of the two Dense layers, each different after the learning rates part.
     assert re.search(r"run 2 vs run 1\s*0\s*0\s*49\s*0 equal, 0 different", model.text), model.text
-    assert page.having("svg"), "a histogram of the differences"
+    (value,) = page.having("tr", data_array="cell 4 (id c4), value 'c'")
+    assert "array-identical" in value.attributes["class"]
+    (histogram,) = page.having("figure", "differences")
+    assert "cell 3 (id c3), model 'model'" in histogram.text and "49 elements differ" in histogram.text
 
 
 def test_when_a_notebook_reproduces_then_nothing_is_marked_and_every_recorded_cell_is_identical(

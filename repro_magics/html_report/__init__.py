@@ -21,7 +21,7 @@ __all__ = ["INSTALL_HINT", "PlottingMissing", "html_report", "require_matplotlib
 
 #: Figures drawn per page, at most. Each costs tens of milliseconds, so a page for a hundred notebooks
 #: draws the curves and histograms that show a difference first, and identical curves while room is left.
-MAX_FIGURES = 30
+MAX_FIGURES = 20
 
 
 def _choose_drawn(sections: list[NotebookSection]) -> set[int]:

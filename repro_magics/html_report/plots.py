@@ -68,8 +68,9 @@ def _figure(width: float, height: float) -> Any:
     import matplotlib
     from matplotlib.figure import Figure
 
+    # Fixed margins rather than a layout engine: laying out costs a second drawing of each figure.
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=(width, height), layout="constrained")
+        return Figure(figsize=(width, height))
 
 
 def curves_svg(curves: TrainingCurves) -> str:
@@ -99,6 +100,8 @@ def curves_svg(curves: TrainingCurves) -> str:
                 axes.set_xticks(curves.epochs)
         for axes in list(grid.flat)[len(metrics) :]:
             axes.set_visible(False)
+        top = 1 - (0.55 if curves.first_differing_epoch is not None else 0.3) / (2.3 * rows)
+        figure.subplots_adjust(left=0.1, right=0.97, bottom=0.5 / (2.3 * rows), top=top, wspace=0.3, hspace=0.6)
         grid.flat[0].legend(frameon=False, fontsize=8)
         if curves.first_differing_epoch is not None:
             figure.suptitle(
@@ -127,6 +130,7 @@ def differences_svg(array: ArrayComparison) -> str:
         axes.set_xlabel("log10 |difference| per element")
         axes.set_ylabel("elements")
         axes.legend(frameon=False, fontsize=8)
+        figure.subplots_adjust(left=0.12, right=0.97, bottom=0.22, top=0.95)
     return _svg(figure)
 
 
@@ -143,4 +147,5 @@ def sparkline_svg(metrics: dict[str, list[float]]) -> str:
             axes.plot(epochs, values, color=_RUN_COLOURS[number % len(_RUN_COLOURS)], linewidth=1.2, label=metric)
         axes.tick_params(labelsize=6, length=2)
         axes.legend(frameon=False, fontsize=6, loc="best")
+        figure.subplots_adjust(left=0.15, right=0.98, bottom=0.2, top=0.95)
     return _svg(figure)

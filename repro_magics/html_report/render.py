@@ -12,7 +12,7 @@ from string import Template
 
 from ..compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
 from ..verify import NOTHING_RECORDED
-from .gather import FAILED, RECORDED, ArrayComparison, CellRow, NotebookSection, TrainingCurves
+from .gather import FAILED, RECORDED, ArrayComparison, CellRow, ElementCounts, NotebookSection, TrainingCurves
 
 _PAGE = Template("""\
 <!DOCTYPE html>
@@ -106,36 +106,86 @@ def _cell_row(row: CellRow) -> str:
     )
 
 
-def _curves_figure(curves: TrainingCurves, svg: str | None) -> str:
+def _curves_figure(curves: TrainingCurves, svg: str) -> str:
     epoch = "" if curves.first_differing_epoch is None else str(curves.first_differing_epoch)
     caption = f"{_e(curves.title)}: {_badge(curves.verdict)}"
     if curves.first_differing_epoch is not None:
         caption += f" first differing epoch: <strong>{curves.first_differing_epoch}</strong>"
-    body = svg if svg is not None else '<p class="note">not drawn (see the note at the end)</p>'
     return (
         f'<figure class="curves {verdict_class(curves.verdict)}" data-first-differing-epoch="{epoch}">'
-        f"<figcaption>{caption}</figcaption>{body}</figure>"
+        f"<figcaption>{caption}</figcaption>{svg}</figure>"
     )
 
 
-def _array_block(array: ArrayComparison, svg: str | None) -> str:
-    rows = [
-        f"<tr><td>{_e(c.label)} vs {_e(array.reference)}</td><td class=number>{c.equal}</td>"
-        f"<td class=number>{c.within_tolerance}</td><td class=number>{c.different}</td>"
-        f"<td class=number>{c.by_fingerprint_equal} equal, {c.by_fingerprint_different} different</td></tr>"
-        for c in array.counts
-    ]
-    table = _table(
-        ("compared", "equal elements", "within tolerance", "different", "compared by fingerprint"), rows, "counts"
-    )
-    verdict = DIVERGED if any(c.different or c.by_fingerprint_different for c in array.counts) else IDENTICAL
-    if verdict == IDENTICAL and any(c.within_tolerance for c in array.counts):
-        verdict = WITHIN_TOLERANCE
-    picture = "" if svg is None else svg
+def _curves(section: NotebookSection, curve_svg: Callable[[TrainingCurves], str | None]) -> list[str]:
+    parts, undrawn = [], []
+    for curves in section.curves:
+        svg = curve_svg(curves)
+        if svg is None:
+            undrawn.append(f"{curves.title} ({curves.verdict})")
+        else:
+            parts.append(_curves_figure(curves, svg))
+    if undrawn:
+        parts.append(f'<p class="note undrawn">Not drawn ({len(undrawn)}): {_e("; ".join(undrawn))}.</p>')
+    return parts
+
+
+def array_verdict(array: ArrayComparison) -> str:
+    if any(c.different or c.by_fingerprint_different for c in array.counts):
+        return DIVERGED
+    return WITHIN_TOLERANCE if any(c.within_tolerance for c in array.counts) else IDENTICAL
+
+
+#: Above this many arrays in a notebook, those whose runs agree bit for bit share one row of the table.
+_ARRAYS_LISTED = 12
+
+
+def _counts_cells(label: str, counts: list[ElementCounts]) -> str:
+    total = ElementCounts(label)
+    for c in counts:
+        total.equal += c.equal
+        total.within_tolerance += c.within_tolerance
+        total.different += c.different
+        total.by_fingerprint_equal += c.by_fingerprint_equal
+        total.by_fingerprint_different += c.by_fingerprint_different
     return (
-        f'<figure class="array {verdict_class(verdict)}"><figcaption>{_e(array.title)}: {_badge(verdict)}'
-        f"</figcaption>{table}{picture}</figure>"
+        f"<td class=number>{total.equal}</td><td class=number>{total.within_tolerance}</td>"
+        f"<td class=number>{total.different}</td>"
+        f"<td class=number>{total.by_fingerprint_equal} equal, {total.by_fingerprint_different} different</td>"
     )
+
+
+def _arrays(section: NotebookSection, array_svg: Callable[[ArrayComparison], str | None]) -> list[str]:
+    listed = section.arrays
+    collapsed: list[ArrayComparison] = []
+    if len(section.arrays) > _ARRAYS_LISTED:
+        listed = [array for array in section.arrays if array_verdict(array) != IDENTICAL]
+        collapsed = [array for array in section.arrays if array_verdict(array) == IDENTICAL]
+    rows = []
+    for array in listed:
+        verdict = array_verdict(array)
+        for counts in array.counts:
+            rows.append(
+                f'<tr class="array-{"-".join(verdict.split())}" data-array="{_e(array.title)}">'
+                f'<td class="mono">{_e(array.title)}</td><td>{_e(counts.label)} vs {_e(array.reference)}</td>'
+                f"{_counts_cells(counts.label, [counts])}<td>{_badge(verdict)}</td></tr>"
+            )
+    if collapsed:
+        rows.append(
+            f'<tr class="array-identical"><td>{len(collapsed)} more arrays and models, bit for bit the same</td>'
+            f"<td>every run vs {_e(collapsed[0].reference)}</td>"
+            f"{_counts_cells('', [c for array in collapsed for c in array.counts])}<td>{_badge(IDENTICAL)}</td></tr>"
+        )
+    headers = ("recorded", "compared", "equal elements", "within tolerance", "different", "by fingerprint", "verdict")
+    parts = [_table(headers, rows, "arrays")]
+    for array in listed:
+        svg = array_svg(array)
+        if svg is not None:
+            parts.append(
+                f'<figure class="differences"><figcaption>{_e(array.title)}: how far the elements moved</figcaption>'
+                f"{svg}</figure>"
+            )
+    return parts
 
 
 def _environment(section: NotebookSection) -> str:
@@ -178,10 +228,10 @@ def notebook_html(
     )
     if section.curves:
         parts.append(f"<h3>Training curves ({_e(', '.join(section.sides))})</h3>")
-        parts += [_curves_figure(curves, curve_svg(curves)) for curves in section.curves]
+        parts += _curves(section, curve_svg)
     if section.arrays:
         parts.append("<h3>Arrays and weights</h3>")
-        parts += [_array_block(array, array_svg(array)) for array in section.arrays]
+        parts += _arrays(section, array_svg)
     parts.append(_environment(section))
     parts.append("</section>")
     return "\n".join(part for part in parts if part)
