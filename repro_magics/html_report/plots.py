@@ -137,6 +137,7 @@ def differences_svg(array: ArrayComparison) -> str:
 def sparkline_svg(metrics: dict[str, list[float]]) -> str:
     """A small picture of one history: each metric's curve, for the ledger view in a notebook."""
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
     figure = _figure(2.4, 0.9)
     small: Any = {**_RC, "font.size": 7}
@@ -145,6 +146,7 @@ def sparkline_svg(metrics: dict[str, list[float]]) -> str:
         for number, (metric, values) in enumerate(sorted(metrics.items())):
             epochs = list(range(1, len(values) + 1))
             axes.plot(epochs, values, color=_RUN_COLOURS[number % len(_RUN_COLOURS)], linewidth=1.2, label=metric)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.tick_params(labelsize=6, length=2)
         axes.legend(frameon=False, fontsize=6, loc="best")
         figure.subplots_adjust(left=0.15, right=0.98, bottom=0.2, top=0.95)
