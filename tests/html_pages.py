@@ -77,6 +77,7 @@ class Element:
     tag: str
     attributes: dict[str, str]
     text: str = ""
+    parent: Element | None = None
 
 
 class Elements(HTMLParser):
@@ -89,7 +90,9 @@ class Elements(HTMLParser):
         self.feed(page)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, {name: value or "" for name, value in attrs})
+        element = Element(
+            tag, {name: value or "" for name, value in attrs}, parent=self._open[-1] if self._open else None
+        )
         self.found.append(element)
         if tag not in {"meta", "br", "img", "input", "link", "path", "use", "rect", "line", "circle", "stop"}:
             self._open.append(element)
@@ -103,6 +106,10 @@ class Elements(HTMLParser):
     def handle_data(self, data: str) -> None:
         for element in self._open:
             element.text += data
+
+    def cells(self, row: Element) -> list[str]:
+        """The text of each cell of a table row."""
+        return [element.text for element in self.found if element.tag == "td" and element.parent is row]
 
     def having(self, tag: str, css_class: str | None = None, **attributes: str) -> list[Element]:
         return [
