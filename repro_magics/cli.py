@@ -12,7 +12,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .compare import Tolerance
-from .ledger import LedgerError, atomic_write_text, to_json_text
+from .ledger import LEDGER_SUFFIX, LedgerError, atomic_write_text, to_json_text
 from .report import format_verification, report_json
 from .runner import KernelNotFound, NotebookError
 from .verify import (
@@ -183,10 +183,20 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
 def _check_html(arguments: argparse.Namespace) -> None:
     if arguments.html is None:
         return
-    from .html_report import PlottingMissing, require_matplotlib
+    from .html_report import PlottingMissing, is_html_report, require_matplotlib
 
-    if not arguments.html.parent.is_dir():
-        raise UsageFailure(f"the folder for --html, {arguments.html.parent}, does not exist")
+    path = arguments.html
+    if not path.parent.is_dir():
+        raise UsageFailure(f"the folder for --html, {path.parent}, does not exist")
+    # Never lose a file of the user's: only an earlier page is replaced.
+    if path.is_dir():
+        raise UsageFailure(f"--html {path} is a folder; give a file name for the report")
+    if path.name.lower().endswith((".ipynb", LEDGER_SUFFIX)):
+        raise UsageFailure(f"--html {path} is a notebook or a ledger; give the report a file of its own")
+    if path.exists() and not is_html_report(path):
+        raise UsageFailure(
+            f"--html {path} exists and is not a repro-verify HTML report; remove it or pick another name"
+        )
     try:
         require_matplotlib()
     except PlottingMissing as error:

@@ -15,9 +15,16 @@ from ..ledger import atomic_write_text
 from ..verify import NotebookVerification
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
 from .plots import INSTALL_HINT, PlottingMissing, curves_svg, differences_svg, require_matplotlib
-from .render import notebook_html, overall_text, page_html
+from .render import GENERATOR, notebook_html, overall_text, page_html
 
-__all__ = ["INSTALL_HINT", "PlottingMissing", "html_report", "require_matplotlib", "write_html_report"]
+__all__ = [
+    "INSTALL_HINT",
+    "PlottingMissing",
+    "html_report",
+    "is_html_report",
+    "require_matplotlib",
+    "write_html_report",
+]
 
 #: Figures drawn per page, at most. Each costs tens of milliseconds, so a page for a hundred notebooks
 #: draws the curves and histograms that show a difference first, and identical curves while room is left.
@@ -76,3 +83,13 @@ def write_html_report(
 ) -> None:
     """Write the page to `path` atomically. Raises `PlottingMissing` or `OSError`."""
     atomic_write_text(path, html_report(results, exit_status, tolerance, command))
+
+
+def is_html_report(path: Path) -> bool:
+    """Whether `path` holds a page this module wrote, which `--html` may replace."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(2048)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}">' in head

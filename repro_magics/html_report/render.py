@@ -14,12 +14,16 @@ from ..compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
 from ..verify import NOTHING_RECORDED
 from .gather import FAILED, RECORDED, ArrayComparison, CellRow, ElementCounts, NotebookSection, TrainingCurves
 
+#: The page's `generator`: what tells an earlier report, which `--html` may replace, from any other file.
+GENERATOR = "repro-verify"
+
 _PAGE = Template("""\
 <!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="$generator">
 <title>$title</title>
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 1.5rem 2rem;
@@ -247,6 +251,7 @@ def page_html(
     footer: str,
 ) -> str:
     return _PAGE.substitute(
+        generator=GENERATOR,
         title=_e(title),
         overall=overall,
         command=_e(command),
