@@ -67,7 +67,8 @@ def run_benchmark(config: Config) -> Section:
     samples = interleaved({"html": html, "json": as_json}, config.html_repeats)
     count = f"{config.html_notebooks} notebooks x {config.html_cells} cells"
     section.rows += [
-        Row(f"HTML report, {count}", median(samples["html"]), "s", Goal("<=", 2.0)),
+        # The goal is for the full size; smoke mode's smaller page only shows that the benchmark runs.
+        Row(f"HTML report, {count}", median(samples["html"]), "s", None if config.smoke else Goal("<=", 2.0)),
         Row("HTML report / JSON report of the same results", ratio(samples["html"], samples["json"]), "x"),
         Row("HTML report size", sizes[-1] / 1e6, "MB"),
     ]
