@@ -13,6 +13,7 @@ from . import (
     concurrent_writers,
     determinism_cost,
     fingerprint_speed,
+    html_report_speed,
     ledger_scale,
     machine,
     magic_overhead,
@@ -27,6 +28,7 @@ DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
 BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "ledger": ledger_scale.run_benchmark,
     "fingerprint": fingerprint_speed.run_benchmark,
+    "html": html_report_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
     "magic": magic_overhead.run_benchmark,
     "verify": verify_overhead.run_benchmark,

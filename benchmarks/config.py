@@ -35,6 +35,10 @@ class Config:
     #: Trials of two processes writing one ledger at once, and cells each process runs a trial.
     writer_trials: int
     writer_cells: int
+    #: The HTML report: notebooks, recorded cells in each, and timed pages.
+    html_notebooks: int
+    html_cells: int
+    html_repeats: int
 
 
 FULL = Config(
@@ -55,6 +59,9 @@ FULL = Config(
     fingerprint_repeats=5,
     writer_trials=20,
     writer_cells=40,
+    html_notebooks=100,
+    html_cells=50,
+    html_repeats=5,
 )
 
 SMOKE = Config(
@@ -75,4 +82,7 @@ SMOKE = Config(
     fingerprint_repeats=1,
     writer_trials=1,
     writer_cells=10,
+    html_notebooks=10,
+    html_cells=50,
+    html_repeats=1,
 )

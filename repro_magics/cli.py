@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import signal
 import sys
 import threading
@@ -141,6 +142,12 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let --json replace an existing file that is not an earlier report",
     )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -196,44 +203,102 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
     if arguments.force_json and arguments.json is None:
         raise UsageFailure("--force-json goes with --json PATH")
-    if arguments.json is not None and not arguments.json.parent.is_dir():
-        raise UsageFailure(f"the folder for --json, {arguments.json.parent}, does not exist")
     try:
         inputs = [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
     except (NotebookError, LedgerError) as error:
         raise UsageFailure(str(error)) from None
     if arguments.json is not None:
-        _check_report_path(arguments.json, inputs, arguments.force_json)
+        _check_report_path(
+            "--json",
+            arguments.json,
+            inputs,
+            is_earlier_report=_is_json_report,
+            force_option="--force-json",
+            forced=arguments.force_json,
+        )
+    if arguments.html is not None:
+        _check_html(arguments, inputs)
     return inputs
 
 
-def _check_report_path(path: Path, inputs: list[VerifyInput], force: bool) -> None:
-    """Refuse a --json path whose file the user would lose: a notebook, a ledger, anything not a report."""
+def _check_report_path(
+    option: str,
+    path: Path,
+    inputs: list[VerifyInput],
+    *,
+    is_earlier_report: Callable[[Path], bool],
+    force_option: str | None = None,
+    forced: bool = False,
+) -> None:
+    """Refuse a report path whose file the user would lose: a notebook, a ledger, anything not an earlier report.
+
+    `force_option` names the option that lets an existing file be replaced anyway, if there is
+    one; `forced` says it was given.
+    """
     target = path.resolve()
     names = {path.name.lower(), target.name.lower()}
+    if not path.parent.is_dir():
+        raise UsageFailure(f"the folder for {option}, {path.parent}, does not exist")
     if target in {given.path.resolve() for given in inputs}:
-        raise UsageFailure(f"--json {path} is one of the notebooks to verify; give the report a file of its own")
+        raise UsageFailure(f"{option} {path} is one of the notebooks to verify; give the report a file of its own")
     if any(name.endswith(".ipynb") for name in names):
         raise UsageFailure(
-            f"--json {path} is a notebook; give the report a file of its own "
-            "(a shell pattern right after --json puts a notebook there)"
+            f"{option} {path} is a notebook; give the report a file of its own "
+            f"(a shell pattern right after {option} puts a notebook there)"
         )
     if target in {given.ledger_path.resolve() for given in inputs} or any(n.endswith(LEDGER_SUFFIX) for n in names):
-        raise UsageFailure(f"--json {path} is a ledger; give the report a file of its own")
+        raise UsageFailure(f"{option} {path} is a ledger; give the report a file of its own")
     if path.is_dir():
-        raise UsageFailure(f"--json {path} is a folder; give a file name for the report")
+        raise UsageFailure(f"{option} {path} is a folder; give a file name for the report")
     if path.exists() and not path.is_file():
-        raise UsageFailure(f"--json {path} is not a regular file; give a file name for the report")
-    if path.is_file() and not force and not _is_report(path):
-        raise UsageFailure(f"--json {path} exists and is not a repro-verify report; pass --force-json to replace it")
+        raise UsageFailure(f"{option} {path} is not a regular file; give a file name for the report")
+    if path.is_file() and not forced and not is_earlier_report(path):
+        remedy = f"pass {force_option} to replace it" if force_option else "remove it or pick another name"
+        raise UsageFailure(f"{option} {path} exists and is not a repro-verify report; {remedy}")
 
 
-def _is_report(path: Path) -> bool:
+def _is_json_report(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("format") == REPORT_FORMAT
+
+
+def _check_html(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
+    from .html_report import PlottingMissing, is_html_report, require_matplotlib
+
+    _check_report_path("--html", arguments.html, inputs, is_earlier_report=is_html_report)
+    try:
+        require_matplotlib()
+    except PlottingMissing as error:
+        raise UsageFailure(str(error)) from None
+
+
+def _write_report(noun: str, path: Path, write: Callable[[], None], status: int, err: TextIO) -> int:
+    """Write a report after the verdicts are out; a failure is one line and exit status 4, never a lost verdict."""
+    try:
+        write()
+    except OSError as error:
+        # The error may name a temporary file beside the report; the user knows the report.
+        err.write(printable(f"{PROG}: could not write the {noun} {path}: {error.strerror or error}") + "\n")
+        return _overall_status({status, EXIT_NOT_WRITTEN})
+    return status
+
+
+def _write_html(
+    arguments: argparse.Namespace, results: list[NotebookVerification], status: int, tolerance: Tolerance, err: TextIO
+) -> int:
+    from .html_report import write_html_report
+
+    command = shlex.join([*arguments.prog.split(), *arguments.argv])
+    return _write_report(
+        "HTML report",
+        arguments.html,
+        lambda: write_html_report(arguments.html, results, status, tolerance, command),
+        status,
+        err,
+    )
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -269,13 +334,12 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(printable(_summary(results)) + "\n")
         out.flush()
     if arguments.json is not None:
-        try:
-            atomic_write_text(arguments.json, to_json_text(report_json(results, status, tolerance)))
-        except OSError as error:
-            # The error may name a temporary file beside the report; the user knows the report.
-            err.write(printable(f"{PROG}: could not write the JSON report {arguments.json}: {error.strerror or error}"))
-            err.write("\n")
-            status = _overall_status({status, EXIT_NOT_WRITTEN})
+        json_report = to_json_text(report_json(results, status, tolerance))
+        status = _write_report(
+            "JSON report", arguments.json, lambda: atomic_write_text(arguments.json, json_report), status, err
+        )
+    if arguments.html is not None:
+        status = _write_html(arguments, results, status, tolerance, err)
     return status
 
 
@@ -349,7 +413,15 @@ def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`repro-verify`: returns the exit status (see `EPILOG`)."""
     out, err = out or sys.stdout, err or sys.stderr
-    return _guarded(PROG, err, lambda: run_verify(verify_parser().parse_args(argv), out, err))
+    return _guarded(PROG, err, lambda: run_verify(_parse(verify_parser(), argv), out, err))
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed arguments, with the command line kept for reports that show it."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    arguments = parser.parse_args(argv)
+    arguments.prog, arguments.argv = parser.prog, argv
+    return arguments
 
 
 def module_main(argv: Sequence[str] | None = None) -> int:
@@ -371,7 +443,7 @@ def module_main(argv: Sequence[str] | None = None) -> int:
     where.add_argument("--prefix", metavar="PATH", help="into PATH/share/jupyter/kernels")
 
     def command() -> int:
-        arguments = parser.parse_args(argv)
+        arguments = _parse(parser, argv)
         if arguments.command == "verify":
             return run_verify(arguments, sys.stdout, sys.stderr)
         return _install_kernel(arguments)

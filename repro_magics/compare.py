@@ -96,6 +96,19 @@ def _show_encoded(encoded: dict[str, Any]) -> str:
     return str(kind)
 
 
+def float_agreement(baseline: Any, new: Any, tolerance: Tolerance) -> str:
+    """IDENTICAL, WITHIN_TOLERANCE or DIVERGED: how two encoded floats compare under `tolerance`."""
+    # Encoded floats are equal exactly when their bits are.
+    if baseline == new:
+        return IDENTICAL
+    b, n = float(baseline), float(new)
+    if tolerance.bitwise:
+        return DIVERGED
+    if math.isnan(b) or math.isnan(n) or math.isinf(b) or math.isinf(n):
+        return IDENTICAL if (math.isnan(b) and math.isnan(n)) or b == n else DIVERGED
+    return WITHIN_TOLERANCE if abs(n - b) <= tolerance.atol + tolerance.rtol * abs(b) else DIVERGED
+
+
 class _Walker:
     """Walks two encoded records side by side, counting and measuring the numbers it meets."""
 
@@ -104,20 +117,14 @@ class _Walker:
         self.comparison = comparison
 
     def floats(self, baseline: Any, new: Any, where: str) -> None:
-        # Encoded floats are equal exactly when their bits are.
-        if baseline == new:
+        agreement = float_agreement(baseline, new, self.tolerance)
+        if agreement == IDENTICAL:
             return
         b, n = float(baseline), float(new)
-        if self.tolerance.bitwise:
-            raise _Parted(where, b, n)
-        if math.isnan(b) or math.isnan(n) or math.isinf(b) or math.isinf(n):
-            if (math.isnan(b) and math.isnan(n)) or b == n:
-                return
+        if agreement == DIVERGED:
             raise _Parted(where, b, n)
         absolute = abs(n - b)
         relative = absolute / abs(b) if b else math.inf
-        if absolute > self.tolerance.atol + self.tolerance.rtol * abs(b):
-            raise _Parted(where, b, n)
         self.comparison.inexact_matches += 1
         self.comparison.max_abs_difference = max(self.comparison.max_abs_difference, absolute)
         self.comparison.max_rel_difference = max(self.comparison.max_rel_difference, relative)
@@ -290,9 +297,14 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, A
             yield f"{prefix}{key}", value
 
 
+def flat_environment(environment: dict[str, Any]) -> dict[str, Any]:
+    """An environment's facts by dotted name (`packages.keras`), sorted."""
+    return dict(_flatten(environment))
+
+
 def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(name, baseline value, new value) for each environment fact that differs."""
-    b_flat, n_flat = dict(_flatten(baseline)), dict(_flatten(new))
+    b_flat, n_flat = flat_environment(baseline), flat_environment(new)
     return [
         (name, str(b_flat.get(name, "unset")), str(n_flat.get(name, "unset")))
         for name in sorted(set(b_flat) | set(n_flat))

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import display
 
 from . import journal
 from .arguments import ArgumentError, parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
 from .ledger import LedgerAppender, LedgerError, environment_key
+from .ledger_status import ledger_status, status_html, status_text
 from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values, source_hash
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
@@ -23,7 +26,7 @@ from .startup import hash_seed_warning
 
 @magics_class
 class ReproducibleMagics(Magics):
-    """`%%reproducible` and `%repro_seed`; one instance per kernel."""
+    """`%%reproducible`, `%repro_seed` and `%repro_status`; one instance per kernel."""
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
@@ -62,6 +65,32 @@ class ReproducibleMagics(Magics):
             self.default_seed = parse_seed(text.removeprefix("seed="))
         except SeedError as error:
             raise UsageError(str(error)) from None
+
+    @line_magic
+    def repro_status(self, line: str) -> None:
+        """Show this notebook's ledger: each recorded cell, its seed, when it was recorded, its environment
+        key and its training curves; a cell whose source changed since its record is marked stale.
+
+        Usage: `%repro_status`. The notebook is read as last saved. In a
+        notebook the table is rich output; terminal IPython prints it as text.
+        """
+        if line.strip():
+            raise UsageError("%repro_status takes no arguments")
+        # Imported here: the report's modules are not needed to load the extension.
+        from .html_report.plots import PlottingMissing, require_matplotlib
+
+        notebook = self._locator.notebook(self._ipython.user_ns)
+        path, _ = self._locator.ledger_destination(notebook)
+        try:
+            status = ledger_status(path, notebook)
+        except LedgerError as error:
+            raise UsageError(str(error)) from None
+        try:
+            require_matplotlib()
+            curves = True
+        except PlottingMissing:
+            curves = False
+        display({"text/plain": status_text(status), "text/html": status_html(status, curves=curves)}, raw=True)
 
     @cell_magic
     def reproducible(self, line: str, cell: str) -> None:
@@ -114,6 +143,7 @@ class ReproducibleMagics(Magics):
             with capturing_histories(record.histories):
                 self._run_body(cell)
         record.values = record_named_values(self._ipython.user_ns, options.record)
+        record.recorded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._save(record, magic_cell_source(line, cell))
 
     def _needs_event_loop(self, cell: str) -> bool:

@@ -23,25 +23,6 @@ def source_hash(line: str, body: str) -> str:
     return xxhash.xxh3_64_hexdigest(f"{line}\n{body}".encode())
 
 
-def notebook_cell_source_hash(source: str) -> str | None:
-    """The `source_hash` a `%%reproducible` cell with this notebook source records; None for other cells.
-
-    It splits the source as IPython's transformer does before calling the magic:
-    leading blank lines dropped, a final newline added, the magic's name cut
-    from the first line.
-    """
-    lines = source.splitlines(keepends=True)
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines or not lines[0].startswith(CELL_MAGIC):
-        return None
-    name, _, line = lines[0][2:].rstrip().partition(" ")
-    if name != CELL_MAGIC[2:]:
-        return None
-    body = "".join(lines[1:])
-    return source_hash(line, body if body.endswith("\n") or not body else body + "\n")
-
-
 @dataclass
 class CellRecord:
     """Everything recorded for one run of one cell."""
@@ -55,11 +36,15 @@ class CellRecord:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: For a cell run without an id: how many times this source has run in the kernel (see `record_key`).
     occurrence: int | None = None
+    #: When the cell finished running, in UTC (ISO 8601, to the second); shown by `%repro_status`, never compared.
+    recorded_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         identity = {} if self.occurrence is None else {"occurrence": self.occurrence}
+        when = {} if self.recorded_at is None else {"recorded_at": self.recorded_at}
         return {
             **identity,
+            **when,
             "cell_id": self.cell_id,
             "cell_number": self.cell_number,
             "seed": self.seed,

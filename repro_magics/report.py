@@ -52,7 +52,8 @@ def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def _worst(comparisons: list[Comparison]) -> Comparison | None:
+def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
+    """The comparison a notebook's verdict comes from: the first that diverged, else within tolerance."""
     for verdict in (DIVERGED, WITHIN_TOLERANCE):
         for comparison in comparisons:
             if comparison.verdict == verdict:
@@ -119,7 +120,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
             f"    {failure.summary}",
         ]
-    comparison = _worst(result.comparisons)
+    comparison = worst_comparison(result.comparisons)
     if result.nothing_recorded:
         consequence = (
             "with --require-records this is a failure (exit status 5)"

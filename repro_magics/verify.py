@@ -8,7 +8,7 @@ from typing import Any
 
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
 from .ledger import Ledger, ledger_path_for
-from .notebook_context import code_cell_positions
+from .notebook_context import CodeCell, code_cell_positions, code_cells
 from .runner import KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.
@@ -56,6 +56,10 @@ class NotebookVerification:
     require_records: bool = False
     #: Why the ledger could not be written (`ledger_action` is then NOT_WRITTEN).
     ledger_error: str | None = None
+    #: The ledger the runs were compared with, if there was one.
+    baseline: Ledger | None = None
+    #: The notebook's code cells as verified, for reports that list them.
+    code_cells: list[CodeCell] = field(default_factory=list)
 
     @property
     def failure(self) -> Any:
@@ -131,7 +135,12 @@ def verify_notebook(
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
     result = NotebookVerification(
-        notebook_path, ledger_path, had_ledger=ledger is not None, require_records=options.require_records
+        notebook_path,
+        ledger_path,
+        had_ledger=ledger is not None,
+        require_records=options.require_records,
+        baseline=ledger,
+        code_cells=code_cells(notebook.cells),
     )
     runs = options.runs or (1 if ledger is not None else 2)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..compare import IDENTICAL, Comparison, Tolerance, compare_ledgers
 from ..ledger import Ledger
-from ..recording import notebook_cell_source_hash
+from ..notebook_context import notebook_cell_source_hash
 from ..report import difference_text
 from ..verify import NotebookVerification
 

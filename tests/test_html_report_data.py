@@ -1,0 +1,100 @@
+"""The HTML report built from results in the process: a ledger baseline, a tolerance, escaping, many notebooks."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from html_pages import OUTSIDE_ADDRESS, Elements
+
+from repro_magics.compare import Tolerance, compare_ledgers
+from repro_magics.html_report import MAX_FIGURES, html_report
+from repro_magics.ledger import Ledger
+from repro_magics.notebook_context import CodeCell
+from repro_magics.runner import NotebookRun
+from repro_magics.values import encode_array, encode_value
+
+ENVIRONMENT = {"python": "3.11.7", "packages": {"keras": "3.15.1"}}
+
+
+def record(cell_id: str, number: int, loss: list[float], weights: list[float], line: str = "") -> dict[str, Any]:
+    return {
+        "cell_id": cell_id,
+        "cell_number": number,
+        "seed": 1,
+        "source_first_line": line or f"%%reproducible seed=1 record=w  # {cell_id}",
+        "source_hash": f"{number:016x}",
+        "histories": [{"type": "history", "epochs": list(range(len(loss))), "metrics": {"loss": loss}}],
+        "values": {"w": encode_array(np.asarray(weights, dtype="float64")), "n": encode_value(3)},
+        "environment": "e1",
+    }
+
+
+def verification(name: str, baseline: Ledger, fresh: Ledger, tolerance: Tolerance) -> Any:
+    from repro_magics.verify import NotebookVerification
+
+    result = NotebookVerification(Path(name), Path(name).with_suffix(".repro.json"), had_ledger=True, baseline=baseline)
+    result.code_cells = [CodeCell(r["cell_number"], r["cell_id"], r["source_first_line"], "") for r in baseline.records]
+    result.runs.append(NotebookRun(Path(name), fresh, None, 1.0, len(fresh.records)))
+    result.comparisons.append(compare_ledgers(baseline, fresh, tolerance, new_label="run 1"))
+    return result
+
+
+def ledger(*records: dict[str, Any], environment: dict[str, Any] = ENVIRONMENT) -> Ledger:
+    return Ledger(list(records), {"e1": environment})
+
+
+def test_when_a_run_is_within_tolerance_of_the_ledger_then_cell_curve_and_elements_say_within_tolerance() -> None:
+    baseline = ledger(record("a", 1, [1.0, 0.5, 0.25], [1.0, 2.0, 3.0]))
+    fresh = ledger(record("a", 1, [1.0, 0.5, 0.25 + 1e-12], [1.0, 2.0 + 1e-12, 3.0]))
+    tolerance = Tolerance(atol=1e-9)
+    page = Elements(html_report([verification("t.ipynb", baseline, fresh, tolerance)], 0, tolerance, "repro-verify"))
+    (row,) = page.having("tr", data_cell_id="a")
+    assert "cell-within-tolerance" in row.attributes["class"].split()
+    (figure,) = page.having("figure", "curves")
+    assert figure.attributes["data-first-differing-epoch"] == "" and "within tolerance" in figure.text
+    (array,) = page.having("tr", data_array="cell 1 (id a), value 'w'")
+    assert "ledger" in array.text and "array-within-tolerance" in array.attributes["class"]
+    assert page.cells(array)[1:6] == ["run 1 vs ledger", "2", "1", "0", "0 equal, 0 different"]
+
+
+def test_when_the_environment_changed_then_its_row_is_highlighted_and_the_table_open() -> None:
+    baseline = ledger(record("a", 1, [1.0], [1.0]))
+    fresh = ledger(record("a", 1, [2.0], [1.0]), environment={**ENVIRONMENT, "packages": {"keras": "3.16.0"}})
+    page = Elements(html_report([verification("e.ipynb", baseline, fresh, Tolerance())], 1, Tolerance(), "x"))
+    (changed,) = page.having("tr", "changed")
+    assert page.cells(changed) == ["packages.keras", "3.15.1", "3.16.0"]
+    assert [page.cells(row) for row in page.having("tr", "same")] == [["python", "3.11.7", "3.11.7"]]
+    (details,) = page.having("details")
+    assert "open" in details.attributes and "1 entries differ" in details.text
+
+
+def test_when_text_from_a_notebook_holds_markup_then_the_page_shows_it_as_text() -> None:
+    line = '%%reproducible seed=1  # <script>alert("x")</script> <a href="https://example.org">'
+    baseline = ledger(record("a", 1, [1.0], [1.0], line))
+    fresh = ledger(record("a", 1, [2.0], [1.0], line))
+    text = html_report([verification("<b>odd</b>.ipynb", baseline, fresh, Tolerance())], 1, Tolerance(), "x")
+    page = Elements(text)
+    assert not page.having("script") and not page.having("a", href="https://example.org") and not page.having("b")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text
+    (row,) = page.having("tr", data_cell_id="a")
+    assert line in row.text
+
+
+def test_when_many_notebooks_diverge_then_the_page_draws_the_cap_and_names_every_curve_not_drawn() -> None:
+    results = []
+    for number in range(MAX_FIGURES + 5):
+        baseline = ledger(record("a", 1, [1.0, 0.5], [1.0]))
+        fresh = copy.deepcopy(baseline)
+        fresh.records[0]["histories"][0]["metrics"]["loss"][1] = 0.75
+        results.append(verification(f"n{number}.ipynb", baseline, fresh, Tolerance()))
+    text = html_report(results, 1, Tolerance(), "x")
+    page = Elements(text)
+    assert len(page.having("figure", "curves")) == MAX_FIGURES
+    assert len(page.having("svg")) == MAX_FIGURES
+    undrawn = page.having("p", "undrawn")
+    assert [p.text for p in undrawn] == ["Not drawn (1): cell 1 (id a), history 1 (diverged)."] * 5
+    assert "5 training histories were not drawn" in page.having("p", "note")[-1].text
+    assert OUTSIDE_ADDRESS.search(text) is None
