@@ -39,7 +39,8 @@ def test_when_the_html_folder_does_not_exist_then_exit_2_naming_it(tmp_path: Pat
     [
         (
             "other.ipynb",
-            "is a notebook; give the report a file of its own (a shell pattern right after --html puts a notebook there)",
+            "is a notebook; give the report a file of its own "
+            "(a shell pattern right after --html puts a notebook there)",
         ),
         ("old.repro.json", "is a ledger; give the report a file of its own"),
         ("notes.txt", "exists and is not a repro-verify report; remove it or pick another name"),
