@@ -120,7 +120,8 @@ async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lin
     assert job["stale"] == {}
 
     notebook_file = str((jp_root_dir / NOTEBOOK).resolve())
-    status, out, _ = run_cli(notebook_file, "-q", "--json", str(tmp_path / "cli.json"))
+    # The CLI runs its kernels on an event loop of its own, so not on this test's running one.
+    status, out, _ = await asyncio.to_thread(run_cli, notebook_file, "-q", "--json", str(tmp_path / "cli.json"))
     assert status == job["exit_status"]
     assert [re.sub(r"in \d+\.\d s", "in T s", line) for line in job["lines"]] == [
         re.sub(r"in \d+\.\d s", "in T s", line) for line in out.splitlines()

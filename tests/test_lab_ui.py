@@ -27,6 +27,8 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from repro_magics.kernel_extension import KERNEL_EXT_ARGUMENT
+
 pytestmark = [pytest.mark.ui, pytest.mark.kernel]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -168,7 +170,7 @@ class Lab:
         return [
             child
             for child in psutil.Process(self.process.pid).children(recursive=True)
-            if child.is_running() and child.status() != psutil.STATUS_ZOMBIE and "--ext=repro_magics" in child.cmdline()
+            if child.is_running() and child.status() != psutil.STATUS_ZOMBIE and KERNEL_EXT_ARGUMENT in child.cmdline()
         ]
 
     def stop(self) -> None:
