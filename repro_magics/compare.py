@@ -29,6 +29,22 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """How far apart one cell's records lie: every number walked, none stopping the walk.
+
+    `measurable` is False when something other than a finite number differs (a
+    name, a shape, an integer, a NaN, an array stored only by fingerprint): no
+    tolerance accepts that, and `not_a_number_change` says where it is.
+    """
+
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    numbers_differing: int = 0
+    measurable: bool = True
+    not_a_number_change: str | None = None
+
+
+@dataclass(frozen=True)
 class Difference:
     """Where one cell's records first part, and the two values there."""
 
@@ -40,6 +56,8 @@ class Difference:
     baseline: str
     new: str
     source_changed: bool = False
+    #: The spread of all this cell's numbers, for the tolerance that would accept them.
+    spread: Spread | None = None
 
 
 @dataclass
@@ -67,6 +85,26 @@ class Comparison:
     @property
     def first_difference(self) -> Difference | None:
         return self.differences[0] if self.differences else None
+
+    @property
+    def spread(self) -> Spread | None:
+        """The spread over every cell that differs, or None when none does or a record is missing."""
+        spreads = [difference.spread for difference in self.differences]
+        if not spreads or any(spread is None for spread in spreads):
+            return None
+        return merge_spreads([spread for spread in spreads if spread is not None])
+
+
+def merge_spreads(spreads: list[Spread]) -> Spread:
+    """One spread covering several: the largest differences, the first change no tolerance accepts."""
+    unmeasurable = next((spread for spread in spreads if not spread.measurable), None)
+    return Spread(
+        max_abs=max((spread.max_abs for spread in spreads), default=0.0),
+        max_rel=max((spread.max_rel for spread in spreads), default=0.0),
+        numbers_differing=sum(spread.numbers_differing for spread in spreads),
+        measurable=unmeasurable is None,
+        not_a_number_change=unmeasurable.not_a_number_change if unmeasurable else None,
+    )
 
 
 class _Parted(Exception):
@@ -225,6 +263,44 @@ class _Walker:
             self.encoded(b_values[name], n_values[name], f"value '{name}'")
 
 
+class _Measurer(_Walker):
+    """Walks two records to the end, measuring every finite number that differs instead of stopping there."""
+
+    def __init__(self) -> None:
+        super().__init__(Tolerance(), Comparison("", ""))
+        self.max_abs = self.max_rel = 0.0
+        self.numbers_differing = 0
+
+    def floats(self, baseline: Any, new: Any, where: str) -> None:
+        if baseline == new:
+            return
+        b, n = float(baseline), float(new)
+        if not (math.isfinite(b) and math.isfinite(n)):
+            if (math.isnan(b) and math.isnan(n)) or b == n:
+                return
+            raise _Parted(where, b, n)
+        absolute = abs(n - b)
+        self.numbers_differing += 1
+        self.max_abs = max(self.max_abs, absolute)
+        self.max_rel = max(self.max_rel, absolute / abs(b) if b else (math.inf if absolute else 0.0))
+
+
+def measure(baseline: dict[str, Any], new: dict[str, Any]) -> Spread:
+    """The spread between two records of one cell (see `Spread`)."""
+    measurer = _Measurer()
+    try:
+        measurer.record(baseline, new)
+    except _Parted as parted:
+        return Spread(
+            measurer.max_abs,
+            measurer.max_rel,
+            measurer.numbers_differing,
+            measurable=False,
+            not_a_number_change=f"{parted.where}: {_show(parted.baseline)} vs {_show(parted.new)}",
+        )
+    return Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing)
+
+
 def _epochs_text(epochs: Any) -> str:
     """Keras' 0-based `History.epoch` as Keras prints epochs, from 1: `3 epochs (1-3)`."""
     if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
@@ -381,6 +457,7 @@ def compare_ledgers(
                     baseline=_show(parted.baseline),
                     new=_show(parted.new),
                     source_changed=changed,
+                    spread=measure(b_record, n_record) if b_record is not None and n_record is not None else None,
                 )
             )
             if not environment_checked and b_record is not None and n_record is not None:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from .diagnosis.tolerance import advice_json, advice_lines
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
@@ -69,6 +70,9 @@ def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
         more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
         lines.append(f"    later cells that differ too: {shown}{more}")
+    spread = comparison.spread
+    if spread is not None:
+        lines.extend(f"    {line}" for line in advice_lines(spread))
     if comparison.environment_changes:
         changes = "; ".join(f"{name} {old} vs {new}" for name, old, new in comparison.environment_changes)
         lines.append(f"    environment differs: {changes}")
@@ -154,7 +158,9 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
 
 
 def _difference_json(difference: Difference) -> dict[str, Any]:
-    return asdict(difference)
+    data = asdict(difference)
+    data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
+    return data
 
 
 def _comparison_json(comparison: Comparison) -> dict[str, Any]:
@@ -167,6 +173,7 @@ def _comparison_json(comparison: Comparison) -> dict[str, Any]:
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
         "differences": [_difference_json(d) for d in comparison.differences],
+        "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
