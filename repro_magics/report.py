@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from .diagnosis.causes import likely_causes
 from .diagnosis.tolerance import advice_json, advice_lines
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
@@ -17,6 +19,10 @@ _ESCAPED_CATEGORIES = {"Cc", "Zl", "Zp"}
 # Controls that reorder what a terminal shows (the "Trojan source" characters).
 _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+NO_LIKELY_CAUSE = (
+    "likely cause: no lint rule applies to this cell or to the cells that made what it uses; "
+    "docs/limits.md lists causes a reading of the code cannot see"
+)
 
 
 def printable(text: str) -> str:
@@ -59,6 +65,15 @@ def _worst(comparisons: list[Comparison]) -> Comparison | None:
             if comparison.verdict == verdict:
                 return comparison
     return comparisons[0] if comparisons else None
+
+
+def _cause_lines(notebook: Path, first: Difference) -> list[str]:
+    causes = likely_causes(notebook, first.cell_number)
+    if causes is None:
+        return []
+    if not causes:
+        return [f"    {NO_LIKELY_CAUSE}"]
+    return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
 def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
@@ -139,6 +154,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
             *_difference_lines(comparison, first),
+            *_cause_lines(result.notebook, first),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
@@ -157,13 +173,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(difference: Difference) -> dict[str, Any]:
+def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
+    causes = likely_causes(notebook, difference.cell_number)
+    data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -172,7 +190,7 @@ def _comparison_json(comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(d) for d in comparison.differences],
+        "differences": [_difference_json(notebook, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
@@ -197,7 +215,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
     }
 
 

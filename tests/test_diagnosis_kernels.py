@@ -62,3 +62,40 @@ def test_when_a_value_changes_by_a_tenth_then_the_report_calls_it_a_real_change(
     assert status == 1, out
     assert "would pass with --rtol 0.13 or --atol 0.1" in out
     assert "this looks like a real change: up to 0.12 relative: far more than float rounding makes" in out
+
+
+def test_when_a_cell_diverges_on_a_generator_made_in_another_cell_then_both_cells_findings_are_likely_causes(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "shared_rng.ipynb",
+        "import numpy as np\nrng = np.random.default_rng()",
+        "%%reproducible seed=1 record=x\nx = rng.normal(size=3)",
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--json", str(tmp_path / "report.json"))
+    assert status == 1, out
+    assert "DIVERGED, run 2 vs run 1, first at cell 2 (id c1)" in out
+    assert "    likely causes (repro-lint findings):\n" in out
+    assert (
+        "      cell 1, line 2 (it made 'rng', which the diverged cell uses): RM101 np.random.default_rng() without "
+        "a seed draws fresh entropy on every run; pass a seed (see docs/rules.md#RM101)\n"
+    ) in out
+    assert "      cell 2, line 2: RM106 'rng' is a random generator made in cell 1;" in out
+    (difference,) = json.loads((tmp_path / "report.json").read_text())["notebooks"][0]["comparisons"][0]["differences"]
+    assert [(cause["cell"], cause["code"], cause["made"]) for cause in difference["likely_causes"]] == [
+        (1, "RM101", ["rng"]),
+        (2, "RM106", []),
+    ]
+
+
+def test_when_no_lint_rule_explains_a_divergence_then_the_report_says_so(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "drift.ipynb",
+        counter_cell(tmp_path / "runs.txt"),
+        "%%reproducible seed=5 record=x\nx = 1.0 + run * 1e-12",
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--json", str(tmp_path / "report.json"))
+    assert status == 1, out
+    assert "    likely cause: no lint rule applies to this cell or to the cells that made what it uses;" in out
+    (difference,) = json.loads((tmp_path / "report.json").read_text())["notebooks"][0]["comparisons"][0]["differences"]
+    assert difference["likely_causes"] == []
