@@ -45,6 +45,25 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class TrainingDivergence:
+    """Where a cell's training first parts: the first epoch whose weights differ, and the first whose metrics do.
+
+    Epochs count from 1, as Keras prints them. Metrics are compared by their
+    bits here, whatever the tolerance: this says where training parts, not
+    whether the parting matters.
+    """
+
+    #: Which captured `fit` of the cell, from 1.
+    history: int
+    #: Both sides fingerprinted the weights per epoch (ledgers from before that don't).
+    weights_recorded: bool
+    #: The epoch after which the weights first differ; 0 when they differ before the first; None when they never do.
+    weights_first_differ_after: int | None
+    metric: str | None = None
+    metric_first_differs_at: int | None = None
+
+
+@dataclass(frozen=True)
 class Difference:
     """Where one cell's records first part, and the two values there."""
 
@@ -58,6 +77,8 @@ class Difference:
     source_changed: bool = False
     #: The spread of all this cell's numbers, for the tolerance that would accept them.
     spread: Spread | None = None
+    #: Where its training first parts, when a captured `fit` differs.
+    training: TrainingDivergence | None = None
 
 
 @dataclass
@@ -301,6 +322,49 @@ def measure(baseline: dict[str, Any], new: dict[str, Any]) -> Spread:
     return Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing)
 
 
+def _first_metric_difference(baseline: dict[str, Any], new: dict[str, Any]) -> tuple[int | None, str | None]:
+    b_metrics, n_metrics = baseline.get("metrics") or {}, new.get("metrics") or {}
+    epochs = baseline.get("epochs") or []
+    for position, epoch in enumerate(epochs):
+        for metric in sorted(set(b_metrics) | set(n_metrics)):
+            b_values, n_values = b_metrics.get(metric) or [], n_metrics.get(metric) or []
+            b_value = b_values[position] if position < len(b_values) else None
+            n_value = n_values[position] if position < len(n_values) else None
+            if b_value != n_value:  # encoded floats are equal exactly when their bits are
+                return int(epoch) + 1, metric
+    return None, None
+
+
+def _first_weights_difference(baseline: dict[str, Any], new: dict[str, Any]) -> int | None:
+    def known_and_different(b: Any, n: Any) -> bool:
+        return b is not None and n is not None and b != n
+
+    if known_and_different(baseline.get("initial_weight_fingerprint"), new.get("initial_weight_fingerprint")):
+        return 0
+    epochs = baseline.get("epochs") or []
+    pairs = zip(baseline["weight_fingerprints"], new["weight_fingerprints"], strict=False)
+    for epoch, (b, n) in zip(epochs, pairs, strict=False):
+        if known_and_different(b, n):
+            return int(epoch) + 1
+    return None
+
+
+def training_divergence(baseline: dict[str, Any], new: dict[str, Any]) -> TrainingDivergence | None:
+    """Where the first captured `fit` that differs between two records of a cell parts; None if none differs."""
+    pairs = zip(baseline.get("histories") or [], new.get("histories") or [], strict=False)
+    for number, (b_history, n_history) in enumerate(pairs, start=1):
+        if not all(isinstance(h, dict) and h.get("type") == "history" for h in (b_history, n_history)):
+            continue
+        if b_history.get("epochs") != n_history.get("epochs"):
+            continue
+        metric_epoch, metric = _first_metric_difference(b_history, n_history)
+        recorded = all("weight_fingerprints" in history for history in (b_history, n_history))
+        weights_epoch = _first_weights_difference(b_history, n_history) if recorded else None
+        if metric_epoch is not None or weights_epoch is not None:
+            return TrainingDivergence(number, recorded, weights_epoch, metric, metric_epoch)
+    return None
+
+
 def _epochs_text(epochs: Any) -> str:
     """Keras' 0-based `History.epoch` as Keras prints epochs, from 1: `3 epochs (1-3)`."""
     if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
@@ -458,6 +522,11 @@ def compare_ledgers(
                     new=_show(parted.new),
                     source_changed=changed,
                     spread=measure(b_record, n_record) if b_record is not None and n_record is not None else None,
+                    training=(
+                        training_divergence(b_record, n_record)
+                        if b_record is not None and n_record is not None
+                        else None
+                    ),
                 )
             )
             if not environment_checked and b_record is not None and n_record is not None:

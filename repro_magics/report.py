@@ -9,6 +9,7 @@ from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
 from .diagnosis.causes import likely_causes
+from .diagnosis.epochs import training_line
 from .diagnosis.tolerance import advice_json, advice_lines
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
@@ -78,6 +79,8 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
 
 def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
     lines = [f"    {first.where}: {comparison.baseline_label} {first.baseline} vs {comparison.new_label} {first.new}"]
+    if first.training is not None:
+        lines.append(f"    {training_line(first.training)}")
     if first.source_changed:
         lines.append("    (this cell's source changed since the baseline was recorded)")
     others = comparison.differences[1:]

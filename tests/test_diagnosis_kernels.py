@@ -99,3 +99,72 @@ def test_when_no_lint_rule_explains_a_divergence_then_the_report_says_so(tmp_pat
     assert "    likely cause: no lint rule applies to this cell or to the cells that made what it uses;" in out
     (difference,) = json.loads((tmp_path / "report.json").read_text())["notebooks"][0]["comparisons"][0]["differences"]
     assert difference["likely_causes"] == []
+
+
+def nudged_training_cell(epochs: int = 4) -> str:
+    """A fit whose callback moves one weight by 1e-3 at the end of epoch 2, from the second run on."""
+    return f"""\
+%%reproducible seed=3
+import numpy as np
+import keras
+
+features = np.linspace(-1, 1, 256, dtype="float32").reshape(64, 4)
+labels = (features.sum(axis=1) > 0).astype("float32")
+
+class Nudge(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if run and epoch == 1:
+            kernel = self.model.layers[0].kernel
+            value = kernel.numpy()
+            value[0, 0] += 1e-3
+            kernel.assign(value)
+
+model = keras.Sequential([
+    keras.Input((4,)),
+    keras.layers.Dense(4, activation="relu"),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile("sgd", "binary_crossentropy")
+history = model.fit(features, labels, epochs={epochs}, batch_size=16, verbose=0, callbacks=[Nudge()])"""
+
+
+def test_when_a_weight_moves_after_epoch_2_then_the_report_says_weights_differ_after_2_and_loss_at_3(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "nudge.ipynb", counter_cell(tmp_path / "runs.txt"), nudged_training_cell())
+    assert run_cli(str(notebook), "--quiet", "--runs", "1")[0] == 0
+    ledger_path = tmp_path / "nudge.repro.json"
+    (history,) = json.loads(ledger_path.read_text())["records"][0]["histories"]
+    assert len(history["weight_fingerprints"]) == 4
+    assert len(set(history["weight_fingerprints"]) | {history["initial_weight_fingerprint"]}) == 5
+
+    status, out, _ = run_cli(str(notebook), "--quiet", "--json", str(tmp_path / "report.json"))
+    assert status == 1, out
+    assert "    history 1, metric 'loss', epoch 3: ledger " in out
+    assert "    training: weights first differ after epoch 2; 'loss' first differs at epoch 3\n" in out
+    (difference,) = json.loads((tmp_path / "report.json").read_text())["notebooks"][0]["comparisons"][0]["differences"]
+    assert difference["training"] == {
+        "history": 1,
+        "weights_recorded": True,
+        "weights_first_differ_after": 2,
+        "metric": "loss",
+        "metric_first_differs_at": 3,
+    }
+
+
+def test_when_the_ledger_predates_weight_fingerprints_then_it_loads_and_the_report_says_they_are_missing(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "old.ipynb", counter_cell(tmp_path / "runs.txt"), nudged_training_cell())
+    assert run_cli(str(notebook), "--quiet", "--runs", "1")[0] == 0
+    ledger_path = tmp_path / "old.repro.json"
+    ledger = json.loads(ledger_path.read_text())
+    for history in ledger["records"][0]["histories"]:
+        del history["weight_fingerprints"], history["initial_weight_fingerprint"]
+    ledger_path.write_text(json.dumps(ledger))
+    status, out, _ = run_cli(str(notebook), "--quiet")
+    assert status == 1, out
+    assert (
+        "    training: the weights per epoch are not in the ledger (it predates them; --update records them); "
+        "'loss' first differs at epoch 3\n"
+    ) in out
