@@ -12,6 +12,7 @@ from pathlib import Path
 from . import (
     concurrent_writers,
     determinism_cost,
+    epoch_fingerprints,
     fingerprint_speed,
     ledger_scale,
     machine,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "ledger": ledger_scale.run_benchmark,
     "fingerprint": fingerprint_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
+    "epoch-fingerprints": epoch_fingerprints.run_benchmark,
     "magic": magic_overhead.run_benchmark,
     "verify": verify_overhead.run_benchmark,
     "writers": concurrent_writers.run_benchmark,
