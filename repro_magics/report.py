@@ -77,20 +77,21 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
+def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
     lines = [f"    {first.where}: {comparison.baseline_label} {first.baseline} vs {comparison.new_label} {first.new}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
     if first.source_changed:
         lines.append("    (this cell's source changed since the baseline was recorded)")
+    spread = comparison.spread
+    if spread is not None:
+        lines.extend(f"    {line}" for line in advice_lines(spread))
+    lines.extend(_cause_lines(notebook, first))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
         more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
         lines.append(f"    later cells that differ too: {shown}{more}")
-    spread = comparison.spread
-    if spread is not None:
-        lines.extend(f"    {line}" for line in advice_lines(spread))
     if comparison.environment_changes:
         changes = "; ".join(f"{name} {old} vs {new}" for name, old, new in comparison.environment_changes)
         lines.append(f"    environment differs: {changes}")
@@ -156,8 +157,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first),
-            *_cause_lines(result.notebook, first),
+            *_difference_lines(comparison, first, result.notebook),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
