@@ -365,6 +365,32 @@ def training_divergence(baseline: dict[str, Any], new: dict[str, Any]) -> Traini
     return None
 
 
+def measure_parts(baseline: dict[str, Any], new: dict[str, Any]) -> dict[str, Spread]:
+    """The spread of each metric of each captured `fit` and of each recorded value of two records of a cell."""
+    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    histories = zip(baseline.get("histories") or [], new.get("histories") or [], strict=False)
+    for number, (b_history, n_history) in enumerate(histories, start=1):
+        for metric in sorted(set(b_history.get("metrics") or {}) | set(n_history.get("metrics") or {})):
+            pairs[f"history {number}, metric '{metric}'"] = (
+                {**b_history, "metrics": {metric: (b_history.get("metrics") or {}).get(metric, [])}},
+                {**n_history, "metrics": {metric: (n_history.get("metrics") or {}).get(metric, [])}},
+            )
+    b_values, n_values = baseline.get("values") or {}, new.get("values") or {}
+    for name in sorted(set(b_values) | set(n_values)):
+        pairs[f"value '{name}'"] = (b_values.get(name) or {}, n_values.get(name) or {})
+    parts: dict[str, Spread] = {}
+    for label, (b_part, n_part) in pairs.items():
+        measurer = _Measurer()
+        try:
+            measurer.encoded(b_part, n_part, label)
+        except _Parted as parted:
+            change = f"{parted.where}: {_show(parted.baseline)} vs {_show(parted.new)}"
+            parts[label] = Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing, False, change)
+        else:
+            parts[label] = Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing)
+    return parts
+
+
 def _epochs_text(epochs: Any) -> str:
     """Keras' 0-based `History.epoch` as Keras prints epochs, from 1: `3 epochs (1-3)`."""
     if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
@@ -475,11 +501,13 @@ def compare_ledgers(
     baseline_label: str = "ledger",
     new_label: str = "new run",
     positions: dict[str, tuple[int, str]] | None = None,
+    cell_tolerances: dict[str, Tolerance] | None = None,
 ) -> Comparison:
     """Compare `new` with `baseline`, cell by cell in notebook order.
 
     `positions` maps cell ids to (code cell number, first source line) in
     the notebook as it is now; records carry their own where it is missing.
+    `cell_tolerances` (by record key) replace `tolerance` for their cells.
     """
     positions = positions or {}
     comparison = Comparison(baseline_label, new_label)
@@ -508,6 +536,7 @@ def compare_ledgers(
             if n_record is None:
                 raise _Parted("record", "recorded", f"none (the cell recorded nothing in {_in(new_label)})")
             comparison.cells_compared += 1
+            walker.tolerance = (cell_tolerances or {}).get(record_key(b_record), tolerance)
             walker.record(b_record, n_record)
         except _Parted as parted:
             changed = bool(b_record and n_record and b_record.get("source_hash") != n_record.get("source_hash"))

@@ -165,8 +165,13 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
+            used = (
+                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                if result.calibrated_cells
+                else _tolerance_text(tolerance)
+            )
             lines = [
-                f"{name}: within tolerance {against} ({_tolerance_text(tolerance)}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]

@@ -56,6 +56,8 @@ class NotebookVerification:
     require_records: bool = False
     #: Why the ledger could not be written (`ledger_action` is then NOT_WRITTEN).
     ledger_error: str | None = None
+    #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
+    calibrated_cells: int = 0
 
     @property
     def failure(self) -> Any:
@@ -133,6 +135,8 @@ def verify_notebook(
         notebook_path, ledger_path, had_ledger=ledger is not None, require_records=options.require_records
     )
     runs = options.runs or (1 if ledger is not None else 2)
+    cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
+    result.calibrated_cells = len(cell_tolerances)
 
     for number in range(1, runs + 1):
         if on_run_start is not None:
@@ -157,6 +161,7 @@ def verify_notebook(
                     baseline_label="ledger",
                     new_label=label,
                     positions=positions,
+                    cell_tolerances=cell_tolerances,
                 )
             )
         if number > 1:
@@ -168,6 +173,7 @@ def verify_notebook(
                     baseline_label="run 1",
                     new_label=label,
                     positions=positions,
+                    cell_tolerances=cell_tolerances,
                 )
             )
 
@@ -186,8 +192,17 @@ def verify_notebook(
         elif ledger is None:
             _save(result, result.runs[0].records, SAVED)
         else:
-            _save(result, result.runs[-1].records, UPDATED)
+            latest = result.runs[-1].records
+            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
     return result
+
+
+def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
+    """The per-cell tolerances `--calibrate` stored in a ledger, by record key."""
+    return {
+        key: Tolerance(rtol=float(stored["rtol"]), atol=float(stored["atol"]))
+        for key, stored in ledger.tolerances.items()
+    }
 
 
 def _save(result: NotebookVerification, records: Ledger, action: str) -> None:

@@ -168,3 +168,42 @@ def test_when_the_ledger_predates_weight_fingerprints_then_it_loads_and_the_repo
         "    training: the weights per epoch are not in the ledger (it predates them; --update records them); "
         "'loss' first differs at epoch 3\n"
     ) in out
+
+
+def test_when_calibrated_over_3_runs_then_each_metric_spread_is_shown_and_the_stored_tolerance_passes_later_runs(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "calibrate.ipynb",
+        counter_cell(tmp_path / "runs.txt"),
+        "%%reproducible seed=1 record=loss,count\nloss = 0.5 * (1 + (run % 2) * 1e-6)\ncount = 3",
+        "%%reproducible seed=2 record=label\nlabel = 'same'",
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--calibrate", "3")
+    assert status == 0, out
+    assert "calibrated over 3 fresh runs in" in out
+    assert "  cell 2: %%reproducible seed=1 record=loss,count\n" in out
+    assert "    value 'count': identical in every run\n" in out
+    assert "    value 'loss': up to 5e-07 absolute, 1e-06 relative\n" in out
+    assert "    suggested: --rtol 1e-06 (or --atol 5e-07)\n" in out
+    assert "  cell 3: %%reproducible seed=2 record=label\n    value 'label': identical in every run\n" in out
+    assert "    bitwise: no tolerance needed\n" in out
+    assert "ledger unchanged: rerun with --update" in out
+    assert not (tmp_path / "calibrate.repro.json").exists()
+
+    status, out, _ = run_cli(str(notebook), "--quiet", "--calibrate", "2", "--update")
+    assert status == 0, out
+    assert "ledger saved:" in out and "tolerances for 1 cell;" in out
+    tolerances = json.loads((tmp_path / "calibrate.repro.json").read_text())["tolerances"]
+    assert tolerances == {"id:c1": {"rtol": 1e-06, "atol": 0.0, "runs": 2}}
+
+    status, out, _ = run_cli(str(notebook), "--quiet", "--runs", "2")
+    assert status == 0, out
+    assert "within tolerance to the ledger and across the fresh runs (tolerances calibrated for 1 cell;" in out
+
+
+def test_when_calibrate_is_given_1_then_2_saying_a_spread_needs_two_runs(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "one.ipynb", "x = 1")
+    status, _, err = run_cli(str(notebook), "--calibrate", "1")
+    assert status == 2
+    assert "'1' must be 2 or more: a spread needs two runs" in err
