@@ -150,6 +150,12 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="run each notebook twice with every training step of its captured fits fingerprinted (slow), and "
+        "name, for each cell that differs, the first batch whose inputs or weights differ",
+    )
+    parser.add_argument(
         "--calibrate",
         type=_at_least_two,
         metavar="N",
@@ -254,6 +260,8 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = _check_inputs(arguments)
     if arguments.calibrate:
         return _run_calibrate(arguments, inputs, out, err)
+    if arguments.trace:
+        return _run_trace(arguments, inputs, out, err)
     tolerance = Tolerance(rtol=arguments.rtol, atol=arguments.atol)
     options = VerifyOptions(
         runs=arguments.runs,
@@ -293,6 +301,37 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write("\n")
             status = _overall_status({status, EXIT_NOT_WRITTEN})
     return status
+
+
+def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
+    from .diagnosis.trace import trace_lines, trace_notebook
+
+    for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
+        if given is not None:
+            raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
+    if arguments.update:
+        raise UsageFailure("--trace leaves the ledger alone; drop --update")
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
+    progress = _ProgressLine(err, arguments.quiet)
+    statuses = set()
+    for given in inputs:
+        try:
+            result = trace_notebook(
+                given,
+                options,
+                progress.cell,
+                lambda number, runs, path=given.path: progress.start_run(path, number, runs),
+            )
+        except KernelNotFound as error:
+            raise UsageFailure(str(error)) from None
+        progress.clear()
+        if result.failure is not None:
+            statuses.add(EXIT_FAILED_TO_RUN)
+        elif result.cells:
+            statuses.add(EXIT_DIFFERENT)
+        out.write("\n".join(printable(line) for line in trace_lines(result)) + "\n")
+        out.flush()
+    return _overall_status(statuses)
 
 
 def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:

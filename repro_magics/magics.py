@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
+from .tracing import trace_folder, tracing_fits, write_trace
 
 
 @magics_class
@@ -110,10 +112,14 @@ class ReproducibleMagics(Magics):
         if cell_id is None:
             self._runs_without_id[record.source_hash] += 1
             record.occurrence = self._runs_without_id[record.source_hash]
+        traced = trace_folder()
+        fits: list[dict[str, Any]] = []
         with op_determinism():
             reset_randomness(seed)
-            with capturing_histories(record.histories):
+            with capturing_histories(record.histories), tracing_fits(fits) if traced else contextlib.nullcontext():
                 self._run_body(cell)
+        if traced:
+            write_trace(traced, cell_id, fits)
         record.values = record_named_values(self._ipython.user_ns, options.record)
         self._save(record, magic_cell_source(line, cell))
 

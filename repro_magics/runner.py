@@ -157,6 +157,7 @@ def run_notebook(
     kernel_name: str | None = None,
     timeout: float | None = 600,
     progress: Progress | None = None,
+    environment: dict[str, str] | None = None,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -167,7 +168,8 @@ def run_notebook(
     a symlinked notebook, the link's folder.
 
     An interruption (`KeyboardInterrupt`, or any exception a signal handler
-    raises) stops the kernel before it is passed on.
+    raises) stops the kernel before it is passed on. `environment` adds
+    variables to the kernel's.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -201,8 +203,9 @@ def run_notebook(
                 progress(numbers[id(cell)], len(code_cells), str(cell.get("id")), first_line(cell.source))
 
         client.on_cell_execute = before_cell
-        environment = {
+        kernel_environment = {
             **os.environ,
+            **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(path),
@@ -214,7 +217,9 @@ def run_notebook(
         # warnings) goes to a log; its last line explains a kernel that died.
         with kernel_log_path.open("wb") as kernel_log:
             loop = _SignalFreeLoop()
-            execution = loop.create_task(client.async_execute(env=environment, stdout=kernel_log, stderr=kernel_log))
+            execution = loop.create_task(
+                client.async_execute(env=kernel_environment, stdout=kernel_log, stderr=kernel_log)
+            )
             try:
                 loop.run_until_complete(execution)
             except NoSuchKernel:

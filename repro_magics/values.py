@@ -188,6 +188,14 @@ def _weight_values(variable: Any) -> np.ndarray:
         return np.asarray(variable.numpy())
 
 
+def variable_fingerprints(model: Any) -> list[tuple[str, str]]:
+    """(path, fingerprint) of each weight of a model, in the model's order."""
+    return [
+        (getattr(variable, "path", None) or variable.name, fingerprint(_weight_values(variable)))
+        for variable in model.weights
+    ]
+
+
 def weights_fingerprint(model: Any) -> str:
     """One xxh3-128 over every weight of a model, path, dtype, shape and bytes: equal only if all are bitwise."""
     hasher = xxhash.xxh3_128()

@@ -1,0 +1,179 @@
+"""`repro-verify --trace`: two fresh traced runs, and the first training step where they part.
+
+Each captured `fit` of a `%%reproducible` cell is traced step by step (see
+`repro_magics.tracing`): a fingerprint of the batch the step was fed and of
+every weight after it. For each cell whose records differ between the two
+runs, the traces are walked in step order: the first step whose inputs
+differ points at the data pipeline (an unseeded shuffle, a random
+augmentation, a parallel map); if every input agrees, the first step after
+which a weight differs, and the first such weight, point at an operation
+(a non-deterministic kernel, or something that changed the weights between
+steps).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..compare import DIVERGED, Comparison, compare_ledgers
+from ..notebook_context import code_cell_positions
+from ..runner import NotebookRun, Progress, RunFailure, run_notebook
+from ..tracing import TRACE_ENV_VAR, read_traces
+from ..verify import VerifyInput, VerifyOptions
+
+DATA_PIPELINE = "data pipeline"
+OP_LEVEL = "op-level"
+
+NOT_COVERED = (
+    "not covered: training outside Keras fit (custom tf.GradientTape loops, train_on_batch), "
+    "steps compiled with jit_compile=True or by an earlier fit of the same model (traced by their weights only), "
+    "and a divergence from the ledger that two fresh runs do not repeat"
+)
+
+
+@dataclass(frozen=True)
+class FitParting:
+    """Where one `fit` of a cell first parts between the two traced runs."""
+
+    fit: int
+    steps: int
+    cause: str | None
+    epoch: int | None = None
+    batch: int | None = None
+    variable: str | None = None
+    #: Some steps were traced by their weights alone (their inputs were not fingerprinted).
+    inputs_traced: bool = True
+
+
+@dataclass
+class CellTrace:
+    cell_number: int | None
+    cell_id: str
+    source_first_line: str
+    fits: list[FitParting] = field(default_factory=list)
+    #: The cell's traces are missing or its fits don't pair (a different number of fits or of steps).
+    unpaired: str | None = None
+
+
+@dataclass
+class TraceResult:
+    notebook: Path
+    seconds: float = 0.0
+    runs: list[NotebookRun] = field(default_factory=list)
+    comparison: Comparison | None = None
+    cells: list[CellTrace] = field(default_factory=list)
+
+    @property
+    def failure(self) -> RunFailure | None:
+        return next((run.failure for run in self.runs if run.failure), None)
+
+
+def first_parting(number: int, baseline: dict[str, Any], new: dict[str, Any]) -> FitParting:
+    """The first step of one fit at which the two runs' inputs, or else weights, differ."""
+    b_steps, n_steps = baseline.get("steps", []), new.get("steps", [])
+    inputs_traced = all(step.get("inputs") is not None for step in b_steps + n_steps)
+    variables = baseline.get("variables", [])
+    for b_step, n_step in zip(b_steps, n_steps, strict=False):
+        where = {"epoch": b_step["epoch"], "batch": b_step["batch"]}
+        if None not in (b_step.get("inputs"), n_step.get("inputs")) and b_step["inputs"] != n_step["inputs"]:
+            return FitParting(number, len(b_steps), DATA_PIPELINE, **where, inputs_traced=inputs_traced)
+        for index, (b_weight, n_weight) in enumerate(zip(b_step["weights"], n_step["weights"], strict=False)):
+            if b_weight != n_weight:
+                variable = variables[index] if index < len(variables) else f"weight {index + 1}"
+                return FitParting(
+                    number, len(b_steps), OP_LEVEL, **where, variable=variable, inputs_traced=inputs_traced
+                )
+    return FitParting(number, len(b_steps), None, inputs_traced=inputs_traced)
+
+
+def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progress | None = None,
+                   on_run_start: Any = None) -> TraceResult:  # fmt: skip
+    """Run the notebook twice with tracing on and find, for each cell that differs, the first step that does."""
+    result = TraceResult(given.path)
+    started = time.perf_counter()
+    positions = code_cell_positions(given.notebook.cells)
+    with tempfile.TemporaryDirectory(prefix="repro-trace-") as scratch:
+        folders = [Path(scratch) / "run-1", Path(scratch) / "run-2"]
+        for number, folder in enumerate(folders, start=1):
+            folder.mkdir()
+            if on_run_start is not None:
+                on_run_start(number, len(folders))
+            run = run_notebook(
+                given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
+                progress=progress, environment={TRACE_ENV_VAR: str(folder)},
+            )  # fmt: skip
+            result.runs.append(run)
+            if run.failure:
+                result.seconds = time.perf_counter() - started
+                return result
+        traces = [read_traces(folder) for folder in folders]
+    comparison = compare_ledgers(
+        result.runs[0].records, result.runs[1].records, baseline_label="run 1", new_label="run 2", positions=positions
+    )
+    result.comparison = comparison
+    for difference in comparison.differences:
+        cell = CellTrace(difference.cell_number, str(difference.cell_id), difference.source_first_line)
+        result.cells.append(cell)
+        b_fits, n_fits = (trace.get(str(difference.cell_id)) for trace in traces)
+        if b_fits is None or n_fits is None:
+            cell.unpaired = "no trace: the cell ran no Keras fit, or has no cell id"
+        elif len(b_fits) != len(n_fits):
+            cell.unpaired = f"the runs trained a different number of times ({len(b_fits)} vs {len(n_fits)} fits)"
+        elif not b_fits:
+            cell.unpaired = "the cell ran no Keras fit: its training, if any, is not traced"
+        else:
+            pairs = enumerate(zip(b_fits, n_fits, strict=True), start=1)
+            cell.fits = [first_parting(number, b, n) for number, (b, n) in pairs]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _fit_line(parting: FitParting) -> str:
+    at = f"epoch {parting.epoch}, batch {parting.batch}"
+    if parting.cause == DATA_PIPELINE:
+        line = (
+            f"fit {parting.fit}: the inputs first differ at {at}: a data-pipeline cause "
+            "(an unseeded or reshuffled shuffle, a random augmentation or map)"
+        )
+    elif parting.cause == OP_LEVEL:
+        agree = "the inputs agree up to it" if parting.inputs_traced else "the inputs were not traced"
+        line = (
+            f"fit {parting.fit}: {agree}; the weights first differ after {at}, first in '{parting.variable}': "
+            "an op-level cause (a non-deterministic op, or something that changed the weights between steps)"
+        )
+    else:
+        line = f"fit {parting.fit}: inputs and weights agree in all {parting.steps} steps: training reproduced"
+    if not parting.inputs_traced and parting.cause != OP_LEVEL:
+        line += " (the inputs were not traced: a step compiled with XLA or by an earlier fit)"
+    return line
+
+
+def trace_lines(result: TraceResult) -> list[str]:
+    failure = result.failure
+    if failure is not None:
+        where = f"cell {failure.cell_number}" if failure.cell_number is not None else "the start"
+        return [
+            f"{result.notebook}: FAILED to run, in traced run {len(result.runs)}, at {where}",
+            f"    {failure.summary}",
+        ]
+    comparison = result.comparison
+    lines = [f"{result.notebook}: traced 2 fresh runs in {result.seconds:.1f} s"]
+    if comparison is None or comparison.verdict != DIVERGED:
+        lines.append(
+            "    the two traced runs agree: nothing to trace (a divergence from the ledger alone, such as one from "
+            "another machine or library version, does not repeat between two runs here)"
+        )
+    for cell in result.cells:
+        label = f"cell {cell.cell_number}" if cell.cell_number is not None else "a cell no longer in the notebook"
+        lines.append(f"  {label} (id {cell.cell_id}): {cell.source_first_line}")
+        if cell.unpaired:
+            lines.append(f"    {cell.unpaired}")
+        lines.extend(f"    {_fit_line(parting)}" for parting in cell.fits)
+        if cell.fits and all(parting.cause is None for parting in cell.fits):
+            lines.append("    the difference arises after training: in evaluation, prediction or a recorded value")
+    lines.append(f"  {NOT_COVERED}")
+    return lines

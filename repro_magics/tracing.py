@@ -1,0 +1,144 @@
+"""`repro-verify --trace`, inside the kernel: fingerprints of each batch fed to a `fit` and of the weights after it.
+
+Only when the kernel was started with `REPRO_MAGICS_TRACE` naming a folder:
+then each `%%reproducible` cell writes `CELL_ID.json` there, one entry per
+captured `fit`, one item per training step. It is slow on purpose: a
+fingerprint of every weight after every step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from .values import variable_fingerprints
+
+TRACE_ENV_VAR = "REPRO_MAGICS_TRACE"
+
+
+def trace_folder() -> Path | None:
+    folder = os.environ.get(TRACE_ENV_VAR)
+    return Path(folder) if folder else None
+
+
+def _inputs_fingerprint(*tensors: Any) -> str:
+    hasher = xxhash.xxh3_128()
+    for tensor in tensors:
+        values = tensor.numpy()
+        hasher.update(f"{values.dtype.str}|{values.shape}|".encode())
+        hasher.update(repr(values.tolist()).encode() if values.dtype.hasobject else values.tobytes())
+    return hasher.hexdigest()
+
+
+class _Fit:
+    """The trace of one `fit`: what each step was fed, and the weights after it."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, Any]] = []
+        self.pending_inputs: list[str] = []
+        self.variables: list[str] = []
+
+
+@contextlib.contextmanager
+def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
+    """Trace every Keras `fit` that runs inside the block; append each fit's trace to `into`.
+
+    The input batch is fingerprinted inside the compiled step with a
+    `tf.py_function`, so it is exactly what the step received, after every
+    shuffle, map and augmentation of the pipeline. That needs the step to be
+    compiled while tracing is on, and not by XLA: a model with
+    `jit_compile=True`, or whose step an earlier `fit` already compiled,
+    is traced by its weights alone.
+    """
+    import tensorflow as tf
+    from keras.callbacks import History
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    current: list[_Fit] = []
+
+    def record_inputs(*tensors: Any) -> None:
+        if current:
+            current[-1].pending_inputs.append(_inputs_fingerprint(*tensors))
+
+    original_make = TensorFlowTrainer.make_train_function
+
+    def make_train_function(self: Any, force: bool = False) -> Any:
+        if (self.train_function is None or force) and not self.jit_compile:
+            step = self.train_step
+            if not getattr(step, "_repro_traced", False):
+
+                def traced_step(data: Any, step: Any = step) -> Any:
+                    tensors = [tensor for tensor in tf.nest.flatten(data) if tensor is not None]
+                    tf.py_function(record_inputs, tensors, [])
+                    return step(data)
+
+                traced_step._repro_traced = True  # type: ignore[attr-defined]
+                self.train_step = traced_step
+        return original_make(self, force)
+
+    hooks = ("on_train_begin", "on_train_batch_end", "on_train_end")
+    originals = {name: History.__dict__.get(name) for name in hooks}
+    inherited = {name: getattr(History, name) for name in hooks}
+
+    def on_train_begin(self: Any, logs: Any = None) -> None:
+        inherited["on_train_begin"](self, logs)
+        current.append(_Fit())
+
+    def on_train_batch_end(self: Any, batch: int, logs: Any = None) -> None:
+        inherited["on_train_batch_end"](self, batch, logs)
+        if not current:
+            return
+        fit = current[-1]
+        weights = variable_fingerprints(self.model)
+        fit.variables = [name for name, _ in weights]
+        inputs, fit.pending_inputs = fit.pending_inputs, []
+        fit.steps.append(
+            {
+                "epoch": len(getattr(self, "epoch", [])) + 1,
+                "batch": int(batch) + 1,
+                "inputs": inputs[-1] if len(inputs) == 1 else None,
+                "weights": [value for _, value in weights],
+            }
+        )
+
+    def on_train_end(self: Any, logs: Any = None) -> None:
+        if current:
+            fit = current.pop()
+            into.append({"variables": fit.variables, "steps": fit.steps})
+        inherited["on_train_end"](self, logs)
+
+    TensorFlowTrainer.make_train_function = make_train_function
+    History.on_train_begin, History.on_train_batch_end = on_train_begin, on_train_batch_end
+    History.on_train_end = on_train_end
+    try:
+        yield
+    finally:
+        TensorFlowTrainer.make_train_function = original_make
+        for name, original in originals.items():
+            if original is None:
+                delattr(History, name)
+            else:
+                setattr(History, name, original)
+
+
+def write_trace(folder: Path, cell_id: str | None, fits: list[dict[str, Any]]) -> None:
+    """One file per cell run; a cell without an id is not traced (nothing would pair it across runs)."""
+    if cell_id is None:
+        return
+    name = xxhash.xxh3_64_hexdigest(cell_id.encode()) + ".json"
+    (folder / name).write_text(json.dumps({"cell_id": cell_id, "fits": fits}), encoding="utf-8")
+
+
+def read_traces(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """The traces a run left, by cell id."""
+    traces = {}
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        traces[str(data["cell_id"])] = data["fits"]
+    return traces
