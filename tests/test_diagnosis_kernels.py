@@ -207,3 +207,69 @@ def test_when_calibrate_is_given_1_then_2_saying_a_spread_needs_two_runs(tmp_pat
     status, _, err = run_cli(str(notebook), "--calibrate", "1")
     assert status == 2
     assert "'1' must be 2 or more: a spread needs two runs" in err
+
+
+TRACED_FIT = """\
+model = keras.Sequential([
+    keras.Input((4,)),
+    keras.layers.Dense(4, activation="relu"),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile("sgd", "binary_crossentropy")
+history = model.fit(data, epochs=3, verbose=0, callbacks=callbacks)"""
+
+
+def test_when_an_unseeded_shuffle_feeds_the_fit_then_trace_names_the_first_batch_whose_inputs_differ(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "pipeline.ipynb",
+        "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+        "features = np.linspace(-1, 1, 256, dtype='float32').reshape(64, 4)\n"
+        "labels = (features.sum(axis=1) > 0).astype('float32')",
+        "%%reproducible seed=3\n"
+        "order = np.random.default_rng().permutation(64)\n"
+        "data = tf.data.Dataset.from_tensor_slices((features[order], labels[order])).batch(16)\n"
+        "callbacks = []\n" + TRACED_FIT,
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--trace")
+    assert status == 1, out
+    assert re.search(r"pipeline\.ipynb: traced 2 fresh runs in \d+\.\d s\n", out), out
+    assert "  cell 2 (id c1): %%reproducible seed=3\n" in out
+    assert (
+        "    fit 1: the inputs first differ at epoch 1, batch 1: a data-pipeline cause "
+        "(an unseeded or reshuffled shuffle, a random augmentation or map)\n"
+    ) in out
+    assert "  not covered: training outside Keras fit (custom tf.GradientTape loops" in out
+    assert not (tmp_path / "pipeline.repro.json").exists()
+
+
+def test_when_a_weight_moves_mid_epoch_with_the_same_inputs_then_trace_names_the_batch_and_the_variable(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "op.ipynb",
+        counter_cell(tmp_path / "runs.txt"),
+        "%%reproducible seed=3\n"
+        "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+        "features = np.linspace(-1, 1, 256, dtype='float32').reshape(64, 4)\n"
+        "labels = (features.sum(axis=1) > 0).astype('float32')\n"
+        "data = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(64).batch(16)\n"
+        "class Nudge(keras.callbacks.Callback):\n"
+        "    epoch = 0\n"
+        "    def on_epoch_begin(self, epoch, logs=None):\n"
+        "        self.epoch = epoch\n"
+        "    def on_train_batch_end(self, batch, logs=None):\n"
+        "        if run and (self.epoch, batch) == (1, 2):\n"
+        "            bias = self.model.layers[1].bias\n"
+        "            bias.assign(bias + 1e-3)\n"
+        "callbacks = [Nudge()]\n" + TRACED_FIT,
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--trace")
+    assert status == 1, out
+    assert "  cell 2 (id c1): %%reproducible seed=3\n" in out
+    assert (
+        "    fit 1: the inputs agree up to it; the weights first differ after epoch 2, batch 3, first in "
+        "'sequential/dense_1/bias': an op-level cause (a non-deterministic op, or something that changed the "
+        "weights between steps)\n"
+    ) in out

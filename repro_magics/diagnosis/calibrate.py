@@ -19,7 +19,7 @@ from ..ledger import Ledger, record_key
 from ..notebook_context import code_cell_positions
 from ..runner import NotebookRun, Progress, RunFailure, run_notebook
 from ..verify import VerifyInput, VerifyOptions
-from .tolerance import round_up
+from .tolerance import REAL_CHANGE, advise, round_up
 
 
 @dataclass
@@ -142,4 +142,10 @@ def calibration_lines(calibration: Calibration) -> list[str]:
             lines.append("    bitwise: no tolerance needed")
         else:
             lines.append(f"    suggested: --rtol {tolerance['rtol']:.2g} (or --atol {tolerance['atol']:.2g})")
+            advice = advise(spread)
+            if advice.kind == REAL_CHANGE:
+                lines.append(
+                    f"    but this looks like a real change ({advice.explanation}): find its cause "
+                    "rather than accept it (repro-lint, --trace)"
+                )
     return lines

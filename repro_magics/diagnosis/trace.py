@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare import DIVERGED, Comparison, compare_ledgers
+from ..compare import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
 from ..notebook_context import code_cell_positions
 from ..runner import NotebookRun, Progress, RunFailure, run_notebook
 from ..tracing import TRACE_ENV_VAR, read_traces
@@ -115,10 +115,10 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
         result.runs[0].records, result.runs[1].records, baseline_label="run 1", new_label="run 2", positions=positions
     )
     result.comparison = comparison
-    for difference in comparison.differences:
-        cell = CellTrace(difference.cell_number, str(difference.cell_id), difference.source_first_line)
+    for cell_number, cell_id, first_line in _cells_to_trace(result, comparison, positions):
+        cell = CellTrace(cell_number, cell_id, first_line)
         result.cells.append(cell)
-        b_fits, n_fits = (trace.get(str(difference.cell_id)) for trace in traces)
+        b_fits, n_fits = (trace.get(cell_id) for trace in traces)
         if b_fits is None or n_fits is None:
             cell.unpaired = "no trace: the cell ran no Keras fit, or has no cell id"
         elif len(b_fits) != len(n_fits):
@@ -130,6 +130,21 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
             cell.fits = [first_parting(number, b, n) for number, (b, n) in pairs]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _cells_to_trace(
+    result: TraceResult, comparison: Comparison, positions: dict[str, tuple[int, str]]
+) -> list[tuple[int | None, str, str]]:
+    """The cells whose records differ, and those whose weights after some epoch differ though the records agree."""
+    cells = {str(d.cell_id): (d.cell_number, str(d.cell_id), d.source_first_line) for d in comparison.differences}
+    for baseline, new in pair_records(result.runs[0].records.records, result.runs[1].records.records):
+        if baseline is None or new is None or str(baseline.get("cell_id")) in cells:
+            continue
+        if training_divergence(baseline, new) is not None:
+            cell_id = str(baseline.get("cell_id"))
+            number, line = positions.get(cell_id, (baseline.get("cell_number"), baseline.get("source_first_line", "")))
+            cells[cell_id] = (number, cell_id, str(line))
+    return sorted(cells.values(), key=lambda cell: (cell[0] is None, cell[0] or 0))
 
 
 def _fit_line(parting: FitParting) -> str:
@@ -162,11 +177,13 @@ def trace_lines(result: TraceResult) -> list[str]:
         ]
     comparison = result.comparison
     lines = [f"{result.notebook}: traced 2 fresh runs in {result.seconds:.1f} s"]
-    if comparison is None or comparison.verdict != DIVERGED:
+    if not result.cells:
         lines.append(
             "    the two traced runs agree: nothing to trace (a divergence from the ledger alone, such as one from "
             "another machine or library version, does not repeat between two runs here)"
         )
+    elif comparison is not None and comparison.verdict != DIVERGED:
+        lines.append("    the records agree, but the weights after some epoch differ:")
     for cell in result.cells:
         label = f"cell {cell.cell_number}" if cell.cell_number is not None else "a cell no longer in the notebook"
         lines.append(f"  {label} (id {cell.cell_id}): {cell.source_first_line}")
