@@ -22,7 +22,7 @@ _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 NO_LIKELY_CAUSE = (
     "likely cause: no lint rule applies to this cell or to the cells that made what it uses; "
-    "docs/limits.md lists causes a reading of the code cannot see"
+    "repro-verify --trace finds the first batch that differs, and docs/limits.md lists causes the code does not show"
 )
 
 
