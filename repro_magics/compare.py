@@ -109,7 +109,7 @@ class Comparison:
 
     @property
     def spread(self) -> Spread | None:
-        """The spread over every cell that differs, or None when none does or a record is missing."""
+        """The spread over every cell that differs, or None when none does."""
         spreads = [difference.spread for difference in self.differences]
         if not spreads or any(spread is None for spread in spreads):
             return None
@@ -550,7 +550,11 @@ def compare_ledgers(
                     baseline=_show(parted.baseline),
                     new=_show(parted.new),
                     source_changed=changed,
-                    spread=measure(b_record, n_record) if b_record is not None and n_record is not None else None,
+                    spread=(
+                        measure(b_record, n_record)
+                        if b_record is not None and n_record is not None
+                        else Spread(measurable=False, not_a_number_change=f"a record is {_show(parted.new)}")
+                    ),
                     training=(
                         training_divergence(b_record, n_record)
                         if b_record is not None and n_record is not None

@@ -273,3 +273,26 @@ def test_when_a_weight_moves_mid_epoch_with_the_same_inputs_then_trace_names_the
         "'sequential/dense_1/bias': an op-level cause (a non-deterministic op, or something that changed the "
         "weights between steps)\n"
     ) in out
+
+
+def test_when_the_diverged_cell_trains_no_fit_then_trace_says_so_and_when_runs_agree_then_0(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "nofit.ipynb",
+        "%%reproducible seed=1 record=x\nimport numpy as np\nx = np.random.default_rng().normal(size=2)",
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--trace")
+    assert status == 1, out
+    assert "  cell 1 (id c0): %%reproducible seed=1 record=x\n" in out
+    assert "    the cell ran no Keras fit: its training, if any, is not traced\n" in out
+
+    agreeing = write_notebook(tmp_path / "same.ipynb", "%%reproducible seed=1 record=x\nx = 2.5")
+    status, out, _ = run_cli(str(agreeing), "--quiet", "--trace")
+    assert status == 0, out
+    assert "    the two traced runs agree: nothing to trace" in out
+
+
+def test_when_trace_is_given_with_update_then_2_and_nothing_runs(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    status, out, err = run_cli(str(notebook), "--trace", "--update")
+    assert (status, out) == (2, "")
+    assert "--trace leaves the ledger alone; drop --update" in err

@@ -9,11 +9,13 @@ functions it calls.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..lint import Finding, NotebookReadError, read_notebook
+from ..lint.cells import Notebook
 from ..lint.check import is_suppressed, lint, notebook_ignores
 from ..lint.defuse import Facts
 from ..lint.output import docs_anchor
@@ -70,16 +72,29 @@ def cells_drawn_on(facts: Facts, cell_number: int) -> dict[int, list[str]]:
     return makers
 
 
+@functools.lru_cache(maxsize=4)
+def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
+    """A notebook read and linted once per report, however many of its cells differ."""
+    try:
+        notebook = read_notebook(path)
+    except NotebookReadError:
+        return None
+    return notebook, lint(notebook, honour_suppressions=False), Facts(notebook)
+
+
 def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCause] | None:
     """The findings that may explain why cell `cell_number` diverged; None when the notebook can't be read."""
     if cell_number is None:
         return []
     try:
-        notebook = read_notebook(notebook_path)
-    except NotebookReadError:
+        status = notebook_path.stat()
+    except OSError:
         return None
-    findings = lint(notebook, honour_suppressions=False)
-    makers = cells_drawn_on(Facts(notebook), cell_number)
+    linted = _linted(notebook_path, (status.st_mtime_ns, status.st_size))
+    if linted is None:
+        return None
+    notebook, findings, facts = linted
+    makers = cells_drawn_on(facts, cell_number)
     ignored = notebook_ignores(notebook)
     return [
         LikelyCause(finding, tuple(makers.get(finding.cell, ())), is_suppressed(notebook, finding, ignored))
