@@ -58,7 +58,13 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
     """
     import tensorflow as tf
     from keras.callbacks import History
-    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    try:
+        # A private module (Keras 3): where the TensorFlow backend compiles its
+        # training step. Without it, steps are traced by their weights alone.
+        from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+    except ImportError:  # pragma: no cover
+        TensorFlowTrainer = None
 
     current: list[_Fit] = []
 
@@ -66,7 +72,7 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
         if current:
             current[-1].pending_inputs.append(_inputs_fingerprint(*tensors))
 
-    original_make = TensorFlowTrainer.make_train_function
+    original_make = TensorFlowTrainer.make_train_function if TensorFlowTrainer is not None else None
 
     def make_train_function(self: Any, force: bool = False) -> Any:
         if (self.train_function is None or force) and not self.jit_compile:
@@ -80,6 +86,7 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
 
                 traced_step._repro_traced = True  # type: ignore[attr-defined]
                 self.train_step = traced_step
+        assert original_make is not None
         return original_make(self, force)
 
     hooks = ("on_train_begin", "on_train_batch_end", "on_train_end")
@@ -113,13 +120,15 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
             into.append({"variables": fit.variables, "steps": fit.steps})
         inherited["on_train_end"](self, logs)
 
-    TensorFlowTrainer.make_train_function = make_train_function
+    if TensorFlowTrainer is not None:
+        TensorFlowTrainer.make_train_function = make_train_function
     History.on_train_begin, History.on_train_batch_end = on_train_begin, on_train_batch_end
     History.on_train_end = on_train_end
     try:
         yield
     finally:
-        TensorFlowTrainer.make_train_function = original_make
+        if TensorFlowTrainer is not None:
+            TensorFlowTrainer.make_train_function = original_make
         for name, original in originals.items():
             if original is None:
                 delattr(History, name)
