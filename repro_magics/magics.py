@@ -114,12 +114,14 @@ class ReproducibleMagics(Magics):
             record.occurrence = self._runs_without_id[record.source_hash]
         traced = trace_folder()
         fits: list[dict[str, Any]] = []
+        loops: list[dict[str, Any]] = []
+        tracing = tracing_fits(fits, loops) if traced else contextlib.nullcontext()
         with op_determinism():
             reset_randomness(seed)
-            with capturing_histories(record.histories), tracing_fits(fits) if traced else contextlib.nullcontext():
+            with capturing_histories(record.histories), tracing:
                 self._run_body(cell)
         if traced:
-            write_trace(traced, cell_id, fits)
+            write_trace(traced, cell_id, fits, loops)
         record.values = record_named_values(self._ipython.user_ns, options.record)
         self._save(record, magic_cell_source(line, cell))
 

@@ -28,6 +28,7 @@ def trace_folder() -> Path | None:
 
 
 def _inputs_fingerprint(*tensors: Any) -> str:
+    """One xxh3-128 over tensors' dtypes, shapes and bytes."""
     hasher = xxhash.xxh3_128()
     for tensor in tensors:
         values = tensor.numpy()
@@ -45,8 +46,56 @@ class _Fit:
         self.variables: list[str] = []
 
 
+def _variable_name(variable: Any) -> str:
+    return str(getattr(variable, "path", None) or variable.name)
+
+
+def _fingerprints(*tensors: Any) -> list[str]:
+    return [_inputs_fingerprint(tensor) for tensor in tensors]
+
+
 @contextlib.contextmanager
-def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
+def tracing_loops(into: list[dict[str, Any]], in_fit: list[Any]) -> Iterator[None]:
+    """Trace every optimizer update outside `fit` (a custom `tf.GradientTape` loop): the weights after each.
+
+    The update's variables are read by a `tf.py_function` placed after it, so
+    that inside a `tf.function` it runs at every step, not once when traced.
+    Nothing says what batch the step was fed: a loop's trace has weights only.
+    """
+    import tensorflow as tf
+    from keras.optimizers import Optimizer
+
+    steps: list[dict[str, Any]] = []
+    original = Optimizer.__dict__.get("apply")
+    inherited = Optimizer.apply
+
+    def apply(self: Any, grads: Any, trainable_variables: Any = None) -> Any:
+        result = inherited(self, grads, trainable_variables)
+        if in_fit:
+            return result
+        variables = list(trainable_variables if trainable_variables is not None else self._trainable_variables)
+        names = [_variable_name(variable) for variable in variables]
+
+        def record(*values: Any) -> None:
+            steps.append({"step": len(steps) + 1, "variables": names, "weights": _fingerprints(*values)})
+
+        tf.py_function(record, [tf.convert_to_tensor(variable) for variable in variables], [])
+        return result
+
+    Optimizer.apply = apply
+    try:
+        yield
+    finally:
+        if original is None:
+            del Optimizer.apply
+        else:
+            Optimizer.apply = original
+        if steps:
+            into.append({"steps": steps})
+
+
+@contextlib.contextmanager
+def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None = None) -> Iterator[None]:
     """Trace every Keras `fit` that runs inside the block; append each fit's trace to `into`.
 
     The input batch is fingerprinted inside the compiled step with a
@@ -125,7 +174,8 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
     History.on_train_begin, History.on_train_batch_end = on_train_begin, on_train_batch_end
     History.on_train_end = on_train_end
     try:
-        yield
+        with tracing_loops(loops, current) if loops is not None else contextlib.nullcontext():
+            yield
     finally:
         if TensorFlowTrainer is not None:
             TensorFlowTrainer.make_train_function = original_make
@@ -136,18 +186,18 @@ def tracing_fits(into: list[dict[str, Any]]) -> Iterator[None]:
                 setattr(History, name, original)
 
 
-def write_trace(folder: Path, cell_id: str | None, fits: list[dict[str, Any]]) -> None:
+def write_trace(folder: Path, cell_id: str | None, fits: list[dict[str, Any]], loops: list[dict[str, Any]]) -> None:
     """One file per cell run; a cell without an id is not traced (nothing would pair it across runs)."""
     if cell_id is None:
         return
     name = xxhash.xxh3_64_hexdigest(cell_id.encode()) + ".json"
-    (folder / name).write_text(json.dumps({"cell_id": cell_id, "fits": fits}), encoding="utf-8")
+    (folder / name).write_text(json.dumps({"cell_id": cell_id, "fits": fits, "loops": loops}), encoding="utf-8")
 
 
-def read_traces(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """The traces a run left, by cell id."""
+def read_traces(folder: Path) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The traces a run left, by cell id: {"fits": [...], "loops": [...]}."""
     traces = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        traces[str(data["cell_id"])] = data["fits"]
+        traces[str(data["cell_id"])] = {"fits": data["fits"], "loops": data.get("loops", [])}
     return traces

@@ -240,7 +240,7 @@ def test_when_an_unseeded_shuffle_feeds_the_fit_then_trace_names_the_first_batch
         "    fit 1: the inputs first differ at epoch 1, batch 1: a data-pipeline cause "
         "(an unseeded or reshuffled shuffle, a random augmentation or map)\n"
     ) in out
-    assert "  not covered: training outside Keras fit (custom tf.GradientTape loops" in out
+    assert "  not covered: the inputs of training outside fit (custom tf.GradientTape loops" in out
     assert not (tmp_path / "pipeline.repro.json").exists()
 
 
@@ -283,7 +283,7 @@ def test_when_the_diverged_cell_trains_no_fit_then_trace_says_so_and_when_runs_a
     status, out, _ = run_cli(str(notebook), "--quiet", "--trace")
     assert status == 1, out
     assert "  cell 1 (id c0): %%reproducible seed=1 record=x\n" in out
-    assert "    the cell ran no Keras fit: its training, if any, is not traced\n" in out
+    assert "    the cell ran no Keras fit and no optimizer update: it trained nothing that is traced\n" in out
 
     agreeing = write_notebook(tmp_path / "same.ipynb", "%%reproducible seed=1 record=x\nx = 2.5")
     status, out, _ = run_cli(str(agreeing), "--quiet", "--trace")
@@ -296,3 +296,37 @@ def test_when_trace_is_given_with_update_then_2_and_nothing_runs(tmp_path: Path)
     status, out, err = run_cli(str(notebook), "--trace", "--update")
     assert (status, out) == (2, "")
     assert "--trace leaves the ledger alone; drop --update" in err
+
+
+def test_when_a_custom_gradient_tape_loop_parts_then_trace_names_the_optimizer_update_and_the_variable(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(
+        tmp_path / "loop.ipynb",
+        counter_cell(tmp_path / "runs.txt"),
+        "%%reproducible seed=3 record=final_loss\n"
+        "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+        "features = np.linspace(-1, 1, 192, dtype='float32').reshape(48, 4)\n"
+        "labels = (features.sum(axis=1) > 0).astype('float32')[:, None]\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+        "optimizer = keras.optimizers.SGD(0.1)\n"
+        "@tf.function\n"
+        "def train_step(x, y):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x)))\n"
+        "    grads = tape.gradient(loss, model.trainable_variables)\n"
+        "    optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
+        "    return loss\n"
+        "for step in range(6):\n"
+        "    x, y = features[step * 8:(step + 1) * 8], labels[step * 8:(step + 1) * 8]\n"
+        "    if run and step == 3:\n"
+        "        x = x + 1e-3\n"
+        "    loss = train_step(x, y)\n"
+        "final_loss = float(loss)",
+    )
+    status, out, _ = run_cli(str(notebook), "--quiet", "--trace")
+    assert status == 1, out
+    assert (
+        "    training loop outside fit: the weights first differ after optimizer update 4, first in "
+        "'sequential/dense/kernel' (a loop's inputs are not traced: the data or an op may have caused it)\n"
+    ) in out

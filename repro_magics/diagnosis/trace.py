@@ -29,9 +29,10 @@ DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"
 
 NOT_COVERED = (
-    "not covered: training outside Keras fit (custom tf.GradientTape loops, train_on_batch), "
-    "steps compiled with jit_compile=True or by an earlier fit of the same model (traced by their weights only), "
-    "and a divergence from the ledger that two fresh runs do not repeat"
+    "not covered: the inputs of training outside fit (custom tf.GradientTape loops, train_on_batch: "
+    "traced by the weights after each optimizer update only), steps compiled with jit_compile=True or by an "
+    "earlier fit of the same model (traced by their weights only), and a divergence from the ledger that two "
+    "fresh runs do not repeat"
 )
 
 
@@ -49,12 +50,24 @@ class FitParting:
     inputs_traced: bool = True
 
 
+@dataclass(frozen=True)
+class LoopParting:
+    """Where the optimizer updates outside `fit` (a custom training loop) first part; step None: they agree."""
+
+    steps: int
+    step: int | None = None
+    variable: str | None = None
+    #: The runs made a different number of updates (baseline, new).
+    step_counts: tuple[int, int] | None = None
+
+
 @dataclass
 class CellTrace:
     cell_number: int | None
     cell_id: str
     source_first_line: str
     fits: list[FitParting] = field(default_factory=list)
+    loop: LoopParting | None = None
     #: The cell's traces are missing or its fits don't pair (a different number of fits or of steps).
     unpaired: str | None = None
 
@@ -90,6 +103,20 @@ def first_parting(number: int, baseline: dict[str, Any], new: dict[str, Any]) ->
     return FitParting(number, len(b_steps), None, inputs_traced=inputs_traced)
 
 
+def first_loop_parting(baseline: list[dict[str, Any]], new: list[dict[str, Any]]) -> LoopParting:
+    """The first optimizer update outside `fit` after which a weight differs between the two runs."""
+    b_steps = [step for loop in baseline for step in loop["steps"]]
+    n_steps = [step for loop in new for step in loop["steps"]]
+    for b_step, n_step in zip(b_steps, n_steps, strict=False):
+        for index, (b_weight, n_weight) in enumerate(zip(b_step["weights"], n_step["weights"], strict=False)):
+            if b_weight != n_weight:
+                names = b_step.get("variables", [])
+                variable = names[index] if index < len(names) else f"weight {index + 1}"
+                return LoopParting(len(b_steps), b_step["step"], variable)
+    counts = None if len(b_steps) == len(n_steps) else (len(b_steps), len(n_steps))
+    return LoopParting(len(b_steps), step_counts=counts)
+
+
 def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progress | None = None,
                    on_run_start: Any = None) -> TraceResult:  # fmt: skip
     """Run the notebook twice with tracing on and find, for each cell that differs, the first step that does."""
@@ -118,16 +145,20 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
     for cell_number, cell_id, first_line in _cells_to_trace(result, comparison, positions):
         cell = CellTrace(cell_number, cell_id, first_line)
         result.cells.append(cell)
-        b_fits, n_fits = (trace.get(cell_id) for trace in traces)
-        if b_fits is None or n_fits is None:
-            cell.unpaired = "no trace: the cell ran no Keras fit, or has no cell id"
-        elif len(b_fits) != len(n_fits):
+        b_trace, n_trace = (trace.get(cell_id) for trace in traces)
+        if b_trace is None or n_trace is None:
+            cell.unpaired = "no trace: the cell has no cell id, or did not run in both runs"
+            continue
+        b_fits, n_fits = b_trace["fits"], n_trace["fits"]
+        if b_trace["loops"] or n_trace["loops"]:
+            cell.loop = first_loop_parting(b_trace["loops"], n_trace["loops"])
+        if len(b_fits) != len(n_fits):
             cell.unpaired = f"the runs trained a different number of times ({len(b_fits)} vs {len(n_fits)} fits)"
-        elif not b_fits:
-            cell.unpaired = "the cell ran no Keras fit: its training, if any, is not traced"
-        else:
+        elif b_fits:
             pairs = enumerate(zip(b_fits, n_fits, strict=True), start=1)
             cell.fits = [first_parting(number, b, n) for number, (b, n) in pairs]
+        elif cell.loop is None:
+            cell.unpaired = "the cell ran no Keras fit and no optimizer update: it trained nothing that is traced"
     result.seconds = time.perf_counter() - started
     return result
 
@@ -167,6 +198,20 @@ def _fit_line(parting: FitParting) -> str:
     return line
 
 
+def _loop_line(loop: LoopParting) -> str:
+    if loop.step is not None:
+        return (
+            f"training loop outside fit: the weights first differ after optimizer update {loop.step}, first in "
+            f"'{loop.variable}' (a loop's inputs are not traced: the data or an op may have caused it)"
+        )
+    if loop.step_counts is not None:
+        return (
+            f"training loop outside fit: the runs made {loop.step_counts[0]} and {loop.step_counts[1]} optimizer "
+            "updates, with the same weights after each they share"
+        )
+    return f"training loop outside fit: the weights agree after all {loop.steps} optimizer updates"
+
+
 def trace_lines(result: TraceResult) -> list[str]:
     failure = result.failure
     if failure is not None:
@@ -190,7 +235,10 @@ def trace_lines(result: TraceResult) -> list[str]:
         if cell.unpaired:
             lines.append(f"    {cell.unpaired}")
         lines.extend(f"    {_fit_line(parting)}" for parting in cell.fits)
-        if cell.fits and all(parting.cause is None for parting in cell.fits):
+        if cell.loop is not None:
+            lines.append(f"    {_loop_line(cell.loop)}")
+        agree = all(parting.cause is None for parting in cell.fits) and (cell.loop is None or cell.loop.step is None)
+        if (cell.fits or cell.loop) and agree and not (cell.loop and cell.loop.step_counts):
             lines.append("    the difference arises after training: in evaluation, prediction or a recorded value")
     lines.append(f"  {NOT_COVERED}")
     return lines
