@@ -12,6 +12,7 @@ from pathlib import Path
 from . import (
     concurrent_writers,
     determinism_cost,
+    epoch_fingerprints,
     fingerprint_speed,
     html_report_speed,
     ledger_scale,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "fingerprint": fingerprint_speed.run_benchmark,
     "html": html_report_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
+    "epoch-fingerprints": epoch_fingerprints.run_benchmark,
     "magic": magic_overhead.run_benchmark,
     "verify": verify_overhead.run_benchmark,
     "writers": concurrent_writers.run_benchmark,

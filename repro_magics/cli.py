@@ -88,6 +88,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _at_least_two(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 2 or more: a spread needs two runs")
+    return value
+
+
 def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK", help="notebooks (.ipynb) to verify")
     parser.add_argument(
@@ -149,6 +156,19 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="run each notebook twice with every training step of its captured fits fingerprinted (slow), and "
+        "name, for each cell that differs, the first batch whose inputs or weights differ",
+    )
+    parser.add_argument(
+        "--calibrate",
+        type=_at_least_two,
+        metavar="N",
+        help="run each notebook N times (2 or more), report how far each cell's metrics and values spread, and "
+        "suggest tolerances; with --update, store them in the ledger, where later runs without --rtol/--atol use them",
+    )
 
 
 def verify_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -303,6 +323,10 @@ def _write_html(
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = _check_inputs(arguments)
+    if arguments.calibrate:
+        return _run_calibrate(arguments, inputs, out, err)
+    if arguments.trace:
+        return _run_trace(arguments, inputs, out, err)
     tolerance = Tolerance(rtol=arguments.rtol, atol=arguments.atol)
     options = VerifyOptions(
         runs=arguments.runs,
@@ -341,6 +365,83 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if arguments.html is not None:
         status = _write_html(arguments, results, status, tolerance, err)
     return status
+
+
+def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
+    from .diagnosis.trace import trace_lines, trace_notebook
+
+    for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
+        if given is not None:
+            raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
+    if arguments.update:
+        raise UsageFailure("--trace leaves the ledger alone; drop --update")
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
+    progress = _ProgressLine(err, arguments.quiet)
+    statuses = set()
+    for given in inputs:
+        try:
+            result = trace_notebook(
+                given,
+                options,
+                progress.cell,
+                lambda number, runs, path=given.path: progress.start_run(path, number, runs),
+            )
+        except KernelNotFound as error:
+            raise UsageFailure(str(error)) from None
+        progress.clear()
+        if result.failure is not None:
+            statuses.add(EXIT_FAILED_TO_RUN)
+        elif result.cells:
+            statuses.add(EXIT_DIFFERENT)
+        out.write("\n".join(printable(line) for line in trace_lines(result)) + "\n")
+        out.flush()
+    return _overall_status(statuses)
+
+
+def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
+    from .diagnosis.calibrate import calibrate_notebook, calibrated_ledger, calibration_lines
+
+    for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
+        if given is not None:
+            raise UsageFailure(f"--calibrate runs the notebook --calibrate times and writes no report; drop {flag}")
+    if arguments.rtol or arguments.atol:
+        raise UsageFailure("--calibrate measures the tolerance; drop --rtol and --atol")
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
+    progress = _ProgressLine(err, arguments.quiet)
+    statuses = set()
+    for given in inputs:
+        try:
+            calibration = calibrate_notebook(
+                given,
+                arguments.calibrate,
+                options,
+                progress.cell,
+                lambda number, runs, path=given.path: progress.start_run(path, number, runs),
+            )
+        except KernelNotFound as error:
+            raise UsageFailure(str(error)) from None
+        progress.clear()
+        lines = calibration_lines(calibration)
+        if calibration.failure is not None:
+            statuses.add(EXIT_FAILED_TO_RUN)
+        elif not arguments.update:
+            lines.append(f"  ledger unchanged: rerun with --update to store these tolerances in {given.ledger_path}")
+        else:
+            ledger = calibrated_ledger(calibration)
+            try:
+                ledger.save(given.ledger_path)
+            except OSError as error:
+                statuses.add(EXIT_NOT_WRITTEN)
+                lines.append(f"  ledger not written: could not write {given.ledger_path}: {error.strerror or error}")
+            else:
+                stored = len(ledger.tolerances)
+                lines.append(
+                    f"  ledger saved: {given.ledger_path} (run 1's records, tolerances for "
+                    f"{stored} {'cell' if stored == 1 else 'cells'}; later runs without --rtol/--atol use them)"
+                )
+        out.write("\n".join(printable(line) for line in lines) + "\n")
+        out.flush()
+    return _overall_status(statuses)
 
 
 def _overall_status(statuses: set[int]) -> int:

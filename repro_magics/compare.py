@@ -29,6 +29,41 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """How far apart one cell's records lie: every number walked, none stopping the walk.
+
+    `measurable` is False when something other than a finite number differs (a
+    name, a shape, an integer, a NaN, an array stored only by fingerprint): no
+    tolerance accepts that, and `not_a_number_change` says where it is.
+    """
+
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    numbers_differing: int = 0
+    measurable: bool = True
+    not_a_number_change: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainingDivergence:
+    """Where a cell's training first parts: the first epoch whose weights differ, and the first whose metrics do.
+
+    Epochs count from 1, as Keras prints them. Metrics are compared by their
+    bits here, whatever the tolerance: this says where training parts, not
+    whether the parting matters.
+    """
+
+    #: Which captured `fit` of the cell, from 1.
+    history: int
+    #: Both sides fingerprinted the weights per epoch (ledgers from before that don't).
+    weights_recorded: bool
+    #: The epoch after which the weights first differ; 0 when they differ before the first; None when they never do.
+    weights_first_differ_after: int | None
+    metric: str | None = None
+    metric_first_differs_at: int | None = None
+
+
+@dataclass(frozen=True)
 class Difference:
     """Where one cell's records first part, and the two values there."""
 
@@ -40,6 +75,10 @@ class Difference:
     baseline: str
     new: str
     source_changed: bool = False
+    #: The spread of all this cell's numbers, for the tolerance that would accept them.
+    spread: Spread | None = None
+    #: Where its training first parts, when a captured `fit` differs.
+    training: TrainingDivergence | None = None
 
 
 @dataclass
@@ -67,6 +106,26 @@ class Comparison:
     @property
     def first_difference(self) -> Difference | None:
         return self.differences[0] if self.differences else None
+
+    @property
+    def spread(self) -> Spread | None:
+        """The spread over every cell that differs, or None when none does."""
+        spreads = [difference.spread for difference in self.differences]
+        if not spreads or any(spread is None for spread in spreads):
+            return None
+        return merge_spreads([spread for spread in spreads if spread is not None])
+
+
+def merge_spreads(spreads: list[Spread]) -> Spread:
+    """One spread covering several: the largest differences, the first change no tolerance accepts."""
+    unmeasurable = next((spread for spread in spreads if not spread.measurable), None)
+    return Spread(
+        max_abs=max((spread.max_abs for spread in spreads), default=0.0),
+        max_rel=max((spread.max_rel for spread in spreads), default=0.0),
+        numbers_differing=sum(spread.numbers_differing for spread in spreads),
+        measurable=unmeasurable is None,
+        not_a_number_change=unmeasurable.not_a_number_change if unmeasurable else None,
+    )
 
 
 class _Parted(Exception):
@@ -232,6 +291,113 @@ class _Walker:
             self.encoded(b_values[name], n_values[name], f"value '{name}'")
 
 
+class _Measurer(_Walker):
+    """Walks two records to the end, measuring every finite number that differs instead of stopping there."""
+
+    def __init__(self) -> None:
+        super().__init__(Tolerance(), Comparison("", ""))
+        self.max_abs = self.max_rel = 0.0
+        self.numbers_differing = 0
+
+    def floats(self, baseline: Any, new: Any, where: str) -> None:
+        if baseline == new:
+            return
+        b, n = float(baseline), float(new)
+        if not (math.isfinite(b) and math.isfinite(n)):
+            if (math.isnan(b) and math.isnan(n)) or b == n:
+                return
+            raise _Parted(where, b, n)
+        absolute = abs(n - b)
+        self.numbers_differing += 1
+        self.max_abs = max(self.max_abs, absolute)
+        self.max_rel = max(self.max_rel, absolute / abs(b) if b else (math.inf if absolute else 0.0))
+
+
+def measure(baseline: dict[str, Any], new: dict[str, Any]) -> Spread:
+    """The spread between two records of one cell (see `Spread`)."""
+    measurer = _Measurer()
+    try:
+        measurer.record(baseline, new)
+    except _Parted as parted:
+        return Spread(
+            measurer.max_abs,
+            measurer.max_rel,
+            measurer.numbers_differing,
+            measurable=False,
+            not_a_number_change=f"{parted.where}: {_show(parted.baseline)} vs {_show(parted.new)}",
+        )
+    return Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing)
+
+
+def _first_metric_difference(baseline: dict[str, Any], new: dict[str, Any]) -> tuple[int | None, str | None]:
+    b_metrics, n_metrics = baseline.get("metrics") or {}, new.get("metrics") or {}
+    epochs = baseline.get("epochs") or []
+    for position, epoch in enumerate(epochs):
+        for metric in sorted(set(b_metrics) | set(n_metrics)):
+            b_values, n_values = b_metrics.get(metric) or [], n_metrics.get(metric) or []
+            b_value = b_values[position] if position < len(b_values) else None
+            n_value = n_values[position] if position < len(n_values) else None
+            if b_value != n_value:  # encoded floats are equal exactly when their bits are
+                return int(epoch) + 1, metric
+    return None, None
+
+
+def _first_weights_difference(baseline: dict[str, Any], new: dict[str, Any]) -> int | None:
+    def known_and_different(b: Any, n: Any) -> bool:
+        return b is not None and n is not None and b != n
+
+    if known_and_different(baseline.get("initial_weight_fingerprint"), new.get("initial_weight_fingerprint")):
+        return 0
+    epochs = baseline.get("epochs") or []
+    pairs = zip(baseline["weight_fingerprints"], new["weight_fingerprints"], strict=False)
+    for epoch, (b, n) in zip(epochs, pairs, strict=False):
+        if known_and_different(b, n):
+            return int(epoch) + 1
+    return None
+
+
+def training_divergence(baseline: dict[str, Any], new: dict[str, Any]) -> TrainingDivergence | None:
+    """Where the first captured `fit` that differs between two records of a cell parts; None if none differs."""
+    pairs = zip(baseline.get("histories") or [], new.get("histories") or [], strict=False)
+    for number, (b_history, n_history) in enumerate(pairs, start=1):
+        if not all(isinstance(h, dict) and h.get("type") == "history" for h in (b_history, n_history)):
+            continue
+        if b_history.get("epochs") != n_history.get("epochs"):
+            continue
+        metric_epoch, metric = _first_metric_difference(b_history, n_history)
+        recorded = all("weight_fingerprints" in history for history in (b_history, n_history))
+        weights_epoch = _first_weights_difference(b_history, n_history) if recorded else None
+        if metric_epoch is not None or weights_epoch is not None:
+            return TrainingDivergence(number, recorded, weights_epoch, metric, metric_epoch)
+    return None
+
+
+def measure_parts(baseline: dict[str, Any], new: dict[str, Any]) -> dict[str, Spread]:
+    """The spread of each metric of each captured `fit` and of each recorded value of two records of a cell."""
+    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    histories = zip(baseline.get("histories") or [], new.get("histories") or [], strict=False)
+    for number, (b_history, n_history) in enumerate(histories, start=1):
+        for metric in sorted(set(b_history.get("metrics") or {}) | set(n_history.get("metrics") or {})):
+            pairs[f"history {number}, metric '{metric}'"] = (
+                {**b_history, "metrics": {metric: (b_history.get("metrics") or {}).get(metric, [])}},
+                {**n_history, "metrics": {metric: (n_history.get("metrics") or {}).get(metric, [])}},
+            )
+    b_values, n_values = baseline.get("values") or {}, new.get("values") or {}
+    for name in sorted(set(b_values) | set(n_values)):
+        pairs[f"value '{name}'"] = (b_values.get(name) or {}, n_values.get(name) or {})
+    parts: dict[str, Spread] = {}
+    for label, (b_part, n_part) in pairs.items():
+        measurer = _Measurer()
+        try:
+            measurer.encoded(b_part, n_part, label)
+        except _Parted as parted:
+            change = f"{parted.where}: {_show(parted.baseline)} vs {_show(parted.new)}"
+            parts[label] = Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing, False, change)
+        else:
+            parts[label] = Spread(measurer.max_abs, measurer.max_rel, measurer.numbers_differing)
+    return parts
+
+
 def _epochs_text(epochs: Any) -> str:
     """Keras' 0-based `History.epoch` as Keras prints epochs, from 1: `3 epochs (1-3)`."""
     if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
@@ -354,11 +520,13 @@ def compare_ledgers(
     baseline_label: str = "ledger",
     new_label: str = "new run",
     positions: dict[str, tuple[int, str]] | None = None,
+    cell_tolerances: dict[str, Tolerance] | None = None,
 ) -> Comparison:
     """Compare `new` with `baseline`, cell by cell in notebook order.
 
     `positions` maps cell ids to (code cell number, first source line) in
     the notebook as it is now; records carry their own where it is missing.
+    `cell_tolerances` (by record key) replace `tolerance` for their cells.
     """
     positions = positions or {}
     comparison = Comparison(baseline_label, new_label)
@@ -387,6 +555,7 @@ def compare_ledgers(
             if n_record is None:
                 raise _Parted("record", "recorded", f"none (the cell recorded nothing in {_in(new_label)})")
             comparison.cells_compared += 1
+            walker.tolerance = (cell_tolerances or {}).get(record_key(b_record), tolerance)
             walker.record(b_record, n_record)
         except _Parted as parted:
             changed = bool(b_record and n_record and b_record.get("source_hash") != n_record.get("source_hash"))
@@ -400,6 +569,16 @@ def compare_ledgers(
                     baseline=_show(parted.baseline),
                     new=_show(parted.new),
                     source_changed=changed,
+                    spread=(
+                        measure(b_record, n_record)
+                        if b_record is not None and n_record is not None
+                        else Spread(measurable=False, not_a_number_change=f"a record is {_show(parted.new)}")
+                    ),
+                    training=(
+                        training_divergence(b_record, n_record)
+                        if b_record is not None and n_record is not None
+                        else None
+                    ),
                 )
             )
             if not environment_checked and b_record is not None and n_record is not None:

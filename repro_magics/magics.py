@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values, source_hash
 from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
+from .tracing import trace_folder, tracing_fits, write_trace
 
 
 @magics_class
@@ -138,10 +140,16 @@ class ReproducibleMagics(Magics):
         if cell_id is None:
             self._runs_without_id[record.source_hash] += 1
             record.occurrence = self._runs_without_id[record.source_hash]
+        traced = trace_folder()
+        fits: list[dict[str, Any]] = []
+        loops: list[dict[str, Any]] = []
+        tracing = tracing_fits(fits, loops) if traced else contextlib.nullcontext()
         with op_determinism():
             reset_randomness(seed)
-            with capturing_histories(record.histories):
+            with capturing_histories(record.histories), tracing:
                 self._run_body(cell)
+        if traced:
+            write_trace(traced, cell_id, fits, loops)
         record.values = record_named_values(self._ipython.user_ns, options.record)
         record.recorded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._save(record, magic_cell_source(line, cell))

@@ -10,7 +10,14 @@ from typing import Any
 
 import xxhash
 
-from .values import UnrecordableValue, encode_history, encode_value, holds_address, unsupported
+from .values import (
+    UnrecordableValue,
+    encode_history,
+    encode_value,
+    holds_address,
+    unsupported,
+    weights_fingerprint,
+)
 
 MISSING = {"type": "missing"}
 
@@ -55,24 +62,47 @@ class CellRecord:
         }
 
 
+#: Where a `History` keeps the fingerprints of its model's weights after each epoch, while it trains.
+_FINGERPRINTS_ATTRIBUTE = "_repro_weight_fingerprints"
+
+
 @contextlib.contextmanager
 def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
     """Append every Keras `History` whose training ends inside the block to `into`.
 
-    `fit` hands its `History` callback `on_train_end` when training finishes,
-    whatever model class or custom training step is in use, so that hook is
-    wrapped for the duration of the block and restored after.
+    `fit` hands its `History` callback `on_train_begin`, `on_epoch_end` after
+    each epoch and `on_train_end` when training finishes, whatever model
+    class or custom training step is in use, so those hooks are wrapped for
+    the duration of the block and restored after. Before training and after
+    each epoch the model's weights are fingerprinted, so that a comparison
+    can say after which epoch they first differ; Keras runs `History` after
+    the user's callbacks, so the fingerprint sees what they did to the weights.
     """
     from keras.callbacks import History
 
-    original = History.__dict__.get("on_train_end")
-    inherited = History.on_train_end
+    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    originals = {name: History.__dict__.get(name) for name in hooks}
+    inherited_train_begin, inherited_epoch_end = History.on_train_begin, History.on_epoch_end
+    inherited_train_end = History.on_train_end
+
+    def on_train_begin(self: Any, logs: Any = None) -> None:
+        inherited_train_begin(self, logs)
+        self.__dict__[_FINGERPRINTS_ATTRIBUTE] = [_weights_fingerprint(self.model)]
+
+    def on_epoch_end(self: Any, epoch: int, logs: Any = None) -> None:
+        inherited_epoch_end(self, epoch, logs)
+        self.__dict__.setdefault(_FINGERPRINTS_ATTRIBUTE, [None]).append(_weights_fingerprint(self.model))
 
     def on_train_end(self: Any, logs: Any = None) -> None:
         # Recording must never break training: a history that can't be
         # encoded is recorded as such, and the cell goes on.
         try:
-            into.append(encode_history(self))
+            encoded = encode_history(self)
+            fingerprints = self.__dict__.pop(_FINGERPRINTS_ATTRIBUTE, None)
+            if fingerprints is not None and len(fingerprints) == len(encoded["epochs"]) + 1:
+                encoded["initial_weight_fingerprint"] = fingerprints[0]
+                encoded["weight_fingerprints"] = fingerprints[1:]
+            into.append(encoded)
         except Exception as error:
             reason = _reason(error)
             into.append(unsupported(self, reason))
@@ -80,16 +110,27 @@ def capturing_histories(into: list[dict[str, Any]]) -> Iterator[None]:
                 f"repro_magics: could not record a training history ({reason}); it is recorded as unsupported.",
                 file=sys.stderr,
             )
-        inherited(self, logs)
+        inherited_train_end(self, logs)
 
+    History.on_train_begin = on_train_begin
+    History.on_epoch_end = on_epoch_end
     History.on_train_end = on_train_end
     try:
         yield
     finally:
-        if original is None:
-            del History.on_train_end
-        else:
-            History.on_train_end = original
+        for name, original in originals.items():
+            if original is None:
+                delattr(History, name)
+            else:
+                setattr(History, name, original)
+
+
+def _weights_fingerprint(model: Any) -> str | None:
+    """The model's weights' fingerprint, or None for a model whose weights can't be read."""
+    try:
+        return weights_fingerprint(model)
+    except Exception:
+        return None
 
 
 def record_named_values(namespace: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:

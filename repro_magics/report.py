@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from .diagnosis.causes import likely_causes
+from .diagnosis.epochs import training_line
+from .diagnosis.tolerance import advice_json, advice_lines
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
@@ -16,6 +20,10 @@ _ESCAPED_CATEGORIES = {"Cc", "Zl", "Zp"}
 # Controls that reorder what a terminal shows (the "Trojan source" characters).
 _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+NO_LIKELY_CAUSE = (
+    "likely cause: no lint rule applies to this cell or to the cells that made what it uses; "
+    "repro-verify --trace finds the first batch that differs, and docs/limits.md lists causes the code does not show"
+)
 
 
 def printable(text: str) -> str:
@@ -67,10 +75,25 @@ def difference_text(comparison: Comparison, difference: Difference) -> str:
     return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 
 
-def _difference_lines(comparison: Comparison, first: Difference) -> list[str]:
+def _cause_lines(notebook: Path, first: Difference) -> list[str]:
+    causes = likely_causes(notebook, first.cell_number)
+    if causes is None:
+        return []
+    if not causes:
+        return [f"    {NO_LIKELY_CAUSE}"]
+    return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
+
+
+def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
+    if first.training is not None:
+        lines.append(f"    {training_line(first.training)}")
     if first.source_changed:
         lines.append("    (this cell's source changed since the baseline was recorded)")
+    spread = comparison.spread
+    if spread is not None:
+        lines.extend(f"    {line}" for line in advice_lines(spread))
+    lines.extend(_cause_lines(notebook, first))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
@@ -141,7 +164,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first),
+            *_difference_lines(comparison, first, result.notebook),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
@@ -149,8 +172,13 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
+            used = (
+                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                if result.calibrated_cells
+                else _tolerance_text(tolerance)
+            )
             lines = [
-                f"{name}: within tolerance {against} ({_tolerance_text(tolerance)}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
@@ -160,11 +188,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(difference: Difference) -> dict[str, Any]:
-    return asdict(difference)
+def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+    data = asdict(difference)
+    data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
+    causes = likely_causes(notebook, difference.cell_number)
+    data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
+    return data
 
 
-def _comparison_json(comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -173,7 +205,8 @@ def _comparison_json(comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(d) for d in comparison.differences],
+        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
@@ -197,7 +230,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
     }
 
 

@@ -160,6 +160,7 @@ def run_notebook(
     timeout: float | None = 600,
     progress: Progress | None = None,
     on_kernel_start: KernelStarted | None = None,
+    environment: dict[str, str] | None = None,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -170,7 +171,8 @@ def run_notebook(
     a symlinked notebook, the link's folder.
 
     An interruption (`KeyboardInterrupt`, or any exception a signal handler
-    raises) stops the kernel before it is passed on.
+    raises) stops the kernel before it is passed on. `environment` adds
+    variables to the kernel's.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -212,8 +214,9 @@ def run_notebook(
                     on_kernel_start(pid)
 
             client.on_notebook_start = kernel_started
-        environment = {
+        kernel_environment = {
             **os.environ,
+            **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(path),
@@ -225,7 +228,9 @@ def run_notebook(
         # warnings) goes to a log; its last line explains a kernel that died.
         with kernel_log_path.open("wb") as kernel_log:
             loop = _SignalFreeLoop()
-            execution = loop.create_task(client.async_execute(env=environment, stdout=kernel_log, stderr=kernel_log))
+            execution = loop.create_task(
+                client.async_execute(env=kernel_environment, stdout=kernel_log, stderr=kernel_log)
+            )
             try:
                 loop.run_until_complete(execution)
             except NoSuchKernel:

@@ -188,6 +188,25 @@ def _weight_values(variable: Any) -> np.ndarray:
         return np.asarray(variable.numpy())
 
 
+def variable_fingerprints(model: Any) -> list[tuple[str, str]]:
+    """(path, fingerprint) of each weight of a model, in the model's order."""
+    return [
+        (getattr(variable, "path", None) or variable.name, fingerprint(_weight_values(variable)))
+        for variable in model.weights
+    ]
+
+
+def weights_fingerprint(model: Any) -> str:
+    """One xxh3-128 over every weight of a model, path, dtype, shape and bytes: equal only if all are bitwise."""
+    hasher = xxhash.xxh3_128()
+    for variable in model.weights:
+        values = np.ascontiguousarray(_weight_values(variable))
+        name = getattr(variable, "path", None) or variable.name
+        hasher.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
+        hasher.update(values.reshape(-1).view(np.uint8).data)
+    return hasher.hexdigest()
+
+
 def encode_model(model: Any) -> dict[str, Any]:
     """A Keras model or layer: one fingerprinted record per weight, by path."""
     weights = {}

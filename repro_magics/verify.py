@@ -60,6 +60,8 @@ class NotebookVerification:
     baseline: Ledger | None = None
     #: The notebook's code cells as verified, for reports that list them.
     code_cells: list[CodeCell] = field(default_factory=list)
+    #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
+    calibrated_cells: int = 0
 
     @property
     def failure(self) -> Any:
@@ -143,6 +145,8 @@ def verify_notebook(
         code_cells=code_cells(notebook.cells),
     )
     runs = options.runs or (1 if ledger is not None else 2)
+    cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
+    result.calibrated_cells = len(cell_tolerances)
 
     for number in range(1, runs + 1):
         if on_run_start is not None:
@@ -168,6 +172,7 @@ def verify_notebook(
                     baseline_label="ledger",
                     new_label=label,
                     positions=positions,
+                    cell_tolerances=cell_tolerances,
                 )
             )
         if number > 1:
@@ -179,6 +184,7 @@ def verify_notebook(
                     baseline_label="run 1",
                     new_label=label,
                     positions=positions,
+                    cell_tolerances=cell_tolerances,
                 )
             )
 
@@ -197,8 +203,17 @@ def verify_notebook(
         elif ledger is None:
             _save(result, result.runs[0].records, SAVED)
         else:
-            _save(result, result.runs[-1].records, UPDATED)
+            latest = result.runs[-1].records
+            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
     return result
+
+
+def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
+    """The per-cell tolerances `--calibrate` stored in a ledger, by record key."""
+    return {
+        key: Tolerance(rtol=float(stored["rtol"]), atol=float(stored["atol"]))
+        for key, stored in ledger.tolerances.items()
+    }
 
 
 def _save(result: NotebookVerification, records: Ledger, action: str) -> None:

@@ -247,13 +247,27 @@ def test_when_no_notebook_is_known_then_the_cell_says_where_records_go_once(
     assert len(Ledger.load(ledger).records) == 2, "a second run of one source without an id is kept"
 
 
-def test_when_the_cell_is_done_then_the_history_hook_is_the_original_again(ipython: Any) -> None:
+def test_when_the_cell_is_done_then_the_history_hooks_are_the_original_again(ipython: Any) -> None:
     from keras.callbacks import History
 
-    before = History.__dict__.get("on_train_end")
+    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    before = {name: History.__dict__.get(name) for name in hooks}
     run_reproducible(ipython, "seed=1", TRAINING)
     run_reproducible(ipython, "seed=1", "raise ValueError('stop')")
-    assert History.__dict__.get("on_train_end") is before
+    assert {name: History.__dict__.get(name) for name in hooks} == before
+
+
+def test_when_a_fit_is_captured_then_the_weights_are_fingerprinted_before_it_and_after_each_epoch(
+    ipython: Any, tmp_path: Path
+) -> None:
+    from repro_magics.values import weights_fingerprint
+
+    assert run_reproducible(ipython, "seed=1", TRAINING).success
+    (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]
+    (history,) = record["histories"]
+    assert len(history["weight_fingerprints"]) == len(history["epochs"]) == 2
+    assert history["weight_fingerprints"][-1] == weights_fingerprint(ipython.user_ns["model"])
+    assert history["initial_weight_fingerprint"] not in history["weight_fingerprints"]
 
 
 def test_when_a_metric_is_an_array_per_class_then_training_works_and_each_epoch_is_recorded(

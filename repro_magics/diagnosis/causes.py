@@ -1,0 +1,103 @@
+"""Likely causes of a divergence: the lint's findings in the cell that diverged and in the cells it draws on.
+
+The cells it draws on come from the lint's own cross-cell def-use: the cells
+that made the objects with their own random state (models, layers, datasets,
+generators...) that the diverged cell uses, and those that defined the
+functions it calls.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..lint import Finding, NotebookReadError, read_notebook
+from ..lint.cells import Notebook
+from ..lint.check import is_suppressed, lint, notebook_ignores
+from ..lint.defuse import Facts
+from ..lint.output import docs_anchor
+
+# A cell that diverged recorded something, and repro-verify's kernel loads the
+# extension itself: "records nothing" and "extension not loaded" explain no divergence.
+_NOT_CAUSES = {"RM112", "RM113"}
+
+
+@dataclass(frozen=True)
+class LikelyCause:
+    """A lint finding, and how its cell relates to the cell that diverged."""
+
+    finding: Finding
+    #: Empty for the diverged cell itself; else the names it uses that this finding's cell made.
+    made_here: tuple[str, ...]
+    #: The notebook or the line asks the lint to ignore it; a verification lists it all the same.
+    suppressed: bool
+
+    def text(self) -> str:
+        where = f"cell {self.finding.cell}, line {self.finding.line}"
+        if self.made_here:
+            names = ", ".join(repr(name) for name in self.made_here)
+            where += f" (it made {names}, which the diverged cell uses)"
+        ignored = " [ignored in the notebook]" if self.suppressed else ""
+        return f"{where}: {self.finding.code} {self.finding.message} (see {docs_anchor(self.finding.code)}){ignored}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cell": self.finding.cell,
+            "line": self.finding.line,
+            "column": self.finding.column,
+            "code": self.finding.code,
+            "message": self.finding.message,
+            "docs": docs_anchor(self.finding.code),
+            "made": list(self.made_here),
+            "suppressed": self.suppressed,
+        }
+
+
+def cells_drawn_on(facts: Facts, cell_number: int) -> dict[int, list[str]]:
+    """Other cells that made what cell `cell_number` uses: {cell: [names]}, from the lint's def-use."""
+    cell = next((cell for cell in facts.notebook.cells if cell.number == cell_number), None)
+    if cell is None or cell.tree is None:
+        return {}
+    used = {node.id for node in facts.nodes(cell) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    makers: dict[int, list[str]] = {}
+    for name, made in sorted(facts.bound_at_start.get(cell_number, {}).items()):
+        if name in used and made.cell != cell_number:
+            makers.setdefault(made.cell, []).append(name)
+    for name, function in sorted(facts.functions.items()):
+        if name in used and function.cell < cell_number:
+            makers.setdefault(function.cell, []).append(name)
+    return makers
+
+
+@functools.lru_cache(maxsize=4)
+def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
+    """A notebook read and linted once per report, however many of its cells differ."""
+    try:
+        notebook = read_notebook(path)
+    except NotebookReadError:
+        return None
+    return notebook, lint(notebook, honour_suppressions=False), Facts(notebook)
+
+
+def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCause] | None:
+    """The findings that may explain why cell `cell_number` diverged; None when the notebook can't be read."""
+    if cell_number is None:
+        return []
+    try:
+        status = notebook_path.stat()
+    except OSError:
+        return None
+    linted = _linted(notebook_path, (status.st_mtime_ns, status.st_size))
+    if linted is None:
+        return None
+    notebook, findings, facts = linted
+    makers = cells_drawn_on(facts, cell_number)
+    ignored = notebook_ignores(notebook)
+    return [
+        LikelyCause(finding, tuple(makers.get(finding.cell, ())), is_suppressed(notebook, finding, ignored))
+        for finding in findings
+        if (finding.cell == cell_number or finding.cell in makers) and finding.code not in _NOT_CAUSES
+    ]
