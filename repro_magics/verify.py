@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, numbers_recorded
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import code_cell_positions
-from .runner import NotebookRun, Progress, read_notebook, run_notebook
+from .runner import KernelPool, NotebookRun, Progress, read_notebook, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -119,6 +120,7 @@ def verify_notebook(
     *,
     progress: Progress | None = None,
     on_run_start: Any = None,
+    pool: KernelPool | None = None,
 ) -> NotebookVerification:
     """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
 
@@ -126,6 +128,11 @@ def verify_notebook(
     it; the ledger is replaced only with `options.update`. Without one: two
     runs by default, compared with each other, and the first one's records
     are saved when they agree.
+
+    With a `pool` of more than one kernel the runs go side by side, each in
+    a thread of its own that calls `on_run_start` and then `progress`; the
+    first failed run is reported, as when they run one after the other.
+    `RunStopped` passes through when the pool is stopped.
     """
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
@@ -134,16 +141,25 @@ def verify_notebook(
     )
     runs = options.runs or (1 if ledger is not None else 2)
 
-    for number in range(1, runs + 1):
+    def fresh_run(number: int) -> NotebookRun:
         if on_run_start is not None:
             on_run_start(number, runs)
-        run = run_notebook(
+        run = pool.run if pool is not None else run_notebook
+        return run(
             notebook_path,
             notebook=notebook,
             kernel_name=options.kernel_name,
             timeout=options.timeout,
             progress=progress,
         )
+
+    if pool is not None and pool.size > 1 and runs > 1:
+        with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="repro-verify run") as side_by_side:
+            finished = list(side_by_side.map(fresh_run, range(1, runs + 1)))
+    else:
+        finished = []
+    for number in range(1, runs + 1):
+        run = finished[number - 1] if finished else fresh_run(number)
         result.runs.append(run)
         if run.failure:
             return result
