@@ -68,6 +68,7 @@ def check_ledger(
     recorded_by_id = {r.get("cell_id"): r for r in (ledger.records if ledger else []) if r.get("cell_id")}
     recorded_hashes = {r.get("source_hash") for r in (ledger.records if ledger else [])}
     cell_ids: set[str] = set()
+    reproducible_ids: set[str] = set()
     number = 0
     for cell in notebook.cells:
         if cell.get("cell_type") != "code":
@@ -81,6 +82,8 @@ def check_ledger(
         if source_hash is None:
             continue
         check.reproducible_cells += 1
+        if cell_id:
+            reproducible_ids.add(str(cell_id))
         if ledger is None:
             continue
         where = f"{_cell(number, cell_id)}: {first_line(source)}"
@@ -96,7 +99,8 @@ def check_ledger(
             f"{'cell' if check.reproducible_cells == 1 else 'cells'}"
         )
     for record in ledger.records if ledger else []:
-        if record.get("cell_id") and record["cell_id"] not in cell_ids:
-            gone = f"a record of a cell no longer in the notebook (id {record['cell_id']})"
-            check.problems.append(f"{gone}: {record.get('source_first_line')}")
+        cell_id = record.get("cell_id")
+        if cell_id and cell_id not in reproducible_ids:
+            gone = "no longer in the notebook" if cell_id not in cell_ids else "no longer %%reproducible"
+            check.problems.append(f"a record of a cell {gone} (id {cell_id}): {record.get('source_first_line')}")
     return check
