@@ -35,6 +35,8 @@ class Config:
     #: Trials of two processes writing one ledger at once, and cells each process runs a trial.
     writer_trials: int
     writer_cells: int
+    #: Rounds of the team-scale commands (first verification vs jupyter execute; -j 2 vs -j 1), interleaved.
+    team_rounds: int
 
 
 FULL = Config(
@@ -55,6 +57,7 @@ FULL = Config(
     fingerprint_repeats=5,
     writer_trials=20,
     writer_cells=40,
+    team_rounds=3,
 )
 
 SMOKE = Config(
@@ -75,4 +78,5 @@ SMOKE = Config(
     fingerprint_repeats=1,
     writer_trials=1,
     writer_cells=10,
+    team_rounds=1,
 )
