@@ -114,7 +114,7 @@ def _shard(text: str) -> Shard:
     try:
         return parse_shard(text)
     except ShardError as error:
-        raise argparse.ArgumentTypeError(str(error).removeprefix(f"--shard {text!r}").lstrip(": ") or text) from None
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -234,8 +234,7 @@ class _ProgressLine:
         self._running: dict[str, str] = {}
 
     def start_run(self, notebook: Path, number: int, runs: int) -> None:
-        self._this_thread.prefix = f"{notebook} run {number}/{runs}" if runs > 1 else str(notebook)
-        self._this_thread.notebook = notebook
+        self._this_thread.prefix = f"{notebook} run {number}/{runs}"
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
         if self.quiet:
@@ -260,7 +259,7 @@ class _ProgressLine:
         if not self.interactive or self.quiet:
             return
         with self._lock:
-            for prefix in [p for p in self._running if p == str(notebook) or p.startswith(f"{notebook} run ")]:
+            for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
                 del self._running[prefix]
             self.stream.write("\r\033[K")
             self.stream.flush()

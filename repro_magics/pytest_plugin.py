@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         shard = parse_shard(shard_text) if shard_text else None
     except ShardError as error:
-        raise pytest.UsageError(str(error).replace("--shard", "--repro-shard", 1)) from None
+        raise pytest.UsageError(f"--repro-shard {error}") from None
     kernel = _setting(config, "--repro-kernel") or None
     if kernel:
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel

@@ -38,10 +38,10 @@ class Shard:
 def parse_shard(text: str) -> Shard:
     match = _SHARD.fullmatch(text.strip())
     if not match:
-        raise ShardError(f"--shard {text!r} is not K/N (for example 2/4)")
+        raise ShardError(f"{text!r} is not K/N (for example 2/4)")
     index, count = int(match.group(1)), int(match.group(2))
     if count < 1 or not 1 <= index <= count:
-        raise ShardError(f"--shard {text!r}: K must be from 1 to N, and N 1 or more")
+        raise ShardError(f"{text!r}: K must be from 1 to N, and N 1 or more")
     return Shard(index, count)
 
 

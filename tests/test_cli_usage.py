@@ -158,7 +158,7 @@ def test_when_help_is_asked_then_every_exit_status_is_explained(capsys: pytest.C
         run_cli("--help")
     epilog = capsys.readouterr().out.split("exit status:")[1]
     statuses = [line.split()[0] for line in epilog.splitlines() if line[:3].strip().isdigit()]
-    assert statuses == ["0", "1", "2", "3", "4", "130", "143"]
+    assert statuses == ["0", "1", "2", "3", "4", "5", "130", "143"]
 
 
 def test_when_no_scratch_folder_can_be_made_then_3_naming_the_folder_and_the_next_notebook_is_tried(
