@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -184,3 +185,11 @@ def test_when_check_ledger_meets_a_record_of_a_removed_or_plain_cell_then_1_nami
     status, out, _ = run_cli("--check-ledger", str(plain))
     assert status == 1
     assert "    a record of a cell no longer in the notebook (id c0): %%reproducible seed=1 record=x\n" in out
+
+
+def test_when_j_is_auto_then_one_kernel_per_core_this_process_may_use() -> None:
+    from repro_magics.cli import verify_parser
+
+    cores = len(os.sched_getaffinity(0))
+    assert verify_parser().parse_args(["-j", "auto", "a.ipynb"]).jobs == cores
+    assert verify_parser().parse_args(["a.ipynb"]).jobs == 1

@@ -170,3 +170,35 @@ def test_when_cells_change_after_recording_then_check_ledger_finds_them_without_
         "    cell 3 (id c9): %%reproducible seed=3: not in the ledger (never recorded)",
         f"    to fix: rerun repro-verify --update {notebook}",
     ]
+
+
+def test_when_j_2_on_a_terminal_then_one_rewritten_line_shows_both_notebooks_in_progress(tmp_path: Path) -> None:
+    import pty
+
+    first = write_notebook(tmp_path / "first.ipynb", "import time\ntime.sleep(4)", "x = 1")
+    second = write_notebook(tmp_path / "second.ipynb", "import time\ntime.sleep(4)", "y = 1")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*REPRO_VERIFY, "-j", "2", "--runs", "1", str(first), str(second)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed as the process exited
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = process.communicate(timeout=120)
+    os.close(controller)
+    assert process.returncode == 0, out
+    lines = shown.decode().split("\r\x1b[K")
+    both = [line for line in lines if f"{first} run 1/1: cell" in line and f"{second} run 1/1: cell" in line]
+    assert both, lines
+    assert " | " in both[0]
