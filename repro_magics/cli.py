@@ -287,7 +287,13 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
         if path is not None and not path.parent.is_dir():
             raise UsageFailure(f"the folder for {option}, {path.parent}, does not exist")
     if arguments.check_ledger:
-        for option, given in (("--update", arguments.update), ("--runs", arguments.runs is not None)):
+        writes_nothing = (
+            ("--update", arguments.update),
+            ("--runs", arguments.runs is not None),
+            ("--json", arguments.json is not None),
+            ("--markdown", arguments.markdown is not None),
+        )
+        for option, given in writes_nothing:
             if given:
                 raise UsageFailure(f"--check-ledger runs nothing; {option} does not go with it")
     try:
@@ -350,8 +356,9 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         given = arguments.notebooks
         arguments.notebooks = arguments.shard.select(given)
         if not arguments.notebooks:
-            out.write(f"shard {arguments.shard} holds none of the {len(given)} notebooks given; nothing to verify\n")
-    inputs = _check_inputs(arguments) if arguments.notebooks else []
+            given_text = "the notebook given" if len(given) == 1 else f"the {len(given)} notebooks given"
+            out.write(f"shard {arguments.shard} holds none of {given_text}; nothing to verify\n")
+    inputs = _check_inputs(arguments)
     if arguments.check_ledger:
         return _check_ledgers(inputs, out)
     tolerance = Tolerance(rtol=arguments.rtol, atol=arguments.atol)

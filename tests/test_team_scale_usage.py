@@ -74,7 +74,7 @@ def test_when_a_shard_holds_no_notebook_then_0_saying_so_and_nothing_runs(tmp_pa
     other = next(f"{k}/2" for k in (1, 2) if not parse_shard(f"{k}/2").holds(notebook))
     status, out, err = run_cli(str(notebook), "--shard", other, "--markdown", str(tmp_path / "summary.md"))
     assert status == 0, err
-    assert out == f"shard {other} holds none of the 1 notebooks given; nothing to verify\n"
+    assert out == f"shard {other} holds none of the notebook given; nothing to verify\n"
     assert "| (no notebook) |" in (tmp_path / "summary.md").read_text()
 
 
@@ -85,6 +85,7 @@ def test_when_a_shard_holds_no_notebook_then_0_saying_so_and_nothing_runs(tmp_pa
         (["-j", "many"], "argument -j/--jobs: 'many' is not a whole number"),
         (["--check-ledger", "--update"], "--check-ledger runs nothing; --update does not go with it"),
         (["--check-ledger", "--runs", "2"], "--check-ledger runs nothing; --runs does not go with it"),
+        (["--check-ledger", "--markdown", "s.md"], "--check-ledger runs nothing; --markdown does not go with it"),
     ],
 )
 def test_when_a_team_option_is_bad_then_exit_2_with_the_reason(tmp_path: Path, argv: list[str], message: str) -> None:
@@ -111,6 +112,10 @@ def test_when_markdown_names_a_notebook_a_ledger_or_another_file_then_exit_2_and
     assert other.read_text() == "my notes\n"
     status, _, err = run_cli(str(notebook), "--markdown", str(tmp_path / "r"), "--json", str(tmp_path / "r"))
     assert status == 2 and "--markdown and --json name the same file" in err
+    # Also when this job's shard holds no notebook: the file may be another shard's notebook.
+    other_shard = next(f"{k}/2" for k in (1, 2) if not parse_shard(f"{k}/2").holds(notebook))
+    status, _, err = run_cli(str(notebook), "--shard", other_shard, "--markdown", str(tmp_path / "b.ipynb"))
+    assert status == 2 and "is a notebook" in err
 
 
 def _verification(tmp_path: Path, **kwargs: object) -> NotebookVerification:
