@@ -352,13 +352,13 @@ def _is_markdown_report(path: Path) -> bool:
 
 
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    given = arguments.notebooks
     if arguments.shard is not None:
-        given = arguments.notebooks
         arguments.notebooks = arguments.shard.select(given)
-        if not arguments.notebooks:
-            given_text = "the notebook given" if len(given) == 1 else f"the {len(given)} notebooks given"
-            out.write(f"shard {arguments.shard} holds none of {given_text}; nothing to verify\n")
     inputs = _check_inputs(arguments)
+    if not inputs:
+        given_text = "the notebook given" if len(given) == 1 else f"the {len(given)} notebooks given"
+        out.write(f"shard {arguments.shard} holds none of {given_text}; nothing to verify\n")
     if arguments.check_ledger:
         return _check_ledgers(inputs, out)
     tolerance = Tolerance(rtol=arguments.rtol, atol=arguments.atol)
