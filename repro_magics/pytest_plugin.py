@@ -121,10 +121,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     shard = settings.shard
     # The path from the rootdir, as `repro-verify --shard` hashes the path as given from the repository's root.
+    root = config.rootpath
     elsewhere = [
         item
         for item in items
-        if isinstance(item, NotebookItem) and not shard.holds(Path(item.path.relative_to(config.rootpath)))
+        if isinstance(item, NotebookItem)
+        and not shard.holds(item.path.relative_to(root) if item.path.is_relative_to(root) else item.path)
     ]
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
