@@ -135,3 +135,25 @@ def test_when_run_under_xdist_then_lf_x_and_k_select_notebooks_as_for_any_test(t
     assert "1 failed" in stop_first.stdout and "passed" not in stop_first.stdout, stop_first.stdout
     chosen = run_pytest(tmp_path, "--repro-verify", "-k", "good", "-q")
     assert chosen.returncode == 0 and "1 passed, 1 deselected" in chosen.stdout, chosen.stdout
+
+
+@pytest.mark.kernel
+def test_when_a_tolerance_is_set_in_the_ini_file_then_it_applies_the_command_line_wins_and_update_replaces(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "%%reproducible seed=1 record=x\nx = 1.5")
+    assert run_cli(str(notebook), "--runs", "1", "-q")[0] == 0
+    ledger = tmp_path / "n.repro.json"
+    data = Ledger.load(ledger).to_json()
+    data["records"][0]["values"]["x"]["value"] = 1.5 + 1e-12
+    Ledger.from_json(data).save(ledger)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nrepro_verify = true\nrepro_atol = 1e-9\n")
+
+    within = run_pytest(tmp_path, "-rP")
+    assert within.returncode == 0, within.stdout
+    assert "n.ipynb: within tolerance to the ledger (rtol 0, atol 1e-09; 1 cell, 1 number" in within.stdout
+    bitwise = run_pytest(tmp_path, "--repro-atol", "0", "-q")
+    assert bitwise.returncode == 1 and "value 'x': ledger 1.500000000001 vs run 1 1.5" in bitwise.stdout, bitwise.stdout
+    updated = run_pytest(tmp_path, "--repro-atol", "0", "--repro-update", "-q")
+    assert updated.returncode == 0 and "1 passed" in updated.stdout, updated.stdout
+    assert Ledger.load(ledger).to_json()["records"][0]["values"]["x"]["value"] == 1.5
