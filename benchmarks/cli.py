@@ -18,6 +18,7 @@ from . import (
     ledger_scale,
     machine,
     magic_overhead,
+    team_scale,
     verify_overhead,
 )
 from .config import FULL, SMOKE, Config
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "magic": magic_overhead.run_benchmark,
     "verify": verify_overhead.run_benchmark,
     "writers": concurrent_writers.run_benchmark,
+    "team": team_scale.run_benchmark,
 }
 
 

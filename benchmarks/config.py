@@ -39,6 +39,8 @@ class Config:
     html_notebooks: int
     html_cells: int
     html_repeats: int
+    #: Rounds of the team-scale commands (first verification vs jupyter execute; -j 2 vs -j 1), interleaved.
+    team_rounds: int
 
 
 FULL = Config(
@@ -62,6 +64,7 @@ FULL = Config(
     html_notebooks=100,
     html_cells=50,
     html_repeats=5,
+    team_rounds=3,
 )
 
 SMOKE = Config(
@@ -85,4 +88,5 @@ SMOKE = Config(
     html_notebooks=10,
     html_cells=50,
     html_repeats=1,
+    team_rounds=1,
 )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -17,19 +19,22 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .compare import Tolerance
-from .ledger import LEDGER_SUFFIX, LedgerError, atomic_write_text, to_json_text
-from .report import REPORT_FORMAT, format_verification, printable, report_json
-from .runner import KernelNotFound, NotebookError
+from .ledger import LedgerError
+from .ledger_check import LedgerCheck, check_ledger
+from .report import format_verification, printable
+from .report_files import ReportPathError, check_report_paths, report_writers
+from .runner import KernelNotFound, KernelPool, NotebookError, RunStopped
+from .shard import Shard, ShardError, parse_shard
 from .verify import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
     EXIT_NOT_WRITTEN,
-    EXIT_NOTHING_RECORDED,
     EXIT_REPRODUCED,
     EXIT_USAGE,
     NotebookVerification,
     VerifyInput,
     VerifyOptions,
+    overall_exit_status,
     read_input,
     verify_notebook,
 )
@@ -48,11 +53,14 @@ exit status:
        be written (the report says which)
   5    with --require-records: a notebook recorded no value to compare, so
        nothing was checked
-  130  interrupted (SIGINT, Ctrl-C); the notebook in progress was left as it was
-  143  terminated (SIGTERM); the notebook in progress was left as it was
+  130  interrupted (SIGINT, Ctrl-C); the notebooks in progress were left as they
+       were and every kernel was stopped
+  143  terminated (SIGTERM); likewise
 with several notebooks: 3 if any failed to run, else 1 if any differ, else 5
 if any checked nothing under --require-records, else 4 if a file could not be
 written, else 0.
+with --check-ledger (no kernel runs): 0 every ledger matches its notebook's
+%%reproducible cells, 1 some ledger is stale or missing, 2 bad usage.
 """
 
 
@@ -93,6 +101,27 @@ def _at_least_two(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"{text!r} must be 2 or more: a spread needs two runs")
     return value
+
+
+def _jobs(text: str) -> int:
+    if text == "auto":
+        return _cores()
+    return _positive_int(text)
+
+
+def _cores() -> int:
+    """The cores this process may use (a container's or a CI runner's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ShardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +179,38 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="let --json replace an existing file that is not an earlier report",
     )
     parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="also write a Markdown table, a row per notebook (for $GITHUB_STEP_SUMMARY); an existing file is "
+        "replaced only if it is empty or an earlier report",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="kernels at once: notebooks, and the fresh runs of a first verification, side by side "
+        "(default 1; auto: one per core)",
+    )
+    parser.add_argument(
+        "--fail-fast", action="store_true", help="stop at the first notebook that differs or fails to run"
+    )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="verify only the K-th of N disjoint shares of the notebooks (by a hash of each path, "
+        "the same on every machine), for a CI matrix of N jobs",
+    )
+    parser.add_argument(
+        "--check-ledger",
+        action="store_true",
+        help="run nothing: report notebooks whose %%%%reproducible cells changed since their ledger was "
+        "recorded, or that have such cells and no ledger (for a pre-commit hook)",
+    )
+    parser.add_argument(
         "--html",
         type=Path,
         metavar="PATH",
@@ -185,30 +246,55 @@ def verify_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 class _ProgressLine:
-    """One line per cell on a log, one rewritten line on a terminal."""
+    """One line per cell on a log; on a terminal, one rewritten line showing every run in progress.
+
+    Runs side by side call it from their own threads: each thread's run is
+    named by what `start_run` was last told in that thread.
+    """
 
     def __init__(self, stream: TextIO, quiet: bool) -> None:
         self.stream, self.quiet = stream, quiet
         self.interactive = stream.isatty()
-        self.prefix = ""
+        self._this_thread = threading.local()
+        self._lock = threading.Lock()
+        self._running: dict[str, str] = {}
 
     def start_run(self, notebook: Path, number: int, runs: int) -> None:
-        self.prefix = f"{notebook} run {number}/{runs}"
+        self._this_thread.prefix = f"{notebook} run {number}/{runs}"
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
         if self.quiet:
             return
-        text = printable(f"{self.prefix}: cell {number}/{total} {source_line[:60]}")
-        if self.interactive:
-            self.stream.write("\r\033[K" + text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+        prefix = getattr(self._this_thread, "prefix", "")
+        with self._lock:
+            if self.interactive:
+                self._running[prefix] = f"{prefix}: cell {number}/{total}"
+                if len(self._running) == 1:
+                    self._running[prefix] += f" {source_line[:60]}"
+                self._draw()
+            else:
+                self.stream.write(printable(f"{prefix}: cell {number}/{total} {source_line[:60]}") + "\n")
+            self.stream.flush()
 
-    def clear(self) -> None:
-        if self.interactive and not self.quiet:
+    def _draw(self) -> None:
+        width = shutil.get_terminal_size().columns - 1
+        self.stream.write("\r\033[K" + printable(" | ".join(self._running.values()))[:width])
+
+    def finished(self, notebook: Path) -> None:
+        """Forget the notebook's runs; clear the line so that its report starts on a line of its own."""
+        if not self.interactive or self.quiet:
+            return
+        with self._lock:
+            for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
+                del self._running[prefix]
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+    def redraw(self) -> None:
+        if self.interactive and not self.quiet and self._running:
+            with self._lock:
+                self._draw()
+                self.stream.flush()
 
 
 def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
@@ -223,106 +309,40 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
     if arguments.force_json and arguments.json is None:
         raise UsageFailure("--force-json goes with --json PATH")
+    if arguments.check_ledger:
+        writes_nothing = (
+            ("--update", arguments.update),
+            ("--runs", arguments.runs is not None),
+            ("--json", arguments.json is not None),
+            ("--markdown", arguments.markdown is not None),
+            ("--html", arguments.html is not None),
+            ("--trace", arguments.trace),
+            ("--calibrate", arguments.calibrate is not None),
+        )
+        for option, given in writes_nothing:
+            if given:
+                raise UsageFailure(f"--check-ledger runs nothing; {option} does not go with it")
     try:
         inputs = [read_input(notebook, arguments.baseline) for notebook in arguments.notebooks]
     except (NotebookError, LedgerError) as error:
         raise UsageFailure(str(error)) from None
-    if arguments.json is not None:
-        _check_report_path(
-            "--json",
-            arguments.json,
-            inputs,
-            is_earlier_report=_is_json_report,
-            force_option="--force-json",
-            forced=arguments.force_json,
-        )
-    if arguments.html is not None:
-        _check_html(arguments, inputs)
+    try:
+        check_report_paths(arguments, inputs)
+    except ReportPathError as error:
+        raise UsageFailure(str(error)) from None
     return inputs
 
 
-def _check_report_path(
-    option: str,
-    path: Path,
-    inputs: list[VerifyInput],
-    *,
-    is_earlier_report: Callable[[Path], bool],
-    force_option: str | None = None,
-    forced: bool = False,
-) -> None:
-    """Refuse a report path whose file the user would lose: a notebook, a ledger, anything not an earlier report.
-
-    `force_option` names the option that lets an existing file be replaced anyway, if there is
-    one; `forced` says it was given.
-    """
-    target = path.resolve()
-    names = {path.name.lower(), target.name.lower()}
-    if not path.parent.is_dir():
-        raise UsageFailure(f"the folder for {option}, {path.parent}, does not exist")
-    if target in {given.path.resolve() for given in inputs}:
-        raise UsageFailure(f"{option} {path} is one of the notebooks to verify; give the report a file of its own")
-    if any(name.endswith(".ipynb") for name in names):
-        raise UsageFailure(
-            f"{option} {path} is a notebook; give the report a file of its own "
-            f"(a shell pattern right after {option} puts a notebook there)"
-        )
-    if target in {given.ledger_path.resolve() for given in inputs} or any(n.endswith(LEDGER_SUFFIX) for n in names):
-        raise UsageFailure(f"{option} {path} is a ledger; give the report a file of its own")
-    if path.is_dir():
-        raise UsageFailure(f"{option} {path} is a folder; give a file name for the report")
-    if path.exists() and not path.is_file():
-        raise UsageFailure(f"{option} {path} is not a regular file; give a file name for the report")
-    if path.is_file() and not forced and not is_earlier_report(path):
-        remedy = f"pass {force_option} to replace it" if force_option else "remove it or pick another name"
-        raise UsageFailure(f"{option} {path} exists and is not a repro-verify report; {remedy}")
-
-
-def _is_json_report(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("format") == REPORT_FORMAT
-
-
-def _check_html(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
-    from .html_report import PlottingMissing, is_html_report, require_matplotlib
-
-    _check_report_path("--html", arguments.html, inputs, is_earlier_report=is_html_report)
-    try:
-        require_matplotlib()
-    except PlottingMissing as error:
-        raise UsageFailure(str(error)) from None
-
-
-def _write_report(noun: str, path: Path, write: Callable[[], None], status: int, err: TextIO) -> int:
-    """Write a report after the verdicts are out; a failure is one line and exit status 4, never a lost verdict."""
-    try:
-        write()
-    except OSError as error:
-        # The error may name a temporary file beside the report; the user knows the report.
-        err.write(printable(f"{PROG}: could not write the {noun} {path}: {error.strerror or error}") + "\n")
-        return _overall_status({status, EXIT_NOT_WRITTEN})
-    return status
-
-
-def _write_html(
-    arguments: argparse.Namespace, results: list[NotebookVerification], status: int, tolerance: Tolerance, err: TextIO
-) -> int:
-    from .html_report import write_html_report
-
-    command = shlex.join([*arguments.prog.split(), *arguments.argv])
-    return _write_report(
-        "HTML report",
-        arguments.html,
-        lambda: write_html_report(arguments.html, results, status, tolerance, command),
-        status,
-        err,
-    )
-
-
 def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    given = arguments.notebooks
+    if arguments.shard is not None:
+        arguments.notebooks = arguments.shard.select(given)
     inputs = _check_inputs(arguments)
+    if not inputs:
+        given_text = "the notebook given" if len(given) == 1 else f"the {len(given)} notebooks given"
+        out.write(f"shard {arguments.shard} holds none of {given_text}; nothing to verify\n")
+    if arguments.check_ledger:
+        return _check_ledgers(inputs, out)
     if arguments.calibrate:
         return _run_calibrate(arguments, inputs, out, err)
     if arguments.trace:
@@ -338,32 +358,28 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         require_records=arguments.require_records,
     )
     progress = _ProgressLine(err, arguments.quiet)
-    results: list[NotebookVerification] = []
-    for given in inputs:
-        try:
-            result = verify_notebook(
-                given,
-                options,
-                progress=progress.cell,
-                on_run_start=lambda number, runs, path=given.path: progress.start_run(path, number, runs),
-            )
-        except KernelNotFound as error:
-            raise UsageFailure(str(error)) from None
-        progress.clear()
-        results.append(result)
+
+    def show(result: NotebookVerification) -> None:
+        progress.finished(result.notebook)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
-    status = _overall_status({result.exit_status for result in results})
+        progress.redraw()
+
+    try:
+        results, not_verified = _verify_each(inputs, options, arguments.jobs, arguments.fail_fast, progress, show)
+    except KernelNotFound as error:
+        raise UsageFailure(str(error)) from None
+    status = overall_exit_status({result.exit_status for result in results})
+    if not_verified:
+        names = ", ".join(str(path) for path in not_verified)
+        out.write(printable(f"stopped by --fail-fast: {len(not_verified)} not verified: {names}") + "\n")
     if len(results) > 1:
         out.write(printable(_summary(results)) + "\n")
-        out.flush()
-    if arguments.json is not None:
-        json_report = to_json_text(report_json(results, status, tolerance))
-        status = _write_report(
-            "JSON report", arguments.json, lambda: atomic_write_text(arguments.json, json_report), status, err
-        )
-    if arguments.html is not None:
-        status = _write_html(arguments, results, status, tolerance, err)
+    out.flush()
+    command = shlex.join([*arguments.prog.split(), *arguments.argv])
+    heading = PROG if arguments.shard is None else f"{PROG}, shard {arguments.shard}"
+    for write in report_writers(arguments, results, tolerance, not_verified, command, heading):
+        status = write(status, err)
     return status
 
 
@@ -388,14 +404,14 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.clear()
+        progress.finished(given.path)
         if result.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
         elif result.cells:
             statuses.add(EXIT_DIFFERENT)
         out.write("\n".join(printable(line) for line in trace_lines(result)) + "\n")
         out.flush()
-    return _overall_status(statuses)
+    return overall_exit_status(statuses)
 
 
 def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
@@ -420,7 +436,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.clear()
+        progress.finished(given.path)
         lines = calibration_lines(calibration)
         if calibration.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
@@ -441,13 +457,110 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
                 )
         out.write("\n".join(printable(line) for line in lines) + "\n")
         out.flush()
-    return _overall_status(statuses)
+    return overall_exit_status(statuses)
 
 
-def _overall_status(statuses: set[int]) -> int:
-    """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
-    precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
-    return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
+def _is_bad_news(result: NotebookVerification) -> bool:
+    return result.exit_status in (EXIT_DIFFERENT, EXIT_FAILED_TO_RUN)
+
+
+def _verify_each(
+    inputs: list[VerifyInput],
+    options: VerifyOptions,
+    jobs: int,
+    fail_fast: bool,
+    progress: _ProgressLine,
+    show: Callable[[NotebookVerification], None],
+) -> tuple[list[NotebookVerification], list[Path]]:
+    """Verify the notebooks, `jobs` kernels at a time; `show` each result in the order given.
+
+    Returns the results and, after --fail-fast stopped, the notebooks not verified.
+    """
+
+    def verify(given: VerifyInput, pool: KernelPool | None) -> NotebookVerification:
+        return verify_notebook(
+            given,
+            options,
+            progress=progress.cell,
+            on_run_start=lambda number, runs: progress.start_run(given.path, number, runs),
+            pool=pool,
+        )
+
+    results: list[NotebookVerification] = []
+    if jobs == 1:
+        for index, given in enumerate(inputs):
+            results.append(verify(given, None))
+            show(results[-1])
+            if fail_fast and _is_bad_news(results[-1]):
+                return results, [given.path for given in inputs[index + 1 :]]
+        return results, []
+    return _verify_side_by_side(inputs, jobs, fail_fast, verify, show)
+
+
+def _verify_side_by_side(
+    inputs: list[VerifyInput],
+    jobs: int,
+    fail_fast: bool,
+    verify: Callable[[VerifyInput, KernelPool | None], NotebookVerification],
+    show: Callable[[NotebookVerification], None],
+) -> tuple[list[NotebookVerification], list[Path]]:
+    pool = KernelPool(jobs)
+    done: dict[int, NotebookVerification] = {}
+    stopped: set[int] = set()
+    shown = 0
+    # Threads, not processes: each drives its kernel through its own event
+    # loop and mostly waits on it; the kernels do the work, in processes.
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="repro-verify notebook")
+    try:
+        futures: dict[Future[NotebookVerification], int] = {
+            executor.submit(verify, given, pool): index for index, given in enumerate(inputs)
+        }
+        pending = set(futures)
+        while pending:
+            # A timeout, so that the main thread keeps taking signals.
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = futures[future]
+                if future.cancelled() or isinstance(future.exception(), RunStopped):
+                    stopped.add(index)
+                    continue
+                done[index] = future.result()
+                if fail_fast and _is_bad_news(done[index]) and not pool.stopped:
+                    pool.stop()
+                    for other in pending:
+                        other.cancel()
+            while shown < len(inputs) and (shown in done or shown in stopped):
+                if shown in done:
+                    show(done[shown])
+                shown += 1
+    except BaseException:
+        pool.stop()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    results = [done[index] for index in sorted(done)]
+    return results, [inputs[index].path for index in sorted(stopped)]
+
+
+def _check_ledgers(inputs: list[VerifyInput], out: TextIO) -> int:
+    checks = [check_ledger(given.path, given.notebook, given.ledger, given.ledger_path) for given in inputs]
+    for check in checks:
+        out.write("\n".join(printable(line) for line in _ledger_check_lines(check)) + "\n")
+    stale = sum(not check.ok for check in checks)
+    if len(checks) > 1:
+        out.write(f"{len(checks)} notebooks: {len(checks) - stale} up to date, {stale} stale or without a ledger\n")
+    return EXIT_DIFFERENT if stale else EXIT_REPRODUCED
+
+
+def _ledger_check_lines(check: LedgerCheck) -> list[str]:
+    if check.ok:
+        if not check.reproducible_cells:
+            return [f"{check.notebook}: no %%reproducible cell, no ledger needed"]
+        cells = "cell" if check.reproducible_cells == 1 else "cells"
+        return [f"{check.notebook}: ledger up to date ({check.reproducible_cells} %%reproducible {cells})"]
+    verb = "STALE LEDGER" if check.has_ledger else "NO LEDGER"
+    hint = f"rerun {PROG} --update {check.notebook}" if check.has_ledger else f"run {PROG} {check.notebook}"
+    return [f"{check.notebook}: {verb}", *(f"    {problem}" for problem in check.problems), f"    to fix: {hint}"]
 
 
 def _summary(results: list[NotebookVerification]) -> str:
@@ -507,7 +620,7 @@ def _guarded(prog: str, err: TextIO, command: Callable[[], int]) -> int:
     except KeyboardInterrupt as error:
         terminated = getattr(error, "signum", signal.SIGINT) == signal.SIGTERM
         word = "terminated" if terminated else "interrupted"
-        err.write(f"{prog}: {word}; the notebook in progress, if any, was left as it was\n")
+        err.write(f"{prog}: {word}; the notebooks in progress, if any, were left as they were\n")
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
@@ -522,6 +635,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parser.parse_args(argv)
     arguments.prog, arguments.argv = parser.prog, argv
+    if getattr(arguments, "command", None) == "verify":
+        arguments.prog = f"{parser.prog} verify"
+        arguments.argv = argv[1:]
     return arguments
 
 

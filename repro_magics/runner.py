@@ -43,6 +43,10 @@ class KernelNotFound(Exception):
     """`--kernel NAME` names no installed kernel."""
 
 
+class RunStopped(Exception):
+    """A run that `KernelPool.stop` ended (or kept from starting); its kernel is gone."""
+
+
 @dataclass(frozen=True)
 class RunFailure:
     """Why a run stopped: which cell, and what happened, in a line or two."""
@@ -161,6 +165,7 @@ def run_notebook(
     progress: Progress | None = None,
     on_kernel_start: KernelStarted | None = None,
     environment: dict[str, str] | None = None,
+    pool: KernelPool | None = None,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -172,7 +177,8 @@ def run_notebook(
 
     An interruption (`KeyboardInterrupt`, or any exception a signal handler
     raises) stops the kernel before it is passed on. `environment` adds
-    variables to the kernel's.
+    variables to the kernel's. `pool.stop()`, from any thread, stops it too
+    and makes this raise `RunStopped`.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -232,6 +238,8 @@ def run_notebook(
                 client.async_execute(env=kernel_environment, stdout=kernel_log, stderr=kernel_log)
             )
             try:
+                if pool is not None:
+                    pool._watch(client, loop, execution)
                 loop.run_until_complete(execution)
             except NoSuchKernel:
                 raise KernelNotFound(f"no Jupyter kernel named {kernel_name!r} is installed") from None
@@ -243,13 +251,20 @@ def run_notebook(
                 failure = RunFailure(None, None, "", f"the kernel could not start: {error.strerror or error}")
             except BaseException:
                 _stop_kernel(client, loop)
+                if pool is not None and pool.stopped:
+                    raise RunStopped() from None
                 raise
             finally:
+                if pool is not None:
+                    pool._forget(execution)
                 _close(loop)
                 # nbclient leaves its clean-up registered when the kernel fails
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
         seconds = time.perf_counter() - started
+        if pool is not None and pool.stopped:
+            # Stopped as the run ended by itself: a half-finished run is no result.
+            raise RunStopped()
         try:
             records = Ledger.load(ledger_path) if ledger_path.exists() else Ledger()
         except LedgerError as error:
@@ -257,6 +272,62 @@ def run_notebook(
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
     cells_run = numbers.get(id(current.get("cell")), 0)
     return NotebookRun(path, records, failure, seconds, cells_run)
+
+
+class KernelPool:
+    """At most `size` kernels at once, from any threads, and a switch that stops them all.
+
+    Each thread's run has its own event loop; `stop` kills every kernel the
+    pool started and cancels the runs on their loops, so the threads running
+    them raise `RunStopped` after their clean-up, and runs not yet started
+    raise it at once.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.stopped = False
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._running: dict[asyncio.Task[Any], tuple[NotebookClient, asyncio.AbstractEventLoop]] = {}
+
+    def run(self, path: Path, **options: Any) -> NotebookRun:
+        """`run_notebook(path, **options)` once a kernel slot is free; `RunStopped` after `stop`."""
+        while not self._slots.acquire(timeout=0.1):
+            if self.stopped:
+                raise RunStopped()
+        try:
+            if self.stopped:
+                raise RunStopped()
+            return run_notebook(path, pool=self, **options)
+        finally:
+            self._slots.release()
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            running = list(self._running.items())
+        for execution, (client, loop) in running:
+            client.shutdown_kernel = "immediate"
+            _kill_kernel_process(client)
+            with contextlib.suppress(RuntimeError):  # the loop closed as the run ended
+                loop.call_soon_threadsafe(execution.cancel)
+
+    def _watch(self, client: NotebookClient, loop: asyncio.AbstractEventLoop, execution: asyncio.Task[Any]) -> None:
+        with self._lock:
+            if self.stopped:
+                raise RunStopped()
+            self._running[execution] = (client, loop)
+
+    def _forget(self, execution: asyncio.Task[Any]) -> None:
+        with self._lock:
+            self._running.pop(execution, None)
+
+
+def _kill_kernel_process(client: NotebookClient) -> None:
+    kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
+    if kernel is not None and kernel.poll() is None:
+        kernel.kill()
+        kernel.wait()
 
 
 def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
@@ -267,10 +338,7 @@ def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop, patien
     `patience` seconds: closing zmq channels of a half-started client can
     block for good, and with the kernel dead it must not hold the program.
     """
-    kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
-    if kernel is not None and kernel.poll() is None:
-        kernel.kill()
-        kernel.wait()
+    _kill_kernel_process(client)
     client.shutdown_kernel = "immediate"
     cleaner = threading.Thread(target=_clean_up, args=(client, loop), name="repro-verify clean-up", daemon=True)
     cleaner.start()

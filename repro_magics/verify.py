@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import CodeCell, code_cell_positions, code_cells
-from .runner import KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -27,6 +28,12 @@ UNCHANGED = "unchanged"
 NOT_SAVED = "not saved"
 NOTHING_TO_SAVE = "nothing to save"
 NOT_WRITTEN = "not written"
+
+
+def overall_exit_status(statuses: set[int]) -> int:
+    """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
+    precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
+    return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
 
 
 @dataclass
@@ -126,6 +133,7 @@ def verify_notebook(
     progress: Progress | None = None,
     on_run_start: Any = None,
     on_kernel_start: KernelStarted | None = None,
+    pool: KernelPool | None = None,
 ) -> NotebookVerification:
     """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
 
@@ -133,6 +141,11 @@ def verify_notebook(
     it; the ledger is replaced only with `options.update`. Without one: two
     runs by default, compared with each other, and the first one's records
     are saved when they agree.
+
+    With a `pool` of more than one kernel the runs go side by side, each in
+    a thread of its own that calls `on_run_start` and then `progress`; the
+    first failed run is reported, as when they run one after the other.
+    `RunStopped` passes through when the pool is stopped.
     """
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
@@ -148,10 +161,11 @@ def verify_notebook(
     cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
     result.calibrated_cells = len(cell_tolerances)
 
-    for number in range(1, runs + 1):
+    def fresh_run(number: int) -> NotebookRun:
         if on_run_start is not None:
             on_run_start(number, runs)
-        run = run_notebook(
+        run = pool.run if pool is not None else run_notebook
+        return run(
             notebook_path,
             notebook=notebook,
             kernel_name=options.kernel_name,
@@ -159,6 +173,14 @@ def verify_notebook(
             progress=progress,
             on_kernel_start=on_kernel_start,
         )
+
+    if pool is not None and pool.size > 1 and runs > 1:
+        with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="repro-verify run") as side_by_side:
+            finished = list(side_by_side.map(fresh_run, range(1, runs + 1)))
+    else:
+        finished = []
+    for number in range(1, runs + 1):
+        run = finished[number - 1] if finished else fresh_run(number)
         result.runs.append(run)
         if run.failure:
             return result
