@@ -29,7 +29,7 @@ _HELP = {
     "--repro-update": "replace each ledger with the new run's records after showing differences",
     "--repro-timeout": "limit in seconds for each cell (default 600; 0: none)",
     "--repro-kernel": "an installed kernel spec to run (default: the reproducible kernel of this Python)",
-    "--repro-require-records": "fail a notebook whose %%reproducible cells recorded no number",
+    "--repro-require-records": "fail a notebook whose %%reproducible cells recorded no value to compare",
     "--repro-shard": "run only the K-th of N disjoint shares of the notebooks (K/N), as repro-verify --shard",
 }
 _FLAGS = {"--repro-verify", "--repro-update", "--repro-require-records"}

@@ -95,7 +95,7 @@ def test_when_pytest_verifies_notebooks_then_verdicts_match_the_cli_with_its_rep
     assert "PASSED a_good.ipynb::a_good.ipynb" in out and "PASSED d_plain.ipynb::d_plain.ipynb" in out
     assert "FAILED b_diverged.ipynb::b_diverged.ipynb" in out and "ERROR c_broken.ipynb::c_broken.ipynb" in out
     assert "a_good.ipynb: identical to the ledger, bitwise (1 cell, 1 number" in out
-    assert "d_plain.ipynb: NOTHING CHECKED: no %%reproducible cell recorded a number" in out
+    assert "d_plain.ipynb: NOTHING CHECKED: no %%reproducible cell recorded a value to compare" in out
     assert "c_broken.ipynb: FAILED to run, in run 1, at cell 2 (id c1): raise ValueError('boom')" in out
     assert "ValueError: boom" in out
     # The failure's text is the report, the same lines as repro-verify's, not the plugin's traceback.
