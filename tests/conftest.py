@@ -31,6 +31,20 @@ def ipython(shell: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     shell.run_line_magic("unload_ext", "repro_magics")
 
 
+#: Headless Chromium as the UI tests run it: no sandbox (root), and none of its
+#: background connections, which this machine's closed network refuses.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def write_notebook(path: Path, *sources: str, markdown_first: bool = False) -> Path:
     """A real notebook on disk with one code cell per source (and a markdown cell first, if asked)."""
     cells = [new_markdown_cell("# A test notebook")] if markdown_first else []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import CHROMIUM_FLAGS, run_cli
 from html_pages import CASES, OUTSIDE_ADDRESS, Elements, verify_case, write_case
 
 from repro_magics.compare import Tolerance
@@ -151,14 +151,7 @@ def screenshot(page: Path, picture: Path) -> np.ndarray:
         subprocess.run(
             [
                 browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}",
                 f"--screenshot={picture}",
                 "--window-size=1280,2000",

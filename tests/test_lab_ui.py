@@ -25,6 +25,7 @@ from typing import Any
 import nbformat
 import psutil
 import pytest
+from conftest import CHROMIUM_FLAGS
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from repro_magics.kernel_extension import KERNEL_EXT_ARGUMENT
@@ -34,16 +35,6 @@ pytestmark = [pytest.mark.ui, pytest.mark.kernel]
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILT_FRONTEND = REPOSITORY / "repro_magics" / "labextension"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPOSITORY / "tests" / "ui-artifacts"
 VERIFICATION_TIMEOUT_MS = 300_000
 
