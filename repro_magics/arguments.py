@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass
 
@@ -18,6 +19,17 @@ class ArgumentError(ValueError):
 class CellOptions:
     seed: int | None
     record: tuple[str, ...]
+
+
+def parse_non_negative_float(text: str) -> float:
+    """A tolerance or a timeout: a finite number of 0 or more, or `ArgumentError` saying why not."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ArgumentError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ArgumentError(f"{text!r} must be a finite number of 0 or more")
+    return value
 
 
 def _parse_names(text: str) -> tuple[str, ...]:

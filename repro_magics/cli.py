@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shlex
 import shutil
@@ -18,6 +17,7 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from . import __version__
+from .arguments import ArgumentError, parse_non_negative_float
 from .compare import Tolerance
 from .ledger import LedgerError
 from .ledger_check import LedgerCheck, check_ledger
@@ -78,12 +78,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _non_negative_float(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of 0 or more")
-    return value
+        return parse_non_negative_float(text)
+    except ArgumentError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:

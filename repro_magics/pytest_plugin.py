@@ -9,13 +9,13 @@ the text is `repro-verify`'s report, not a traceback of this plugin.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from .arguments import ArgumentError, parse_non_negative_float
 from .shard import Shard, ShardError, parse_shard
 
 if TYPE_CHECKING:
@@ -70,12 +70,9 @@ def _number(config: pytest.Config, option: str, default: float) -> float:
     if text in (None, ""):
         return default
     try:
-        value = float(text)
-    except ValueError:
-        raise pytest.UsageError(f"{option} {text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise pytest.UsageError(f"{option} {text!r} must be a finite number of 0 or more")
-    return value
+        return parse_non_negative_float(text)
+    except ArgumentError as error:
+        raise pytest.UsageError(f"{option} {error}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
