@@ -15,13 +15,14 @@ from IPython.display import display
 
 from . import journal
 from .arguments import ArgumentError, parse_cell_line
-from .determinism import op_determinism
+from .backends import reproducible_setup
+from .determinism import jax_determinism_warning, jax_started
 from .environment import environment_fingerprint
 from .ledger import LedgerAppender, LedgerError, environment_key
 from .ledger_status import ledger_status, status_html, status_text
 from .notebook_context import CellLocator, first_line, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values, source_hash
-from .seeding import SeedError, default_seed_from_environment, parse_seed, reset_randomness
+from .seeding import SeedError, default_seed_from_environment, parse_seed
 from .startup import hash_seed_warning
 from .tracing import trace_folder, tracing_fits, write_trace
 
@@ -39,6 +40,7 @@ class ReproducibleMagics(Magics):
             print(f"repro_magics: {error}; using 0 instead.", file=sys.stderr)
             self.default_seed = 0
         self._hash_seed_checked = False
+        self._jax_flags_checked = False
         self._announced_ledger: Path | None = None
         self._cell_id: str | None = None
         self._locator = CellLocator()
@@ -104,11 +106,15 @@ class ReproducibleMagics(Magics):
             %%reproducible [--seed N] [--record NAME[,NAME...]]
 
         At the start of the cell, Python's `random`, NumPy's global state,
-        TensorFlow's global seed, op-seed counter and global `Generator`,
         Keras' global `SeedGenerator` and Keras' automatic layer names are
         reset from the seed (your Keras settings, such as the dtype policy,
-        are kept). The cell runs under TensorFlow op determinism, which is put
-        back as it was afterwards. Every Keras training history the cell
+        are kept), and so are the backend's generators: TensorFlow's global
+        seed, op-seed counter and global `Generator`; PyTorch's CPU and CUDA
+        generators (JAX has none). The cell runs under TensorFlow op
+        determinism and `torch.use_deterministic_algorithms(True)`, for
+        whichever of the two is imported, put back as they were afterwards.
+        JAX's determinism on GPU is an XLA flag set when the extension loads.
+        Every Keras training history the cell
         produces, and the variables named by `record`, are written to the
         notebook's ledger (`NOTEBOOK.repro.json`) for `repro-verify`.
 
@@ -144,10 +150,9 @@ class ReproducibleMagics(Magics):
         fits: list[dict[str, Any]] = []
         loops: list[dict[str, Any]] = []
         tracing = tracing_fits(fits, loops) if traced else contextlib.nullcontext()
-        with op_determinism():
-            reset_randomness(seed)
-            with capturing_histories(record.histories), tracing:
-                self._run_body(cell)
+        with reproducible_setup(seed), capturing_histories(record.histories), tracing:
+            self._run_body(cell)
+        self._warn_once_about_jax_flags()
         if traced:
             write_trace(traced, cell_id, fits, loops)
         record.values = record_named_values(self._ipython.user_ns, options.record)
@@ -189,6 +194,15 @@ class ReproducibleMagics(Magics):
             return
         self._hash_seed_checked = True
         warning = hash_seed_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+
+    def _warn_once_about_jax_flags(self) -> None:
+        # After the body: a cell that starts JAX is the one that can tell.
+        if self._jax_flags_checked or not jax_started():
+            return
+        self._jax_flags_checked = True
+        warning = jax_determinism_warning()
         if warning:
             print(warning, file=sys.stderr)
 
