@@ -47,7 +47,7 @@ def reproducible_setup(seed: int) -> Iterator[str]:
             deterministic(name, module)
             (reset_tensorflow if name == "tensorflow" else reset_torch)(module, seed)
 
-        absent = [name for name in LIBRARIES if name not in sys.modules]
+        absent = [name for name in LIBRARIES if sys.modules.get(name) is None]
         for name in LIBRARIES:
             if name not in absent:
                 deterministic(name, sys.modules[name])

@@ -61,7 +61,7 @@ def prepare_process() -> None:
 
 def jax_started() -> bool:
     """Whether JAX has started a backend, after which it reads no more `XLA_FLAGS`."""
-    if "jax" not in sys.modules:
+    if sys.modules.get("jax") is None:
         return False
     try:
         from jax._src import xla_bridge

@@ -26,6 +26,9 @@ from .seeding import SeedError, default_seed_from_environment, parse_seed
 from .startup import hash_seed_warning
 from .tracing import trace_folder, tracing_fits, write_trace
 
+#: Cell sources whose top-level-await check is remembered.
+_REMEMBERED_CELLS = 256
+
 
 @magics_class
 class ReproducibleMagics(Magics):
@@ -41,6 +44,8 @@ class ReproducibleMagics(Magics):
             self.default_seed = 0
         self._hash_seed_checked = False
         self._jax_flags_checked = False
+        #: Whether each cell source seen here needs the event loop (top-level await).
+        self._needs_loop: dict[str, bool] = {}
         self._announced_ledger: Path | None = None
         self._cell_id: str | None = None
         self._locator = CellLocator()
@@ -160,11 +165,19 @@ class ReproducibleMagics(Magics):
         self._save(record, magic_cell_source(line, cell))
 
     def _needs_event_loop(self, cell: str) -> bool:
+        # Transforming the cell costs a tenth of the magic's own time; a notebook reruns the same cells.
+        known = self._needs_loop.get(cell)
+        if known is not None:
+            return known
         shell = self._ipython
         try:
-            return bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)))
+            needs = bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)))
         except Exception:  # a cell IPython can't transform fails, with its own message, when it runs
-            return False
+            needs = False
+        if len(self._needs_loop) >= _REMEMBERED_CELLS:
+            self._needs_loop.clear()
+        self._needs_loop[cell] = needs
+        return needs
 
     def _run_body(self, cell: str) -> None:
         # The body runs as a cell of its own, so magics and the display of

@@ -124,20 +124,21 @@ class _TensorFlowGlobalGenerator:
 
     def __init__(self) -> None:
         self._generator: Any = None
-        self._states: dict[int, Any] = {}
+        #: Generator states by (seed, algorithm): computing one takes a dozen eager ops.
+        self._states: dict[tuple[int, int], Any] = {}
 
     def reset(self, tf: Any, seed: int) -> None:
-        if self._generator is not None and _current_global_generator() is self._generator:
-            state = self._states.get(seed)
-            if state is None:
-                if len(self._states) >= self._MAX_STATES:
-                    self._states.clear()
-                state = self._states[seed] = tf.random.create_rng_state(seed, self._generator.algorithm)
-            self._generator.reset(state)
+        if self._generator is None or _current_global_generator() is not self._generator:
+            self._generator = tf.random.Generator.from_seed(seed)
+            tf.random.set_global_generator(self._generator)
             return
-        self._generator = tf.random.Generator.from_seed(seed)
-        self._states.clear()
-        tf.random.set_global_generator(self._generator)
+        key = (seed, int(self._generator.algorithm))
+        state = self._states.get(key)
+        if state is None:
+            if len(self._states) >= self._MAX_STATES:
+                self._states.clear()
+            state = self._states[key] = tf.random.create_rng_state(seed, self._generator.algorithm)
+        self._generator.reset(state)
 
 
 def _current_global_generator() -> Any:
