@@ -31,6 +31,7 @@ from .verify import (
     EXIT_NOT_WRITTEN,
     EXIT_REPRODUCED,
     EXIT_USAGE,
+    KERAS_BACKENDS,
     NotebookVerification,
     VerifyInput,
     VerifyOptions,
@@ -157,6 +158,12 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         "--kernel",
         metavar="NAME",
         help="an installed kernel spec to run (default: the reproducible kernel of this Python)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=KERAS_BACKENDS,
+        help="the Keras backend to run on (default: the one the ledger was recorded on, else KERAS_BACKEND, "
+        "else Keras' default)",
     )
     parser.add_argument(
         "--require-records",
@@ -353,6 +360,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timeout=arguments.timeout or None,
         kernel_name=arguments.kernel,
         require_records=arguments.require_records,
+        backend=arguments.backend,
     )
     progress = _ProgressLine(err, arguments.quiet)
 
@@ -388,7 +396,7 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
             raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
     if arguments.update:
         raise UsageFailure("--trace leaves the ledger alone; drop --update")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
     progress = _ProgressLine(err, arguments.quiet)
     statuses = set()
     for given in inputs:
@@ -419,7 +427,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
             raise UsageFailure(f"--calibrate runs the notebook --calibrate times and writes no report; drop {flag}")
     if arguments.rtol or arguments.atol:
         raise UsageFailure("--calibrate measures the tolerance; drop --rtol and --atol")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
     progress = _ProgressLine(err, arguments.quiet)
     statuses = set()
     for given in inputs:

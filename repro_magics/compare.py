@@ -96,6 +96,8 @@ class Comparison:
     differences: list[Difference] = field(default_factory=list)
     environment_changes: list[tuple[str, str, str]] = field(default_factory=list)
     environment_compared: bool = False
+    #: (baseline's, new run's) Keras backends when they differ: then no number is expected to match.
+    backend_change: tuple[str, str] | None = None
 
     @property
     def verdict(self) -> str:
@@ -468,6 +470,17 @@ def flat_environment(environment: dict[str, Any]) -> dict[str, Any]:
     return dict(_flatten(environment))
 
 
+def backend_of(environment: dict[str, Any]) -> str | None:
+    """The Keras backend an environment fingerprint names; None for an empty one.
+
+    Ledgers written before the backend was recorded ran on TensorFlow, the only backend then.
+    """
+    backend = environment.get("backend")
+    if isinstance(backend, dict) and backend.get("name"):
+        return str(backend["name"])
+    return "tensorflow" if environment else None
+
+
 def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(name, baseline value, new value) for each environment fact that differs."""
     b_flat, n_flat = flat_environment(baseline), flat_environment(new)
@@ -544,6 +557,13 @@ def compare_ledgers(
         number, _ = place(pair)
         return (number is None, number or 0)
 
+    if baseline.records and new.records:
+        backends = (
+            backend_of(baseline.environment_of(baseline.records[0])),
+            backend_of(new.environment_of(new.records[0])),
+        )
+        if None not in backends and backends[0] != backends[1]:
+            comparison.backend_change = (str(backends[0]), str(backends[1]))
     environment_checked = False
     for b_record, n_record in sorted(pair_records(baseline.records, new.records), key=order):
         any_record = n_record or b_record

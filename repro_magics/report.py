@@ -69,6 +69,15 @@ def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
     return comparisons[0] if comparisons else None
 
 
+def backend_change_text(comparison: Comparison) -> str:
+    """One line for a comparison across Keras backends, said before any number."""
+    assert comparison.backend_change is not None
+    recorded, verified = comparison.backend_change
+    return (
+        f"{comparison.baseline_label} was recorded on the {recorded} backend, {comparison.new_label} ran on {verified}"
+    )
+
+
 def difference_text(comparison: Comparison, difference: Difference) -> str:
     """Where a cell's records part and the two values there, as the report says it."""
     baseline, new = comparison.baseline_label, comparison.new_label
@@ -159,6 +168,12 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         ]
     if comparison is None:
         lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED and comparison.backend_change is not None:
+        lines = [
+            f"{name}: DIVERGED: {backend_change_text(comparison)}",
+            f"    {_plural(len(comparison.differences), 'cell')} differ; no number is expected to match across "
+            "backends (verify on the recorded one, or rerun with --update to record this one)",
+        ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
         lines = [
@@ -207,6 +222,11 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "max_rel_difference": json_float(comparison.max_rel_difference),
         "differences": [_difference_json(notebook, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "backend_change": (
+            None
+            if comparison.backend_change is None
+            else {"baseline": comparison.backend_change[0], "new": comparison.backend_change[1]}
+        ),
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes

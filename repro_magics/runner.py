@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
+from .determinism import deterministic_environment
 from .kernel_extension import KERNEL_EXT_ARGUMENT
 from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from .ledger import Ledger, LedgerError
@@ -220,9 +221,10 @@ def run_notebook(
                     on_kernel_start(pid)
 
             client.on_notebook_start = kernel_started
+        given_environment = {**os.environ, **(environment or {})}
         kernel_environment = {
-            **os.environ,
-            **(environment or {}),
+            **given_environment,
+            **deterministic_environment(given_environment),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(path),

@@ -4,6 +4,10 @@ Only when the kernel was started with `REPRO_MAGICS_TRACE` naming a folder:
 then each `%%reproducible` cell writes `CELL_ID.json` there, one entry per
 captured `fit`, one item per training step. It is slow on purpose: a
 fingerprint of every weight after every step.
+
+The weights after each step are traced on every backend. What each step was
+fed is traced on TensorFlow only (inside its compiled step); training loops
+outside `fit`, on TensorFlow and PyTorch.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
-from .values import variable_fingerprints
+from .environment import keras_backend_name
+from .values import variable_fingerprints, weight_values
 
 TRACE_ENV_VAR = "REPRO_MAGICS_TRACE"
 
@@ -31,7 +37,7 @@ def _inputs_fingerprint(*tensors: Any) -> str:
     """One xxh3-128 over tensors' dtypes, shapes and bytes."""
     hasher = xxhash.xxh3_128()
     for tensor in tensors:
-        values = tensor.numpy()
+        values = weight_values(tensor)
         hasher.update(f"{values.dtype.str}|{values.shape}|".encode())
         hasher.update(repr(values.tolist()).encode() if values.dtype.hasobject else values.tobytes())
     return hasher.hexdigest()
@@ -62,9 +68,14 @@ def tracing_loops(into: list[dict[str, Any]], in_fit: list[Any]) -> Iterator[Non
     that inside a `tf.function` it runs at every step, not once when traced.
     Nothing says what batch the step was fed: a loop's trace has weights only.
     """
-    import tensorflow as tf
     from keras.optimizers import Optimizer
 
+    # TensorFlow compiles the loop's step into a graph, where only a `tf.py_function` sees values;
+    # PyTorch runs it eagerly; JAX's loops update weights inside `jit`, out of reach.
+    tf = sys.modules.get("tensorflow") if keras_backend_name() == "tensorflow" else None
+    if tf is None and keras_backend_name() != "torch":
+        yield
+        return
     steps: list[dict[str, Any]] = []
     original = Optimizer.__dict__.get("apply")
     inherited = Optimizer.apply
@@ -79,7 +90,10 @@ def tracing_loops(into: list[dict[str, Any]], in_fit: list[Any]) -> Iterator[Non
         def record(*values: Any) -> None:
             steps.append({"step": len(steps) + 1, "variables": names, "weights": _fingerprints(*values)})
 
-        tf.py_function(record, [tf.convert_to_tensor(variable) for variable in variables], [])
+        if tf is None:
+            record(*variables)
+        else:
+            tf.py_function(record, [tf.convert_to_tensor(variable) for variable in variables], [])
         return result
 
     Optimizer.apply = apply
@@ -105,15 +119,20 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
     `jit_compile=True`, or whose step an earlier `fit` already compiled,
     is traced by its weights alone.
     """
-    import tensorflow as tf
     from keras.callbacks import History
 
-    try:
-        # A private module (Keras 3): where the TensorFlow backend compiles its
-        # training step. Without it, steps are traced by their weights alone.
-        from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-    except ImportError:  # pragma: no cover
-        TensorFlowTrainer = None
+    # On TensorFlow, where the backend compiles its training step (a private
+    # module of Keras 3); without it, and on other backends, steps are traced
+    # by their weights alone.
+    TensorFlowTrainer: Any = None
+    tf: Any = sys.modules.get("tensorflow") if keras_backend_name() == "tensorflow" else None
+    if tf is not None:
+        try:
+            from keras.src.backend.tensorflow import trainer
+        except ImportError:  # pragma: no cover
+            pass
+        else:
+            TensorFlowTrainer = trainer.TensorFlowTrainer
 
     current: list[_Fit] = []
 

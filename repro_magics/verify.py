@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
+from .compare import (
+    DIVERGED,
+    IDENTICAL,
+    WITHIN_TOLERANCE,
+    Comparison,
+    Tolerance,
+    backend_of,
+    compare_ledgers,
+    values_checked,
+)
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import CodeCell, code_cell_positions, code_cells
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
@@ -46,6 +57,37 @@ class VerifyOptions:
     kernel_name: str | None = None
     #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
     require_records: bool = False
+    #: The Keras backend to run on (`--backend`), over the ledger's and `KERAS_BACKEND`.
+    backend: str | None = None
+
+
+#: The Keras backends `--backend` accepts.
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def chosen_backend(
+    options: VerifyOptions, ledger: Ledger | None, environment: Mapping[str, str] = os.environ
+) -> tuple[str | None, str]:
+    """The Keras backend to run a notebook on, and what chose it.
+
+    `--backend` first (the user asked for it), then the backend the ledger
+    was recorded on (so that a verification compares like with like), then
+    `KERAS_BACKEND` of this process; else None: Keras' own default.
+    """
+    if options.backend:
+        return options.backend, "--backend"
+    recorded = backend_of(ledger.environment_of(ledger.records[0])) if ledger is not None and ledger.records else None
+    if recorded:
+        return recorded, "the ledger"
+    if environment.get("KERAS_BACKEND"):
+        return environment["KERAS_BACKEND"], "KERAS_BACKEND"
+    return None, "Keras' default"
+
+
+def backend_environment(options: VerifyOptions, ledger: Ledger | None) -> dict[str, str]:
+    """The kernel's `KERAS_BACKEND`, as `chosen_backend` says; nothing for Keras' default."""
+    backend, _ = chosen_backend(options, ledger)
+    return {} if backend is None else {"KERAS_BACKEND": backend}
 
 
 @dataclass
@@ -172,6 +214,7 @@ def verify_notebook(
             timeout=options.timeout,
             progress=progress,
             on_kernel_start=on_kernel_start,
+            environment=backend_environment(options, ledger),
         )
 
     if pool is not None and pool.size > 1 and runs > 1:

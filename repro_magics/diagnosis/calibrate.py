@@ -18,7 +18,7 @@ from ..compare import Spread, measure_parts, merge_spreads, pair_records
 from ..ledger import Ledger, record_key
 from ..notebook_context import code_cell_positions
 from ..runner import NotebookRun, Progress, RunFailure, run_notebook
-from ..verify import VerifyInput, VerifyOptions
+from ..verify import VerifyInput, VerifyOptions, backend_environment
 from .tolerance import REAL_CHANGE, advise, round_up
 
 
@@ -80,7 +80,7 @@ def calibrate_notebook(given: VerifyInput, runs: int, options: VerifyOptions, pr
             on_run_start(number, runs)
         run = run_notebook(
             given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-            progress=progress,
+            progress=progress, environment=backend_environment(options, given.ledger),
         )  # fmt: skip
         calibration.runs.append(run)
         if run.failure:

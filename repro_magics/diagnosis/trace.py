@@ -23,7 +23,7 @@ from ..compare import DIVERGED, Comparison, compare_ledgers, pair_records, train
 from ..notebook_context import code_cell_positions
 from ..runner import NotebookRun, Progress, RunFailure, run_notebook
 from ..tracing import TRACE_ENV_VAR, read_traces
-from ..verify import VerifyInput, VerifyOptions
+from ..verify import VerifyInput, VerifyOptions, backend_environment
 
 DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"
@@ -131,7 +131,8 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
                 on_run_start(number, len(folders))
             run = run_notebook(
                 given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-                progress=progress, environment={TRACE_ENV_VAR: str(folder)},
+                progress=progress,
+                environment={**backend_environment(options, given.ledger), TRACE_ENV_VAR: str(folder)},
             )  # fmt: skip
             result.runs.append(run)
             if run.failure:
