@@ -28,6 +28,7 @@ from .kernel_extension import KERNEL_EXT_ARGUMENT
 from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from .ledger import Ledger, LedgerError
 from .notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
+from .regular_files import NotRegularFile, read_regular_text
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]
@@ -134,11 +135,13 @@ class _SignalFreeLoop(asyncio.SelectorEventLoop):
 def read_notebook(path: Path) -> Any:
     """Read a notebook, or raise `NotebookError` saying why it isn't one."""
     try:
-        notebook = nbformat.read(str(path), as_version=4)
+        notebook = nbformat.reads(read_regular_text(path), as_version=4)
     except FileNotFoundError:
         raise NotebookError(f"{path} does not exist") from None
     except IsADirectoryError:
         raise NotebookError(f"{path} is a folder, not a notebook") from None
+    except NotRegularFile:
+        raise NotebookError(f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook") from None
     except (OSError, UnicodeDecodeError) as error:
         raise NotebookError(f"{path} cannot be read: {error}") from None
     except Exception:  # nbformat raises several unrelated types for non-notebooks
