@@ -152,23 +152,36 @@ def report_writers(
             ),
         )
     if arguments.html is not None:
-        from .html_report import write_html_report
+        from .html_report import PlotNotDrawn, write_html_report
 
         html = arguments.html
-        yield _writer("HTML report", html, lambda status: write_html_report(html, results, status, tolerance, command))
+        yield _writer(
+            "HTML report",
+            html,
+            lambda status: write_html_report(html, results, status, tolerance, command),
+            failures=(PlotNotDrawn,),
+        )
 
 
 def _json_text(results: list[NotebookVerification], status: int, tolerance: Tolerance) -> str:
     return to_json_text(report_json(results, status, tolerance))
 
 
-def _writer(noun: str, path: Path, write: Callable[[int], None]) -> ReportWriter:
+def _writer(
+    noun: str, path: Path, write: Callable[[int], None], failures: tuple[type[Exception], ...] = ()
+) -> ReportWriter:
+    """`write` wrapped so that an `OSError`, or one of `failures`, is a report not written: one line, exit status 4
+    unless a worse one stands. The verdicts are printed already and stay as they are."""
+
+    caught: tuple[type[Exception], ...] = (OSError, *failures)
+
     def write_report(status: int, err: TextIO) -> int:
         try:
             write(status)
-        except OSError as error:
-            # The error may name a temporary file beside the report; the user knows the report.
-            err.write(printable(f"repro-verify: could not write the {noun} {path}: {error.strerror or error}") + "\n")
+        except caught as error:
+            # An OSError may name a temporary file beside the report; the user knows the report.
+            reason = (error.strerror if isinstance(error, OSError) else None) or error
+            err.write(printable(f"repro-verify: could not write the {noun} {path}: {reason}") + "\n")
             return overall_exit_status({status, EXIT_NOT_WRITTEN})
         return status
 

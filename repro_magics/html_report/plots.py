@@ -30,6 +30,9 @@ _RC: Any = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
+    # Labels are the user's text (metric names, from any callback): "$...$" is drawn as it is, never as
+    # mathtext, which would fail on a name matplotlib cannot parse, or draw another name than the one recorded.
+    "text.parse_math": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
@@ -38,6 +41,10 @@ _salt = itertools.count()
 
 class PlottingMissing(Exception):
     """matplotlib is not installed; the message says how to get it."""
+
+
+class PlotNotDrawn(Exception):
+    """matplotlib failed to draw a figure (values it cannot lay out); the message names the figure and says why."""
 
 
 def require_matplotlib() -> None:
