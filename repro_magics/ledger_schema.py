@@ -61,12 +61,12 @@ def parse_json(text: str) -> Any:
         field = _field_holding(data, found[0], "data") or "data"
         raise InvalidLedger(
             f"{_field(field)} is a whole number of {found[0].digits} digits; "
-            f"expected at most {_integer_digits_limit()} digits"
+            f"expected at most {integer_digits_limit()} digits"
         )
     return data
 
 
-def _integer_digits_limit() -> int:
+def integer_digits_limit() -> int:
     # sys.get_int_max_str_digits exists from Python 3.11 (and in security releases before); 0 means no limit.
     return int(getattr(sys, "get_int_max_str_digits", lambda: 4300)())
 
