@@ -532,8 +532,17 @@ LONG_NAME = "a" * 4994 + ".ipynb"
         ("a\x00.ipynb", ("verify",), 400, "the path holds a character that no file name can hold"),
         ("\ud800.ipynb", ("verify",), 400, "the path holds a character that no file name can hold"),
         ("folder.ipynb", ("verify", "stale"), 400, "folder.ipynb is a folder, not a notebook"),
+        ("", ("verify", "stale", "latest"), 400, "the path is empty; name a notebook, such as folder/notebook.ipynb"),
     ],
-    ids=["5000 characters", "5000 characters, latest", "a symbolic link loop", "a NUL", "a lone surrogate", "a folder"],
+    ids=[
+        "5000 characters",
+        "5000 characters, latest",
+        "a symbolic link loop",
+        "a NUL",
+        "a lone surrogate",
+        "a folder",
+        "empty",
+    ],
 )
 async def test_when_a_path_names_no_readable_notebook_then_4xx_in_one_sentence_and_no_traceback_in_the_log(
     jp_fetch: Any,
@@ -664,6 +673,24 @@ async def test_when_the_request_body_is_unreadable_or_out_of_range_then_400_in_o
     assert _failure_status(refused.value) == (400, message)
     assert _one_sentence(message)
     assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "message"),
+    [
+        ("stale", {}, "Missing argument path"),
+        ("verifications", {}, "Missing argument path"),
+        ("stale", {"path": b"\xff.ipynb"}, "Invalid unicode in path: b'\\xff.ipynb'"),
+        ("verifications", {"path": b"\xff.ipynb"}, "Invalid unicode in path: b'\\xff.ipynb'"),
+    ],
+)
+async def test_when_the_path_argument_is_missing_or_not_utf8_then_400_and_no_traceback_in_the_log(
+    jp_fetch: Any, caplog: pytest.LogCaptureFixture, url: str, params: dict[str, bytes], message: str
+) -> None:
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, url, params=params)
+    assert _failure_status(refused.value) == (400, message)
     assert not _server_trouble(caplog)
 
 

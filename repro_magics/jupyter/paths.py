@@ -43,6 +43,8 @@ def resolved_notebook(root: Path, name: str) -> Path:
     Looks only at the name and the links: `Refused` (400) for a name no file
     can have or that is not `.ipynb`, (403) for one that leads outside the root.
     """
+    if not name:
+        raise Refused(400, "the path is empty; name a notebook, such as folder/notebook.ipynb")
     if "\x00" in name or not _encodable(name):
         raise Refused(400, "the path holds a character that no file name can hold")
     real = Path(os.path.realpath(Path(root) / name))
