@@ -16,6 +16,7 @@ from typing import Any
 from ..report import format_verification, report_json
 from ..runner import KernelNotFound
 from ..verify import VerifyInput, VerifyOptions, verify_notebook
+from .paths import shown
 from .verdicts import cell_verdicts, stale_cells
 
 RUNNING = "running"
@@ -31,7 +32,7 @@ class AlreadyRunning(Exception):
 
     def __init__(self, job: VerificationJob) -> None:
         super().__init__(
-            f"{job.notebook} is already being verified (started {time.time() - job.started:.0f} s ago); "
+            f"{shown(job.notebook)} is already being verified (started {time.time() - job.started:.0f} s ago); "
             "wait for it to finish or cancel it"
         )
         self.job = job
