@@ -6,7 +6,7 @@ import math
 import shlex
 from dataclasses import dataclass
 
-from .seeding import SeedError, parse_seed
+from .kernel.seeding import SeedError, parse_seed
 
 OPTIONS = ("seed", "record")
 

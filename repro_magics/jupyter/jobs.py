@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare import Tolerance
-from ..report import format_verification, report_json
-from ..runner import KernelNotFound
-from ..verify import VerifyInput, VerifyOptions, verify_notebook
+from ..compare.ledgers import Tolerance
+from ..report.text import format_verification, report_json
+from ..verify.runner import KernelNotFound
+from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook
 from .verdicts import cell_verdicts, stale_cells
 
 RUNNING = "running"

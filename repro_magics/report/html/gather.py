@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compare import (
+from ...compare.ledgers import (
     DIVERGED,
     IDENTICAL,
     WITHIN_TOLERANCE,
@@ -24,9 +24,9 @@ from ..compare import (
     float_agreement,
     pair_records,
 )
-from ..ledger import Ledger, record_key
-from ..report import difference_text, format_verification, worst_comparison
-from ..verify import NotebookVerification
+from ...ledger.store import Ledger, record_key
+from ...verify.verification import NotebookVerification
+from ..text import difference_text, format_verification, worst_comparison
 
 NOT_RECORDED = "not recorded"
 RECORDED = "recorded"

@@ -7,9 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
-from .ledger import Ledger, ledger_path_for
-from .notebook_context import CodeCell, code_cell_positions, code_cells
+from ..compare.ledgers import (
+    DIVERGED,
+    IDENTICAL,
+    WITHIN_TOLERANCE,
+    Comparison,
+    Tolerance,
+    compare_ledgers,
+    values_checked,
+)
+from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..ledger.store import Ledger, ledger_path_for
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.

@@ -10,7 +10,7 @@ from typing import Any
 
 import xxhash
 
-from .values import (
+from ..ledger.values import (
     UnrecordableValue,
     encode_history,
     encode_value,

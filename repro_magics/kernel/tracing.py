@@ -17,7 +17,7 @@ from typing import Any
 
 import xxhash
 
-from .values import variable_fingerprints
+from ..ledger.values import variable_fingerprints
 
 TRACE_ENV_VAR = "REPRO_MAGICS_TRACE"
 

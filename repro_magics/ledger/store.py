@@ -20,7 +20,7 @@ from .journal import (
     link_target,
     read_entries,
 )
-from .ledger_schema import InvalidLedger, validate_ledger
+from .schema import InvalidLedger, validate_ledger
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .ledger import ledger_path_for
+from ..ledger.store import ledger_path_for
 from .recording import source_hash
 
 #: Set by `repro-verify` in the kernels it starts.

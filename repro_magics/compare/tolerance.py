@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..compare import Spread
-from ..values import json_float
+from ..ledger.values import json_float
+from .ledgers import Spread
 
 #: float32's unit roundoff step (machine epsilon): the arithmetic Keras trains in.
 FLOAT32_EPSILON = 2.0**-23

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from .compare import Tolerance
-from .ledger import LEDGER_SUFFIX, atomic_write_text, to_json_text
+from ..compare.ledgers import Tolerance
+from ..ledger.store import LEDGER_SUFFIX, atomic_write_text, to_json_text
+from ..verify.verification import EXIT_NOT_WRITTEN, NotebookVerification, VerifyInput, overall_exit_status
 from .markdown import MARKDOWN_MARKER, markdown_report
-from .report import REPORT_FORMAT, printable, report_json
-from .verify import EXIT_NOT_WRITTEN, NotebookVerification, VerifyInput, overall_exit_status
+from .text import REPORT_FORMAT, printable, report_json
 
 #: A report writer: takes the exit status so far and where to say a failure, returns the exit status after.
 ReportWriter = Callable[[int, TextIO], int]
@@ -43,7 +43,7 @@ def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput])
             raise ReportPathError("--markdown and --json name the same file; give each report a file of its own")
         check_report_path("--markdown", arguments.markdown, inputs, is_earlier_report=is_markdown_report)
     if arguments.html is not None:
-        from .html_report import PlottingMissing, is_html_report, require_matplotlib
+        from .html import PlottingMissing, is_html_report, require_matplotlib
 
         check_report_path("--html", arguments.html, inputs, is_earlier_report=is_html_report)
         try:
@@ -130,7 +130,7 @@ def report_writers(
             ),
         )
     if arguments.html is not None:
-        from .html_report import write_html_report
+        from .html import write_html_report
 
         html = arguments.html
         yield _writer("HTML report", html, lambda status: write_html_report(html, results, status, tolerance, command))

@@ -24,10 +24,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
-from .kernel_extension import KERNEL_EXT_ARGUMENT
-from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
-from .ledger import Ledger, LedgerError
-from .notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
+from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
+from ..kernel.spec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
+from ..kernel_extension import KERNEL_EXT_ARGUMENT
+from ..ledger.store import Ledger, LedgerError
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]

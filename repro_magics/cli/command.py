@@ -16,16 +16,16 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
-from . import __version__
-from .arguments import ArgumentError, parse_non_negative_float
-from .compare import Tolerance
-from .ledger import LedgerError
-from .ledger_check import LedgerCheck, check_ledger
-from .report import format_verification, printable
-from .report_files import ReportPathError, check_report_paths, report_writers
-from .runner import KernelNotFound, KernelPool, NotebookError, RunStopped
-from .shard import Shard, ShardError, parse_shard
-from .verify import (
+from .. import __version__
+from ..arguments import ArgumentError, parse_non_negative_float
+from ..compare.ledgers import Tolerance
+from ..ledger.check import LedgerCheck, check_ledger
+from ..ledger.store import LedgerError
+from ..report.files import ReportPathError, check_report_paths, report_writers
+from ..report.text import format_verification, printable
+from ..verify.runner import KernelNotFound, KernelPool, NotebookError, RunStopped
+from ..verify.shard import Shard, ShardError, parse_shard
+from ..verify.verification import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
     EXIT_NOT_WRITTEN,
@@ -381,7 +381,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
-    from .diagnosis.trace import trace_lines, trace_notebook
+    from ..verify.trace import trace_lines, trace_notebook
 
     for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
         if given is not None:
@@ -412,7 +412,7 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
 
 
 def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
-    from .diagnosis.calibrate import calibrate_notebook, calibrated_ledger, calibration_lines
+    from ..verify.calibrate import calibrate_notebook, calibrated_ledger, calibration_lines
 
     for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
         if given is not None:
@@ -666,7 +666,7 @@ def module_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _install_kernel(arguments: argparse.Namespace) -> int:
-    from .kernelspec import DISPLAY_NAME, install_kernel_spec
+    from ..kernel.spec import DISPLAY_NAME, install_kernel_spec
 
     prefix = sys.prefix if arguments.sys_prefix else arguments.prefix
     try:

@@ -7,12 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
-from .diagnosis.causes import likely_causes
-from .diagnosis.epochs import training_line
-from .diagnosis.tolerance import advice_json, advice_lines
-from .values import json_float
-from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from ..compare.epochs import training_line
+from ..compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from ..compare.tolerance import advice_json, advice_lines
+from ..ledger.values import json_float
+from ..verify.causes import likely_causes
+from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .compare import DIVERGED, Comparison, Difference
-from .report import printable
-from .verify import EXIT_REPRODUCED, NotebookVerification
+from ..compare.ledgers import DIVERGED, Comparison, Difference
+from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
 MARKDOWN_MARKER = "<!-- repro-verify report -->"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ledger import Ledger
+from ..ledger.store import Ledger
 from .notebook_context import CodeCell, code_cells, notebook_cell_source_hash
 
 CURRENT = "current"
@@ -153,7 +153,7 @@ def status_text(status: LedgerStatus) -> str:
 
 
 def _sparklines(histories: list[dict[str, list[float]]]) -> str:
-    from .html_report.plots import sparkline_svg
+    from ..report.html.plots import sparkline_svg
 
     return "".join(
         sparkline_svg(history)

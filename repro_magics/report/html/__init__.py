@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..compare import DIVERGED, WITHIN_TOLERANCE, Tolerance
-from ..ledger import atomic_write_text
-from ..verify import NotebookVerification
+from ...compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance
+from ...ledger.store import atomic_write_text
+from ...verify.verification import NotebookVerification
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
 from .plots import INSTALL_HINT, PlottingMissing, curves_svg, differences_svg, require_matplotlib
 from .render import GENERATOR, notebook_html, overall_text, page_html

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare import Spread, measure_parts, merge_spreads, pair_records
-from ..ledger import Ledger, record_key
-from ..notebook_context import code_cell_positions
-from ..runner import NotebookRun, Progress, RunFailure, run_notebook
-from ..verify import VerifyInput, VerifyOptions
-from .tolerance import REAL_CHANGE, advise, round_up
+from ..compare.ledgers import Spread, measure_parts, merge_spreads, pair_records
+from ..compare.tolerance import REAL_CHANGE, advise, round_up
+from ..kernel.notebook_context import code_cell_positions
+from ..ledger.store import Ledger, record_key
+from .runner import NotebookRun, Progress, RunFailure, run_notebook
+from .verification import VerifyInput, VerifyOptions
 
 
 @dataclass

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .kernel_extension import KERNEL_EXT_ARGUMENT
+from ..kernel_extension import KERNEL_EXT_ARGUMENT
 
 KERNEL_NAME = "repro-python3"
 DISPLAY_NAME = "Python 3 (reproducible)"

@@ -10,8 +10,8 @@ import html
 from collections.abc import Callable, Iterable
 from string import Template
 
-from ..compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
-from ..verify import NOTHING_RECORDED
+from ...compare.ledgers import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
+from ...verify.verification import NOTHING_RECORDED
 from .gather import FAILED, RECORDED, ArrayComparison, CellRow, ElementCounts, NotebookSection, TrainingCurves
 
 #: The page's `generator`: what tells an earlier report, which `--html` may replace, from any other file.

@@ -1,7 +1,7 @@
 """`repro-verify --trace`: two fresh traced runs, and the first training step where they part.
 
 Each captured `fit` of a `%%reproducible` cell is traced step by step (see
-`repro_magics.tracing`): a fingerprint of the batch the step was fed and of
+`repro_magics.kernel.tracing`): a fingerprint of the batch the step was fed and of
 every weight after it. For each cell whose records differ between the two
 runs, the traces are walked in step order: the first step whose inputs
 differ points at the data pipeline (an unseeded shuffle, a random
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
-from ..notebook_context import code_cell_positions
-from ..runner import NotebookRun, Progress, RunFailure, run_notebook
-from ..tracing import TRACE_ENV_VAR, read_traces
-from ..verify import VerifyInput, VerifyOptions
+from ..compare.ledgers import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
+from ..kernel.notebook_context import code_cell_positions
+from ..kernel.tracing import TRACE_ENV_VAR, read_traces
+from .runner import NotebookRun, Progress, RunFailure, run_notebook
+from .verification import VerifyInput, VerifyOptions
 
 DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"

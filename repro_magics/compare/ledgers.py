@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .ledger import Ledger, record_key
+from ..ledger.store import Ledger, record_key
 
 IDENTICAL = "identical"
 WITHIN_TOLERANCE = "within tolerance"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..compare import TrainingDivergence
+from .ledgers import TrainingDivergence
 
 
 def _weights_text(training: TrainingDivergence) -> str:

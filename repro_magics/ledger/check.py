@@ -10,8 +10,8 @@ from typing import Any
 
 import xxhash
 
-from .ledger import Ledger, ledger_path_for
-from .notebook_context import MAGIC_PREFIX, cell_text, first_line
+from ..kernel.notebook_context import MAGIC_PREFIX, cell_text, first_line
+from .store import Ledger, ledger_path_for
 
 
 @dataclass
