@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .arguments import ArgumentError, parse_non_negative_float
-from .verify.shard import Shard, ShardError, parse_shard
+from .arguments import parse_non_negative_float
+from .exceptions import ArgumentError, ShardError
+from .verify.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     from .verify.verification import NotebookVerification, VerifyOptions
@@ -142,9 +143,8 @@ class NotebookItem(pytest.Item):
     report_lines: list[str]
 
     def setup(self) -> None:
-        from .ledger.store import LedgerError
+        from .exceptions import KernelNotFound, LedgerError, NotebookError
         from .report.text import format_verification
-        from .verify.runner import KernelNotFound, NotebookError
         from .verify.verification import read_input, verify_notebook
 
         options = self.config.stash[_SETTINGS].options

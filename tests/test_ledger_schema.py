@@ -16,8 +16,9 @@ import pytest
 from conftest import WRONG_INNER_TYPES, ledger_data, run_cli, write_notebook
 
 from repro_magics.compare.ledgers import compare_ledgers
+from repro_magics.exceptions import LedgerError
 from repro_magics.ledger.schema import ledger_schema, validate_ledger
-from repro_magics.ledger.store import Ledger, LedgerError
+from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import MAX_DEPTH, MAX_STORED_ELEMENTS
 
 ROOT = Path(__file__).resolve().parent.parent

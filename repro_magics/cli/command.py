@@ -16,15 +16,24 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
-from .. import __version__
-from ..arguments import ArgumentError, parse_non_negative_float
+from .._version import __version__
+from ..arguments import parse_non_negative_float
 from ..compare.ledgers import Tolerance
+from ..exceptions import (
+    ArgumentError,
+    KernelNotFound,
+    LedgerError,
+    NotebookError,
+    ReportPathError,
+    RunStopped,
+    ShardError,
+    UsageFailure,
+)
 from ..ledger.check import LedgerCheck, check_ledger
-from ..ledger.store import LedgerError
-from ..report.files import ReportPathError, check_report_paths, report_writers
+from ..report.files import check_report_paths, report_writers
 from ..report.text import format_verification, printable
-from ..verify.runner import KernelNotFound, KernelPool, NotebookError, RunStopped
-from ..verify.shard import Shard, ShardError, parse_shard
+from ..verify.runner import KernelPool
+from ..verify.shard import Shard, parse_shard
 from ..verify.verification import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
@@ -65,10 +74,6 @@ with --check-ledger (no kernel runs): 0 every ledger matches its notebook's
 
 
 PROG = "repro-verify"
-
-
-class UsageFailure(Exception):
-    """Bad usage or input: reported in one sentence with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

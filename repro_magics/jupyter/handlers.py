@@ -16,8 +16,7 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..ledger.store import LedgerError
-from ..verify.runner import NotebookError
+from ..exceptions import LedgerError, NotebookError
 from ..verify.verification import read_input
 from .jobs import AlreadyRunning, VerificationJobs, notebook_file, verify_options
 from .verdicts import stale_cells

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..compare.ledgers import Tolerance
+from ..exceptions import KernelNotFound
 from ..report.text import format_verification, report_json
-from ..verify.runner import KernelNotFound
 from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook
 from .verdicts import cell_verdicts, stale_cells
 

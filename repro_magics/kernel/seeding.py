@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..exceptions import SeedError
+
 #: The largest seed plus one: NumPy's legacy seeding takes 32-bit unsigned integers.
 SEED_LIMIT = 2**32
 SEED_ENV_VAR = "REPRO_MAGICS_SEED"
@@ -14,10 +16,6 @@ _BUILTIN_DEFAULT_SEED = 0
 # else in it is a user setting (dtype policy, logging, distribution...) that
 # `clear_session` would wipe and that we put back.
 _KERAS_STATE_TO_RESET = frozenset({"object_name_uids", "global_seed_generator", "global_random_seed"})
-
-
-class SeedError(ValueError):
-    """A seed that is not a whole number in [0, 2**32)."""
 
 
 def parse_seed(text: str | int) -> int:

@@ -16,16 +16,14 @@ from typing import Any
 
 import filelock
 
+from ..exceptions import JournalError
+
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
 #: How long a writer waits for another one before giving up (a fold of a 65 MB ledger takes a few seconds).
 LOCK_TIMEOUT_SECONDS = 30.0
 
 LockTimeout = filelock.Timeout
-
-
-class JournalError(ValueError):
-    """A journal line that is not a record; the message names the line."""
 
 
 def link_target(path: Path) -> Path:

@@ -17,6 +17,8 @@ from typing import Any
 
 import fastjsonschema
 
+from ..exceptions import InvalidLedger
+
 SCHEMA_FILE = "ledger.schema.json"
 
 _TYPE_NAMES = {
@@ -28,10 +30,6 @@ _TYPE_NAMES = {
     "boolean": "true or false",
     "null": "null",
 }
-
-
-class InvalidLedger(ValueError):
-    """A ledger whose structure is off; the message names the field and what it should be."""
 
 
 def ledger_schema() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import xxhash
 
+from ..exceptions import InvalidLedger, LedgerError
 from .journal import (
     JournalError,
     LedgerLock,
@@ -20,7 +21,7 @@ from .journal import (
     link_target,
     read_entries,
 )
-from .schema import InvalidLedger, validate_ledger
+from .schema import validate_ledger
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"
@@ -30,10 +31,6 @@ LEDGER_SUFFIX = ".repro.json"
 FOLD_MINIMUM_BYTES = 64 * 1024
 #: How often a reader retries when a writer replaces the ledger while it reads.
 _READ_ATTEMPTS = 5
-
-
-class LedgerError(Exception):
-    """A ledger that cannot be read: missing, not JSON, or not a ledger."""
 
 
 def ledger_path_for(notebook: Path) -> Path:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from ..exceptions import UnrecordableValue
+
 #: Arrays up to this many elements are stored whole, so they can be compared
 #: with a tolerance; larger ones keep only their fingerprint and a summary.
 MAX_STORED_ELEMENTS = 10_000
@@ -39,10 +41,6 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 # dtypes NumPy doesn't know as numbers: ml_dtypes' bfloat16, float8_*, int4..., which TensorFlow uses.
 _EXTENSION_FLOAT_PREFIXES = ("bfloat", "float")
 _EXTENSION_INT_PREFIXES = ("int", "uint")
-
-
-class UnrecordableValue(ValueError):
-    """A value that can't be recorded faithfully; the message says why, in a few words."""
 
 
 def holds_address(text: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..compare.ledgers import Tolerance
+from ..exceptions import ReportPathError
 from ..ledger.store import LEDGER_SUFFIX, atomic_write_text, to_json_text
 from ..verify.verification import EXIT_NOT_WRITTEN, NotebookVerification, VerifyInput, overall_exit_status
 from .markdown import MARKDOWN_MARKER, markdown_report
@@ -21,10 +22,6 @@ from .text import REPORT_FORMAT, printable, report_json
 
 #: A report writer: takes the exit status so far and where to say a failure, returns the exit status after.
 ReportWriter = Callable[[int, TextIO], int]
-
-
-class ReportPathError(ValueError):
-    """A report path that would lose a file of the user's; the message is one sentence."""
 
 
 def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
@@ -43,7 +40,8 @@ def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput])
             raise ReportPathError("--markdown and --json name the same file; give each report a file of its own")
         check_report_path("--markdown", arguments.markdown, inputs, is_earlier_report=is_markdown_report)
     if arguments.html is not None:
-        from .html import PlottingMissing, is_html_report, require_matplotlib
+        from ..exceptions import PlottingMissing
+        from .html import is_html_report, require_matplotlib
 
         check_report_path("--html", arguments.html, inputs, is_earlier_report=is_html_report)
         try:

@@ -24,27 +24,16 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
+from ..exceptions import KernelNotFound, LedgerError, NotebookError, RunStopped
 from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
 from ..kernel.spec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..kernel_extension import KERNEL_EXT_ARGUMENT
-from ..ledger.store import Ledger, LedgerError
+from ..ledger.store import Ledger
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]
 #: Called once the fresh kernel is up, with its process id (for a caller that may need to stop it).
 KernelStarted = Callable[[int], None]
-
-
-class NotebookError(Exception):
-    """A notebook file that cannot be read as a notebook; the message is one sentence."""
-
-
-class KernelNotFound(Exception):
-    """`--kernel NAME` names no installed kernel."""
-
-
-class RunStopped(Exception):
-    """A run that `KernelPool.stop` ended (or kept from starting); its kernel is gone."""
 
 
 @dataclass(frozen=True)

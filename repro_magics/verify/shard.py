@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from ..exceptions import ShardError
+
 _SHARD = re.compile(r"(\d+)/(\d+)")
 
 P = TypeVar("P", bound=Path)
-
-
-class ShardError(ValueError):
-    """A `--shard` value that is not K/N with 1 <= K <= N; the message is one sentence."""
 
 
 @dataclass(frozen=True)

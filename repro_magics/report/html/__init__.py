@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 from ...compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance
+from ...exceptions import PlottingMissing
 from ...ledger.store import atomic_write_text
 from ...verify.verification import NotebookVerification
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
-from .plots import INSTALL_HINT, PlottingMissing, curves_svg, differences_svg, require_matplotlib
+from .plots import INSTALL_HINT, curves_svg, differences_svg, require_matplotlib
 from .render import GENERATOR, notebook_html, overall_text, page_html
 
 __all__ = [

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...exceptions import PlottingMissing
 from .gather import ArrayComparison, TrainingCurves
 
 INSTALL_HINT = 'pip install "repro-magics[report]"'
@@ -34,10 +35,6 @@ _RC: Any = {
     "axes.spines.right": False,
 }
 _salt = itertools.count()
-
-
-class PlottingMissing(Exception):
-    """matplotlib is not installed; the message says how to get it."""
 
 
 def require_matplotlib() -> None:
