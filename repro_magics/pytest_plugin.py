@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .arguments import ArgumentError, parse_non_negative_float
-from .shard import Shard, ShardError, parse_shard
+from .arguments import parse_non_negative_float
+from .exceptions import ArgumentError, ShardError
+from .verify.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
-    from .verify import NotebookVerification, VerifyOptions
+    from .verify.verification import NotebookVerification, VerifyOptions
 
 #: Each option on the command line, and its help; the ini file's name drops the dashes (`repro_rtol`).
 _HELP = {
@@ -79,8 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _setting(config, "--repro-verify"):
         return
     # Imported here: a pytest session without --repro-verify pays nothing for nbclient and numpy.
-    from .compare import Tolerance
-    from .verify import VerifyOptions
+    from .compare.ledgers import Tolerance
+    from .verify.verification import VerifyOptions
 
     shard_text = _setting(config, "--repro-shard")
     try:
@@ -142,10 +143,9 @@ class NotebookItem(pytest.Item):
     report_lines: list[str]
 
     def setup(self) -> None:
-        from .ledger import LedgerError
-        from .report import format_verification
-        from .runner import KernelNotFound, NotebookError
-        from .verify import read_input, verify_notebook
+        from .exceptions import KernelNotFound, LedgerError, NotebookError
+        from .report.text import format_verification
+        from .verify.verification import read_input, verify_notebook
 
         options = self.config.stash[_SETTINGS].options
         # Relative to where pytest started, as repro-verify shows the path it was given.

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, write_notebook
 
-from repro_magics.cli import module_main
-from repro_magics.ledger import Ledger
-from repro_magics.report import printable
+from repro_magics.cli.command import module_main
+from repro_magics.ledger.store import Ledger
+from repro_magics.report.text import printable
 
 
 def digest(path: Path) -> str:

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from html_pages import OUTSIDE_ADDRESS, Elements
 
-from repro_magics.compare import Tolerance, compare_ledgers
-from repro_magics.html_report import MAX_FIGURES, html_report
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import CodeCell
-from repro_magics.report_files import report_writers
-from repro_magics.runner import NotebookRun
-from repro_magics.values import encode_array, encode_value
+from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.ledger.store import Ledger
+from repro_magics.ledger.values import encode_array, encode_value
+from repro_magics.report.files import report_writers
+from repro_magics.report.html import MAX_FIGURES, html_report
+from repro_magics.verify.runner import NotebookRun
 
 ENVIRONMENT = {"python": "3.11.7", "packages": {"keras": "3.15.1"}}
 
@@ -37,7 +37,7 @@ def record(cell_id: str, number: int, loss: list[float], weights: list[float], l
 
 
 def verification(name: str, baseline: Ledger, fresh: Ledger, tolerance: Tolerance) -> Any:
-    from repro_magics.verify import NotebookVerification
+    from repro_magics.verify.verification import NotebookVerification
 
     result = NotebookVerification(Path(name), Path(name).with_suffix(".repro.json"), had_ledger=True, baseline=baseline)
     result.code_cells = [CodeCell(r["cell_number"], r["cell_id"], r["source_first_line"], "") for r in baseline.records]

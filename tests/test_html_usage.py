@@ -9,8 +9,8 @@ import pytest
 from conftest import run_cli, write_notebook
 from html_pages import Elements, write_case
 
-from repro_magics.compare import Tolerance
-from repro_magics.html_report import html_report, is_html_report
+from repro_magics.compare.ledgers import Tolerance
+from repro_magics.report.html import html_report, is_html_report
 
 
 def test_when_matplotlib_is_missing_then_html_is_refused_with_exit_2_before_any_kernel_starts(

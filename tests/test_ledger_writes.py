@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from conftest import run_cli, write_notebook
 
-from repro_magics import journal
-from repro_magics.ledger import FOLD_MINIMUM_BYTES, Ledger, LedgerAppender, LedgerError
+from repro_magics.exceptions import LedgerError
+from repro_magics.ledger import journal
+from repro_magics.ledger.store import FOLD_MINIMUM_BYTES, Ledger, LedgerAppender
 
 REPOSITORY = Path(__file__).parents[1]
 ENVIRONMENT = {"python": "3.11", "packages": {"keras": "3.15"}}

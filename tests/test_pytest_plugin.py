@@ -13,8 +13,8 @@ import pytest
 from conftest import run_cli, write_notebook
 
 from repro_magics import pytest_plugin
-from repro_magics.ledger import Ledger
-from repro_magics.shard import parse_shard
+from repro_magics.ledger.store import Ledger
+from repro_magics.verify.shard import parse_shard
 
 PLUGIN = "repro_magics.pytest_plugin"
 ROOT = Path(__file__).parent.parent

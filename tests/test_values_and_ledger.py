@@ -11,9 +11,10 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
-from repro_magics.recording import CellRecord, record_named_values
-from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS, UnrecordableValue, encode_value, fingerprint
+from repro_magics.exceptions import LedgerError, UnrecordableValue
+from repro_magics.kernel.recording import CellRecord, record_named_values
+from repro_magics.ledger.store import Ledger, ledger_path_for
+from repro_magics.ledger.values import MAX_DEPTH, MAX_STORED_ELEMENTS, encode_value, fingerprint
 
 
 def roundtrip(value: object) -> dict:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..report import format_verification, report_json
-from ..runner import KernelNotFound
-from ..verify import VerifyInput, VerifyOptions, verify_notebook
+from ..exceptions import KernelNotFound
+from ..report.text import format_verification, report_json
+from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook
 from .paths import shown
 from .verdicts import cell_verdicts, stale_cells
 

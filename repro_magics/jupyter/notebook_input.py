@@ -6,10 +6,10 @@ import os
 import re
 from pathlib import Path
 
-from ..journal import journal_path_for
-from ..ledger import LedgerError, ledger_path_for
-from ..runner import NotebookError
-from ..verify import VerifyInput, read_input
+from ..exceptions import LedgerError, NotebookError
+from ..ledger.journal import journal_path_for
+from ..ledger.store import ledger_path_for
+from ..verify.verification import VerifyInput, read_input
 from .paths import Refused, checked_notebook, shown
 
 #: The parts of a `LedgerError` that hold only positions, never the file's content.

@@ -6,8 +6,8 @@ import json
 import math
 from typing import Any
 
-from ..compare import Tolerance
-from ..verify import VerifyOptions
+from ..compare.ledgers import Tolerance
+from ..verify.verification import VerifyOptions
 from .paths import Refused, shown
 
 OPTIONS = ("path", "rtol", "atol", "runs", "update")

@@ -13,8 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..journal import journal_path_for, lock_path_for
-from ..ledger import ledger_path_for
+from ..ledger.journal import journal_path_for, lock_path_for
+from ..ledger.store import ledger_path_for
 
 
 class Refused(Exception):
