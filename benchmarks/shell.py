@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from repro_magics.determinism import is_op_determinism_enabled
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.determinism import is_op_determinism_enabled
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 
 #: The first cell of the shell: Keras, and TensorFlow where it is the backend.
 TENSORFLOW_IMPORTS = "import keras\nimport tensorflow as tf"

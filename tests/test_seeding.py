@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from repro_magics.seeding import reset_randomness
+from repro_magics.kernel.seeding import reset_randomness
 
 
 def _bits(tensor: tf.Tensor) -> bytes:
