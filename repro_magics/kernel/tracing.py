@@ -170,6 +170,10 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
         if not current:
             return
         fit = current[-1]
+        # JAX's trainer keeps the weights out of the model inside an epoch; this puts them back.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
         weights = variable_fingerprints(self.model)
         fit.variables = [name for name, _ in weights]
         inputs, fit.pending_inputs = fit.pending_inputs, []
