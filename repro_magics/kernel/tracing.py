@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xxhash
 
-from ..ledger.values import variable_fingerprints, weight_values
+from ..ledger.values import fingerprint, variable_fingerprints, weight_values
 from .environment import keras_backend_name
 
 TRACE_ENV_VAR = "REPRO_MAGICS_TRACE"
@@ -170,11 +171,7 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
         if not current:
             return
         fit = current[-1]
-        # JAX's trainer keeps the weights out of the model inside an epoch; this puts them back.
-        sync = getattr(self.model, "jax_state_sync", None)
-        if sync is not None:
-            sync()
-        weights = variable_fingerprints(self.model)
+        weights = _step_weights(self.model)
         fit.variables = [name for name, _ in weights]
         inputs, fit.pending_inputs = fit.pending_inputs, []
         fit.steps.append(
@@ -197,7 +194,10 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
     History.on_train_begin, History.on_train_batch_end = on_train_begin, on_train_batch_end
     History.on_train_end = on_train_end
     try:
-        with tracing_loops(loops, current) if loops is not None else contextlib.nullcontext():
+        with (
+            tracing_loops(loops, current) if loops is not None else contextlib.nullcontext(),
+            _batch_callbacks_in_step(),
+        ):
             yield
     finally:
         if TensorFlowTrainer is not None:
@@ -207,6 +207,61 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
                 delattr(History, name)
             else:
                 setattr(History, name, original)
+
+
+@contextlib.contextmanager
+def _batch_callbacks_in_step() -> Iterator[None]:
+    """Run batch-end callbacks in the training thread, between steps.
+
+    On JAX (and PyTorch), Keras hands them to a thread pool when the user's
+    callbacks allow it, and `History`'s batch hook does not count; the next
+    step would then give away the weights the hook is reading. Keras 3's
+    private `CallbackList`; where it moved, nothing changes.
+    """
+    try:
+        from keras.src.callbacks.callback_list import CallbackList
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = CallbackList.__dict__.get("_configure_async_dispatch")
+    if original is None:  # pragma: no cover
+        yield
+        return
+
+    def configure(self: Any, callbacks: Any) -> None:
+        original(self, callbacks)
+        self._async_train = False
+
+    CallbackList._configure_async_dispatch = configure
+    try:
+        yield
+    finally:
+        CallbackList._configure_async_dispatch = original
+
+
+def _step_weights(model: Any) -> list[tuple[str, str]]:
+    """(path, fingerprint) of each weight after a training step.
+
+    JAX's trainer keeps the weights out of the model inside an epoch, in
+    `_jax_state` (private, Keras 3); they are read from there, as the step
+    left them. Syncing them into the model instead would hand the next step
+    buffers that JAX has already given away.
+    """
+    state = getattr(model, "_jax_state", None)
+    if not state or getattr(model, "_jax_state_synced", True):
+        return variable_fingerprints(model)
+    current = {}
+    for variables, key in ((model.trainable_variables, "trainable_variables"),
+                           (model.non_trainable_variables, "non_trainable_variables")):  # fmt: skip
+        for variable, value in zip(variables, state.get(key) or [], strict=False):
+            current[id(variable)] = value
+    return [
+        (
+            str(getattr(variable, "path", None) or variable.name),
+            fingerprint(np.array(current[id(variable)]) if id(variable) in current else weight_values(variable)),
+        )
+        for variable in model.weights
+    ]
 
 
 def write_trace(folder: Path, cell_id: str | None, fits: list[dict[str, Any]], loops: list[dict[str, Any]]) -> None:
