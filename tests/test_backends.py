@@ -214,3 +214,21 @@ def test_when_a_torch_notebook_seeds_its_shuffling_from_the_os_then_1_naming_the
     status, out, err = run_cli(str(notebook), "--backend", "torch")
     assert status == 1, out + err
     assert "DIVERGED, run 2 vs run 1, first at cell 2" in out
+
+
+def test_when_a_jax_trap_is_traced_then_the_first_step_whose_weights_differ_is_named(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_THE_CLOCK))
+    status, out, err = run_cli(str(notebook), "--trace", "--backend", "jax")
+    assert status == 1, out + err
+    assert "fit 1: the inputs were not traced; the weights first differ after epoch 1, batch 1" in out
+
+
+@pytest.mark.torch
+def test_when_a_torch_trap_is_traced_then_the_first_step_whose_weights_differ_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    notebook = write_notebook(
+        tmp_path / "torch.ipynb", DIGITS, TORCH_CELL.format(generator=TORCH_GENERATOR_FROM_THE_OS)
+    )
+    status, out, err = run_cli(str(notebook), "--trace", "--backend", "torch")
+    assert status == 1, out + err
+    assert "fit 1: the inputs were not traced; the weights first differ after epoch 1, batch 1" in out
