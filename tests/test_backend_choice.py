@@ -79,3 +79,12 @@ def test_when_jax_started_on_the_cpu_without_the_flag_then_no_warning(monkeypatc
     assert float(jnp.ones(3).sum()) == 3.0  # JAX has started, on the CPU: the flag would change nothing there
     assert jax_started()
     assert jax_determinism_warning() is None
+
+
+def test_when_ledgers_come_from_two_backends_then_every_report_says_that_instead_of_the_numbers() -> None:
+    from repro_magics.report.text import difference_text
+
+    comparison = compare_ledgers(_ledger("jax", 1.0), _ledger("tensorflow", 2.0), new_label="run 1")
+    assert difference_text(comparison, comparison.differences[0]) == (
+        "ledger was recorded on the jax backend, run 1 ran on tensorflow"
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..compare.ledgers import DIVERGED, Comparison, Difference
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
-from .text import printable
+from .text import backend_change_text, printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
 MARKDOWN_MARKER = "<!-- repro-verify report -->"
@@ -44,6 +44,8 @@ def _first_difference(result: NotebookVerification) -> str:
     diverged: Comparison | None = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
     if diverged is None:
         return ""
+    if diverged.backend_change is not None:
+        return _table_text(backend_change_text(diverged))
     first: Difference = diverged.differences[0]
     return (
         f"{_cell(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "

@@ -79,7 +79,9 @@ def backend_change_text(comparison: Comparison) -> str:
 
 
 def difference_text(comparison: Comparison, difference: Difference) -> str:
-    """Where a cell's records part and the two values there, as the report says it."""
+    """Where a cell's records part and the two values there, as the report says it; across backends, that alone."""
+    if comparison.backend_change is not None:
+        return backend_change_text(comparison)
     baseline, new = comparison.baseline_label, comparison.new_label
     return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 
