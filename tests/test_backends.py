@@ -133,6 +133,45 @@ def test_when_the_backend_is_not_tensorflow_then_the_extension_and_a_cell_leave_
     assert _backends(tmp_path / "cells.repro.json") == {backend}
 
 
+LATE_TENSORFLOW_SCRIPT = '''\
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "repro_magics")
+cell = """%%reproducible seed=812
+import tensorflow as tf
+from tensorflow.python.framework import config
+inside = config.is_op_determinism_enabled()
+order = [int(x) for x in tf.data.Dataset.range(20).shuffle(20)]
+draws = tf.random.uniform([3]).numpy().tolist()
+"""
+results = []
+for _ in range(2):
+    assert shell.run_cell(cell).success
+    results.append((shell.user_ns["order"], shell.user_ns["draws"]))
+after = shell.user_ns["config"].is_op_determinism_enabled()
+print(shell.user_ns["inside"], after, results[0] == results[1])
+'''
+
+
+def test_when_a_jax_cell_imports_tensorflow_then_tensorflow_is_seeded_and_deterministic_in_that_cell(
+    tmp_path: Path,
+) -> None:
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
+    completed = subprocess.run(
+        [sys.executable, "-c", LATE_TENSORFLOW_SCRIPT],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    inside, after, same = completed.stdout.split()[-3:]
+    assert (inside, after, same) == ("True", "False", "True")
+
+
 def _values(ledger: Path) -> dict[str, Any]:
     """The recorded values of every cell of a ledger, by name."""
     values: dict[str, Any] = {}
