@@ -10,9 +10,9 @@ import numpy as np
 from html_pages import OUTSIDE_ADDRESS, Elements
 
 from repro_magics.compare.ledgers import Tolerance, compare_ledgers
-from repro_magics.kernel.notebook_context import CodeCell
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
+from repro_magics.notebooks import CodeCell
 from repro_magics.report.html import MAX_FIGURES, html_report
 from repro_magics.verify.runner import NotebookRun
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..compare.ledgers import IDENTICAL, Comparison, Tolerance, compare_ledgers
-from ..kernel.notebook_context import notebook_cell_source_hash
+from ..ledger.staleness import stale_cells as stale_cells_of
 from ..ledger.store import Ledger
+from ..notebooks import code_cells
 from ..report.text import difference_text
 from ..verify.verification import NotebookVerification
 
@@ -31,22 +32,17 @@ def _records_by_cell(ledger: Ledger) -> dict[str, dict[str, Any]]:
 def stale_cells(notebook: Any, ledger: Ledger | None) -> dict[str, str]:
     """Cells whose source changed since the ledger recorded them, with the line the ledger has.
 
-    Nothing runs: the saved source is hashed as the magic hashes it.
+    Nothing runs: the saved source is hashed as the magic hashes it (`ledger/staleness.py`).
     """
     if ledger is None:
         return {}
-    recorded = _records_by_cell(ledger)
-    stale = {}
-    for cell in _code_cells(notebook):
-        record = recorded.get(str(cell.get("id")))
-        if record is None:
-            continue
-        if notebook_cell_source_hash(str(cell.get("source", ""))) != record.get("source_hash"):
-            stale[str(cell["id"])] = (
-                f"the source changed since the ledger recorded this cell "
-                f"(the ledger has: {record.get('source_first_line', '')})"
-            )
-    return stale
+    return {
+        cell_id: (
+            f"the source changed since the ledger recorded this cell "
+            f"(the ledger has: {record.get('source_first_line', '')})"
+        )
+        for cell_id, record in stale_cells_of(code_cells(notebook.cells), ledger.records).items()
+    }
 
 
 def _sides(result: NotebookVerification, ledger: Ledger | None) -> dict[str, Ledger]:

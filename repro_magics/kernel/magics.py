@@ -16,11 +16,13 @@ from IPython.display import display
 from ..arguments import parse_cell_line
 from ..exceptions import ArgumentError, LedgerError, SeedError
 from ..ledger import journal
+from ..ledger.staleness import source_hash
 from ..ledger.store import LedgerAppender, environment_key
+from ..notebooks import first_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .notebook_context import CellLocator, first_line, magic_cell_source
-from .recording import CellRecord, capturing_histories, record_named_values, source_hash
+from .notebook_context import CellLocator, magic_cell_source
+from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
 from .status import ledger_status, status_html, status_text

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..compare.ledgers import Spread, measure_parts, merge_spreads, pair_records
 from ..compare.tolerance import REAL_CHANGE, advise, round_up
-from ..kernel.notebook_context import code_cell_positions
 from ..ledger.store import Ledger, record_key
+from ..notebooks import code_cell_positions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
 from .verification import VerifyInput, VerifyOptions
 

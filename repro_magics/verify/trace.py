@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..compare.ledgers import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
-from ..kernel.notebook_context import code_cell_positions
 from ..kernel.tracing import TRACE_ENV_VAR, read_traces
+from ..notebooks import code_cell_positions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
 from .verification import VerifyInput, VerifyOptions
 

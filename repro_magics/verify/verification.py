@@ -16,9 +16,9 @@ from ..compare.ledgers import (
     compare_ledgers,
     values_checked,
 )
-from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
 from ..ledger.store import Ledger, ledger_path_for
-from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
