@@ -7,7 +7,8 @@ import json
 import random
 from pathlib import Path
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.notebooks import CodeCell
 from repro_magics.report.html import html_report

@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _setting(config, "--repro-verify"):
         return
     # Imported here: a pytest session without --repro-verify pays nothing for nbclient and numpy.
-    from .compare.ledgers import Tolerance
+    from .compare.agreement import Tolerance
     from .verify.verification import VerifyOptions
 
     shard_text = _setting(config, "--repro-shard")

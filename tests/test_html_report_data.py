@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from html_pages import OUTSIDE_ADDRESS, Elements
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
 from repro_magics.notebooks import CodeCell

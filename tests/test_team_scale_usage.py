@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from conftest import ledger_data, run_cli, write_notebook
 
-from repro_magics.compare.ledgers import DIVERGED, Comparison, Difference
+from repro_magics.compare.agreement import DIVERGED
+from repro_magics.compare.results import Comparison, Difference
 from repro_magics.exceptions import ShardError
 from repro_magics.notebooks import read_notebook
 from repro_magics.report.markdown import MARKDOWN_MARKER, markdown_report

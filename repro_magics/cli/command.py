@@ -18,7 +18,7 @@ from typing import NoReturn, TextIO
 
 from .._version import __version__
 from ..arguments import parse_non_negative_float
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import (
     ArgumentError,
     KernelNotFound,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import KernelNotFound
 from ..report.text import format_verification, report_json
 from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook

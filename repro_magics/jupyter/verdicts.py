@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..compare.ledgers import IDENTICAL, Comparison, Tolerance, compare_ledgers
+from ..compare.agreement import IDENTICAL, Tolerance
+from ..compare.ledgers import compare_ledgers
+from ..compare.results import Comparison
 from ..ledger.staleness import stale_cells as stale_cells_of
 from ..ledger.store import Ledger
 from ..notebooks import code_cells

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import ReportPathError
 from ..ledger.store import LEDGER_SUFFIX, atomic_write_text, to_json_text
 from ..verify.verification import EXIT_NOT_WRITTEN, NotebookVerification, VerifyInput, overall_exit_status

@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
+from ..compare.agreement import DIVERGED
+from ..compare.ledgers import compare_ledgers
+from ..compare.measure import training_divergence
+from ..compare.records import pair_records
+from ..compare.results import Comparison
 from ..kernel.tracing import TRACE_ENV_VAR, read_traces
 from ..notebooks import code_cell_positions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook

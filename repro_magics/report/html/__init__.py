@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ...compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance
+from ...compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ...exceptions import PlottingMissing
 from ...ledger.store import atomic_write_text
 from ...verify.verification import NotebookVerification

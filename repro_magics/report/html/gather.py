@@ -13,17 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ...compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Difference,
-    Tolerance,
-    flat_environment,
-    float_agreement,
-    pair_records,
-)
+from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, float_agreement
+from ...compare.environment import flat_environment
+from ...compare.records import pair_records
+from ...compare.results import Comparison, Difference
 from ...ledger.store import Ledger, record_key
 from ...verify.verification import NotebookVerification
 from ..text import difference_text, format_verification, worst_comparison

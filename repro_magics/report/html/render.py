@@ -10,7 +10,7 @@ import html
 from collections.abc import Callable, Iterable
 from string import Template
 
-from ...compare.ledgers import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
+from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
 from ...verify.verification import NOTHING_RECORDED
 from .gather import FAILED, RECORDED, ArrayComparison, CellRow, ElementCounts, NotebookSection, TrainingCurves
 
