@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -27,3 +28,23 @@ def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[t
         for name in sorted(set(b_flat) | set(n_flat))
         if b_flat.get(name) != n_flat.get(name)
     ]
+
+
+@dataclass
+class EnvironmentRow:
+    name: str
+    values: list[str]
+    changed: bool
+
+
+def environment_table(environments: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[EnvironmentRow]]:
+    """(labels, a row per fact) for environments given as (label, environment); a row is changed where they differ."""
+    shown = [(label, flat_environment(environment)) for label, environment in environments]
+    if not shown:
+        return [], []
+    names = sorted({name for _, flat in shown for name in flat})
+    rows = []
+    for name in names:
+        values = [str(flat.get(name, "unset")) for _, flat in shown]
+        rows.append(EnvironmentRow(name, values, changed=len(set(values)) > 1))
+    return [label for label, _ in shown], rows

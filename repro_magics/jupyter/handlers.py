@@ -18,8 +18,7 @@ from tornado import web
 
 from ..exceptions import LedgerError, NotebookError
 from ..verify.verification import read_input
-from .jobs import AlreadyRunning, VerificationJobs, notebook_file, verify_options
-from .verdicts import stale_cells
+from .jobs import AlreadyRunning, VerificationJobs, notebook_file, stale_cells, verify_options
 
 API = "repro-magics"
 
@@ -114,7 +113,7 @@ class StaleHandler(_Handler):
         given = self.read_notebook_input(self.get_query_argument("path"))
         if given is None:
             return
-        self.finish(json.dumps({"stale": stale_cells(given.notebook, given.ledger)}))
+        self.finish(json.dumps({"stale": stale_cells(given)}))
         return
 
 
