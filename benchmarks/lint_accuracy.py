@@ -14,8 +14,10 @@ Two measurements:
    the SHA-256 of the pair's name, fixed before the rules were changed). The lint
    runs as a user runs it: default rule selection, suppressions honoured.
 2. **Findings** (tests/lint_corpus/labels.json): the older corpus and the
-   example notebooks, labelled one finding per (code cell, rule code), with every
-   rule selected and suppressions not applied.
+   example notebooks, labelled one finding per (code cell, rule code) for the
+   rules RM101 to RM113 that existed then, with every rule selected and
+   suppressions not applied. Later rules are left out of this table: nobody
+   labelled their findings in these notebooks.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "lint_corpus"
 LABELS = CORPUS / "labels.json"
 HALVES = ("development", "held-out")
+#: The last rule code that existed when labels.json was written.
+LABELLED_UP_TO = "RM113"
 
 Key = tuple[str, int, str]
 Labels = dict[str, list[dict[str, object]]]
@@ -86,9 +90,8 @@ def table(expected: set[Key], found: set[Key], codes: Iterable[str] | None = Non
             tp, fp, fn = true_positives[code], false_positives[code], false_negatives[code]
         if code != "all" and tp + fp + fn == 0:
             continue
-        lines.append(
-            f"| {code} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {_percent(tp, tp + fp)} | {_percent(tp, tp + fn)} |"
-        )
+        precision, recall = _percent(tp, tp + fp), _percent(tp, tp + fn)
+        lines.append(f"| {code} | {tp + fn} | {tp + fp} | {tp} | {fp} | {fn} | {precision} | {recall} |")
     return "\n".join(lines)
 
 
@@ -127,20 +130,26 @@ def measure_pairs(pairs: dict[str, dict[str, object]], half: str, details: bool)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--details", action="store_true", help="list each false positive and missed finding")
+    parser.add_argument(
+        "--details",
+        nargs="?",
+        const="all",
+        choices=("all", *HALVES),
+        help="list each false positive and missed finding (of one half only, if named)",
+    )
     arguments = parser.parse_args()
     pairs = read_pairs()
     for half in HALVES:
-        measure_pairs(pairs, half, arguments.details)
-    labels, held_out = read_labels()
+        measure_pairs(pairs, half, arguments.details in ("all", half))
+    labels, _ = read_labels()
     expected: set[Key] = set()
     found: set[Key] = set()
     for name, items in labels.items():
         expected |= {(name, int(str(item["cell"])), str(item["code"])) for item in items}
-        found |= {(name, cell, code) for cell, code in _every_rule(ROOT / name)}
+        found |= {(name, cell, code) for cell, code in _every_rule(ROOT / name) if code <= LABELLED_UP_TO}
     print(f"\nFindings corpus (labels.json): {len(labels)} notebooks, every rule selected, suppressions not applied")
-    print(table(expected, found))
-    if arguments.details:
+    print(table(expected, found, [rule.code for rule in RULES if rule.code <= LABELLED_UP_TO]))
+    if arguments.details == "all":
         for key in sorted(found - expected):
             print("  false positive:", *key)
         for key in sorted(expected - found):
