@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from .cells import Cell, Notebook
 from .names import Imports, executed_nodes, keyword, method_name, root_name

@@ -110,15 +110,22 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     reads: list[tuple[int, ast.AST, str, str]] = []
     for cell in facts.notebook.cells:
         for node in facts.nodes(cell):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                if facts.resolve(node.value.func) == "tensorflow.train.CheckpointManager":
-                    folder = _folder(_argument(node.value, 1, "directory"), constants)
-                    for target in node.targets:
-                        if isinstance(target, ast.Name) and folder is not None:
-                            managers[target.id] = folder
-            if isinstance(node, ast.Attribute) and node.attr == "latest_checkpoint":
-                if isinstance(node.value, ast.Name) and node.value.id in managers:
-                    reads.append((cell.number, node, managers[node.value.id], f"{node.value.id}.latest_checkpoint"))
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and facts.resolve(node.value.func) == "tensorflow.train.CheckpointManager"
+            ):
+                folder = _folder(_argument(node.value, 1, "directory"), constants)
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and folder is not None:
+                        managers[target.id] = folder
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "latest_checkpoint"
+                and isinstance(node.value, ast.Name)
+                and node.value.id in managers
+            ):
+                reads.append((cell.number, node, managers[node.value.id], f"{node.value.id}.latest_checkpoint"))
             if not isinstance(node, ast.Call):
                 continue
             name = facts.resolve(node.func) or ""

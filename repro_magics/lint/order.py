@@ -222,7 +222,7 @@ class Order:
             if module == "keras.initializers" and not last[:1].isupper():
                 return []
             return [Draw(PYTHON, call, _words(call))]
-        if name.endswith(_SKLEARN_SPLITS) and name.startswith("sklearn") or last == "train_test_split":
+        if (name.endswith(_SKLEARN_SPLITS) and name.startswith("sklearn")) or last == "train_test_split":
             if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
                 return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
             return []

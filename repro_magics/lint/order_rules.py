@@ -140,7 +140,9 @@ def _unseeded_loaders(facts: Facts, order: Order, code: str) -> dict[str, tuple[
 def random_workers(facts: Facts, order: Order, call: ast.Call) -> bool:
     """A DataLoader with worker processes over a dataset whose items are drawn at random."""
     workers = keyword(call, "num_workers")
-    if workers is None or (isinstance(workers, ast.Constant) and not (isinstance(workers.value, int) and workers.value > 0)):
+    if workers is None or (
+        isinstance(workers, ast.Constant) and not (isinstance(workers.value, int) and workers.value > 0)
+    ):
         return False
     dataset = call.args[0] if call.args else keyword(call, "dataset")
     return dataset is not None and dataset_draws(facts, order, dataset)

@@ -21,9 +21,10 @@ from .defuse import (
 )
 from .names import is_constant, keyword, method_name, root_name
 from .order_rules import loaders_with_random_workers
-from .seeds import SEEDING_CALLS, entropy_seeds
 from .registry import ADVICE, TRAP, Finding, at, rule
+from .seeds import SEEDING_CALLS, entropy_seeds
 from .workers import class_items_draw, instances_of_drawing_classes
+
 
 def python_cells(facts: Facts) -> Iterator[Cell]:
     """The cells read as Python (not those of another language or with a syntax error)."""
@@ -257,12 +258,14 @@ def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
     **What it does.** Finds `deterministic=False` passed to any call
     (`Dataset.map`, `interleave`, a function of yours that passes it on) and
     `options.deterministic = False` (or `experimental_deterministic`), outside
-    `%%reproducible` cells.
+    `%%reproducible` cells. A dataset built with it in a plain cell and iterated
+    only in `%%reproducible` cells is left alone.
 
     **Why is this bad?** tf.data then returns the elements of a parallel stage in
     whatever order they finish, which changes from run to run. Inside
-    `%%reproducible`, op determinism makes tf.data keep the order anyway, so the
-    rule is silent there.
+    `%%reproducible`, op determinism makes tf.data keep the order anyway (it
+    applies when the dataset is iterated, not when it is built), so the rule is
+    silent there.
 
     ```python
     ds = files.interleave(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
@@ -313,7 +316,7 @@ _TF_DATA_STAGES = {"map", "interleave", "batch", "padded_batch", "flat_map", "pa
 
 
 def _iterated_only_under_the_magic(facts: Facts, cell: Cell, item: ast.keyword) -> bool:
-    """Whether the dataset a top-level `name = ...(deterministic=False)` makes is only iterated in %%reproducible cells."""
+    """Whether the dataset a top-level `name = ...(deterministic=False)` makes is iterated under the magic only."""
     assert cell.tree is not None
     statement = next(
         (s for s in cell.tree.body if isinstance(s, ast.Assign) and any(n is item for n in ast.walk(s.value))), None
@@ -344,7 +347,12 @@ def _first_name(node: ast.AST, name: str) -> ast.AST:
     return node
 
 
-@rule("RM105", "random-parallel-map-outside", TRAP, "a stateful random op in a parallel map, iterated outside %%reproducible")
+@rule(
+    "RM105",
+    "random-parallel-map-outside",
+    TRAP,
+    "a stateful random op in a parallel map, iterated outside %%reproducible",
+)
 def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
     """
     **What it does.** Finds a dataset mapped with `num_parallel_calls` by a
@@ -458,7 +466,8 @@ def _draws_from(
 
 @rule(
     "RM106",
-    "random-state-from-another-cell", ADVICE,
+    "random-state-from-another-cell",
+    ADVICE,
     "a %%reproducible cell using an object with its own random state made elsewhere",
 )
 def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
@@ -471,11 +480,18 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
     `keras.random.SeedGenerator`). Reading such an object (`model.weights`,
     `model.predict`, `model.summary()`) is not a draw.
 
+    This is advice about re-running a cell on its own. Run top to bottom in a
+    fresh kernel, an object made in a `%%reproducible` cell or after a reset is
+    the same every run, so a model built in one `%%reproducible` cell and trained
+    in the next reproduces; an object made *before* any reset is a trap, which
+    [RM114](#RM114) reports where it is made.
+
     **Why is this bad?** The magic resets the global random state; an object's own
     state (a `SeedGenerator` inside a `Dropout`, a generator's counter, an
     iterator's position, an optimizer's moments, a model's trained weights) is
-    wherever the earlier cells left it. Re-running the cell, or running the
-    notebook after another cell touched the object, gives other numbers.
+    wherever the earlier cells left it. Re-running the cell alone, or after
+    another cell touched the object, gives other numbers than the run from the
+    top.
 
     ```python
     dropout = keras.layers.Dropout(0.5)
@@ -514,8 +530,8 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
                             use,
                             "RM106",
                             f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; "
-                            "its own random state is not reset by this cell, so results depend on what ran before; "
-                            "create it inside the cell",
+                            "its own random state is not reset by this cell, so re-running this cell alone continues "
+                            "from where the last run left it; create it inside the cell",
                         )
 
 
@@ -527,6 +543,10 @@ def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
     `train_on_batch`, a custom loop's `apply_gradients`, or a call of a notebook
     function that does one of these. scikit-learn style `fit(X, y)` on other
     objects is left alone.
+
+    This is advice: run top to bottom after a reset, a plain cell trains from a
+    seeded state and gives the same numbers each fresh run (training before any
+    reset is a trap, which [RM114](#RM114) reports).
 
     **Why is this bad?** The result depends on every random draw made before in
     the kernel (which cells ran, how often), so it changes when cells are re-run
@@ -572,7 +592,8 @@ def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
     compiled in the cell (with a warning), so the numbers differ from those of the
     same code outside the magic; a model compiled with XLA before the cell keeps
     it, and XLA lacks deterministic versions of some ops. See
-    [Limits](limits.md#xla-jit_compile-and-gpus).
+    [Limits](limits.md#xla-jit_compile-and-gpus). On a CPU each fresh run gives
+    the same numbers, hence advice.
 
     ```python
     model.compile("adam", "mse", jit_compile=True)
@@ -658,6 +679,8 @@ def start_only_variable_set_in_cell(facts: Facts) -> Iterator[Finding]:
     starts: setting it in a cell changes nothing for that kernel. TensorFlow reads
     `TF_DETERMINISTIC_OPS` once, so a cell that sets it after TensorFlow has run
     (any re-run) is too late, and the setting hides the fact that it did not apply.
+    Advice: the setting itself changes no number (string-set order, which
+    `PYTHONHASHSEED` does change, is [RM111](#RM111)'s trap).
 
     ```python
     import os
@@ -789,7 +812,11 @@ def _drawing_items(facts: Facts, call: ast.Call, drawing: dict[str, str]) -> str
         source = call.args[0] if call.args else keyword(call, "x")
         if isinstance(source, ast.Name) and source.id in drawing:
             return drawing[source.id]
-        if isinstance(source, ast.Call) and method_name(source) in ("flow", "flow_from_directory", "flow_from_dataframe"):
+        if isinstance(source, ast.Call) and method_name(source) in (
+            "flow",
+            "flow_from_directory",
+            "flow_from_dataframe",
+        ):
             # ImageDataGenerator's random transforms draw from NumPy's global generator in each worker thread.
             return f"{_source(source.func)}(...)"
     return None

@@ -52,7 +52,7 @@ class Settings:
 
 def _selectors(value: Any, key: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise SelectionError(f"{path}: [tool.{CONFIG_TABLE}] {key} must be a list of rule codes, like [\"RM106\"]")
+        raise SelectionError(f'{path}: [tool.{CONFIG_TABLE}] {key} must be a list of rule codes, like ["RM106"]')
     return tuple(value)
 
 
