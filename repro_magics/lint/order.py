@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cells import Cell
 from .defuse import Facts
@@ -92,6 +92,8 @@ class Draw:
     node: ast.AST
     #: What draws, in the user's words: `np.random.permutation()`, `keras.layers.Dense(...) (its initializer)`.
     what: str
+    #: In a function's body, the parameter an `if <parameter>:` around the draw tests.
+    only_if: str | None = None
 
 
 def _words(node: ast.Call) -> str:
@@ -242,9 +244,11 @@ class Order:
             return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if isinstance(call.func, ast.Name):
             if call.func.id in facts.functions:
+                skipped = self._parameters_given_false(call)
                 return [
                     Draw(draw.family, call, f"{call.func.id}(), which calls {draw.what}")
                     for draw in self.function_draws(call.func.id)
+                    if draw.only_if not in skipped
                 ][:1]
             kind = self.class_kind(call.func.id)
             if kind == "keras":
@@ -261,6 +265,14 @@ class Order:
         module = self.facts.imports.aliases.get(root, root).split(".")[0]
         return root in self.own_generators or module in ("random", "numpy", "torch", "sklearn")
 
+    def _parameters_given_false(self, call: ast.Call) -> set[str | None]:
+        """Parameters of a notebook function that a call sets to a false literal (`training=False`)."""
+        assert isinstance(call.func, ast.Name)
+        positional = [arg.arg for arg in self.facts.functions[call.func.id].node.args.args]
+        given = {item.arg: item.value for item in call.keywords if item.arg is not None}
+        given.update(zip(positional, call.args, strict=False))
+        return {name for name, value in given.items() if isinstance(value, ast.Constant) and not value.value}
+
     def _dataset_from_files_unseeded(self, name: str, call: ast.Call) -> bool:
         if not name.startswith(("keras.utils.", "keras.preprocessing.")):
             return False
@@ -276,10 +288,11 @@ class Order:
         if name not in self._function_draws:
             self._function_draws[name] = []  # recursion draws nothing more
             function = self.facts.functions[name].node
+            conditions = _under_parameter_tests(function)
             found: list[Draw] = []
             for node in _body_nodes(function):
                 if isinstance(node, ast.Call):
-                    found.extend(self.call_draws(node))
+                    found.extend(replace(draw, only_if=conditions.get(id(node))) for draw in self.call_draws(node))
             self._function_draws[name] = found
         return self._function_draws[name]
 
@@ -313,6 +326,18 @@ def _root(node: ast.AST) -> str | None:
     while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _under_parameter_tests(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[int, str]:
+    """Nodes of a function's body run only under `if <parameter>:` (`if training:`), by id: the parameter."""
+    parameters = {arg.arg for arg in function.args.args + function.args.kwonlyargs}
+    found: dict[int, str] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id in parameters:
+            for statement in node.body:
+                for child in ast.walk(statement):
+                    found.setdefault(id(child), node.test.id)
+    return found
 
 
 def _body_nodes(function: ast.AST) -> Iterator[ast.AST]:
