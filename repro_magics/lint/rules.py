@@ -762,6 +762,7 @@ def random_draws_in_workers(facts: Facts) -> Iterator[Finding]:
             batch = self.x[idx * 64 : (idx + 1) * 64]
             return batch + np.random.normal(0, 0.05, batch.shape), self.y[idx * 64 : (idx + 1) * 64]
 
+
     model.fit(Noisy(x, y, workers=4), epochs=10)
     ```
 
