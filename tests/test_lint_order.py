@@ -151,3 +151,22 @@ def test_on_the_development_half_each_trap_is_found_at_its_cause_and_each_reprod
     findings = {(f.cell, f.code) for f in lint_path(path)}
     causes = {(int(str(c["cell"])), str(c["code"])) for c in label["causes"]}  # type: ignore[attr-defined]
     assert findings == causes
+
+
+def test_when_a_torchvision_dataset_gets_random_transforms_by_name_then_workers_before_a_reset_are_a_trap(
+    tmp_path: Path,
+) -> None:
+    head = (
+        "import torch\nimport torchvision\nimport torchvision.transforms as transforms\n"
+        "from torch.utils.data import DataLoader"
+    )
+    data = (
+        "transform = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])\n"
+        'trainset = torchvision.datasets.CIFAR10(root="./data", train=True, transform=transform)'
+    )
+    load = "trainloader = DataLoader(trainset, batch_size=4, num_workers=2)"
+    loop = "for images, labels in trainloader:\n    pass"
+    assert found(tmp_path, head, data, load, loop) == [(3, "RM110")]
+    assert found(tmp_path, head, data, load, "torch.manual_seed(0)\n" + loop) == []
+    plain = data.replace("transforms.RandomHorizontalFlip(), ", "")
+    assert found(tmp_path, head, plain, load, loop) == []

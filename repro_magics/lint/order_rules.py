@@ -148,8 +148,9 @@ def random_workers(facts: Facts, order: Order, call: ast.Call) -> bool:
     return dataset is not None and dataset_draws(facts, order, dataset)
 
 
-def dataset_draws(facts: Facts, order: Order, node: ast.AST) -> bool:
-    """Whether a dataset expression (an instance of a notebook class, or with a random `transform=`) draws."""
+def dataset_draws(facts: Facts, order: Order, node: ast.AST, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a dataset expression draws: an instance of a notebook class whose items draw, a random
+    torchvision transform (`transforms.RandomCrop`...), also through the top-level names it is built from."""
     from .workers import class_items_draw
 
     for child in ast.walk(node):
@@ -157,7 +158,26 @@ def dataset_draws(facts: Facts, order: Order, node: ast.AST) -> bool:
             return True
         if isinstance(child, ast.Call) and "transforms.Random" in (facts.resolve(child.func) or ""):
             return True
+        if isinstance(child, ast.Name) and child.id not in seen:
+            for value in _assigned_values(facts).get(child.id, []):
+                if dataset_draws(facts, order, value, seen | {child.id}):
+                    return True
     return False
+
+
+def _assigned_values(facts: Facts) -> dict[str, list[ast.expr]]:
+    """Every value a top-level name is assigned, in any cell (computed once)."""
+    cached = facts.derived.get("assigned_values")
+    if not isinstance(cached, dict):
+        cached = {}
+        for cell in facts.notebook.cells:
+            for node in facts.executed(cell):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            cached.setdefault(target.id, []).append(node.value)
+        facts.derived["assigned_values"] = cached
+    return cached
 
 
 def _loaders_iterated_before_reset(facts: Facts, code: str) -> Iterator[Finding]:
