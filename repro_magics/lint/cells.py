@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 
 from ..arguments import CellOptions, parse_cell_line
 from ..exceptions import ArgumentError
+from ..regular_files import NotRegularFile, read_regular_text
 
 # Line magics whose argument is a Python statement: the statement is kept.
 _MAGICS_RUNNING_PYTHON = ("time", "timeit", "prun")
@@ -174,25 +173,19 @@ def _source_text(source: object) -> str:
 def _read_regular_file(path: Path) -> str:
     """The text of a regular file; anything else (a FIFO, a device, a folder) is refused without blocking."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_regular_text(path)
     except FileNotFoundError:
         raise NotebookReadError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise NotebookReadError(f"{path}: is a directory, not a notebook") from None
+    except NotRegularFile:
+        raise NotebookReadError(
+            f"{path}: is not a regular file (a FIFO, socket or device), so it is not read"
+        ) from None
+    except UnicodeDecodeError:
+        raise NotebookReadError(f"{path}: is not a notebook (not UTF-8 text)") from None
     except OSError as error:
         raise NotebookReadError(f"{path}: cannot be read ({error.strerror or error})") from None
-    with os.fdopen(descriptor, "rb") as file:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise NotebookReadError(f"{path}: is a directory, not a notebook")
-        if not stat.S_ISREG(mode):
-            raise NotebookReadError(f"{path}: is not a regular file (a FIFO, socket or device), so it is not read")
-        try:
-            return file.read().decode("utf-8")
-        except OSError as error:
-            raise NotebookReadError(f"{path}: cannot be read ({error.strerror or error})") from None
-        except UnicodeDecodeError:
-            raise NotebookReadError(f"{path}: is not a notebook (not UTF-8 text)") from None
 
 
 def read_notebook(path: Path) -> Notebook:

@@ -168,16 +168,17 @@ def dataset_draws(facts: Facts, order: Order, node: ast.AST, seen: frozenset[str
 def _assigned_values(facts: Facts) -> dict[str, list[ast.expr]]:
     """Every value a top-level name is assigned, in any cell (computed once)."""
     cached = facts.derived.get("assigned_values")
-    if not isinstance(cached, dict):
-        cached = {}
-        for cell in facts.notebook.cells:
-            for node in facts.executed(cell):
-                if isinstance(node, ast.Assign):
-                    for target in node.targets:
-                        if isinstance(target, ast.Name):
-                            cached.setdefault(target.id, []).append(node.value)
-        facts.derived["assigned_values"] = cached
-    return cached
+    if isinstance(cached, dict):
+        return cached
+    values: dict[str, list[ast.expr]] = {}
+    for cell in facts.notebook.cells:
+        for node in facts.executed(cell):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        values.setdefault(target.id, []).append(node.value)
+    facts.derived["assigned_values"] = values
+    return values
 
 
 def _loaders_iterated_before_reset(facts: Facts, code: str) -> Iterator[Finding]:
