@@ -170,3 +170,14 @@ def test_when_a_torchvision_dataset_gets_random_transforms_by_name_then_workers_
     assert found(tmp_path, head, data, load, "torch.manual_seed(0)\n" + loop) == []
     plain = data.replace("transforms.RandomHorizontalFlip(), ", "")
     assert found(tmp_path, head, plain, load, loop) == []
+
+
+def test_when_an_unordered_pipeline_is_iterated_only_under_the_magic_then_op_determinism_keeps_it_in_order(
+    tmp_path: Path,
+) -> None:
+    build = "ds = tf.data.Dataset.range(8).map(tf.square, num_parallel_calls=4, deterministic=False).batch(2)"
+    under_the_magic = "%%reproducible seed=1 record=total\ntotal = sum(int(x.numpy().sum()) for x in ds)"
+    assert found(tmp_path, LOAD, build, under_the_magic) == []
+    assert found(tmp_path, LOAD, build, "first = next(iter(ds))") == [(2, "RM104")]
+    batched = "batches = ds.prefetch(1)"
+    assert found(tmp_path, LOAD, build, batched, "first = next(iter(batches))") == [(2, "RM104")]
