@@ -33,7 +33,8 @@ from repro_magics.lint import RULES, lint, read_notebook
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "lint_corpus"
 LABELS = CORPUS / "labels.json"
-HALVES = ("development", "held-out")
+#: "after-rules": notebooks written once the rules were final, measured once and not used to change them.
+HALVES = ("development", "held-out", "after-rules")
 #: The last rule code that existed when labels.json was written.
 LABELLED_UP_TO = "RM113"
 
@@ -121,7 +122,9 @@ def measure_pairs(pairs: dict[str, dict[str, object]], half: str, details: bool)
                 print(f"  false positive: {name} cell {cell} {code}")
             for cell, code in sorted(causes - findings):
                 print(f"  missed: {name} cell {cell} {code}")
-    print(f"\n{half} half: {len(names)} notebooks (default rules, as `repro-lint` runs)")
+    if not names:
+        return
+    print(f"\n{half}: {len(names)} notebooks (default rules, as `repro-lint` runs)")
     print(f"- traps found at the cell that causes them: {traps_at_cause} of {traps}")
     print(f"- reproducible notebooks passing (exit 0): {reproducible_clean} of {reproducible}")
     print(f"- notebooks whose unrecorded results vary, flagged (exit 1): {varies_flagged} of {varies}")

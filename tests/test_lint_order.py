@@ -135,7 +135,8 @@ def test_the_corpus_pairs_are_labelled_and_split_by_the_hash_of_their_name() -> 
     assert len(pairs) >= 40
     for path, label in pairs:
         digest = hashlib.sha256(str(label["pair"]).encode()).digest()[0]
-        assert label["half"] == ("development" if digest % 2 == 0 else "held-out"), path.name
+        if label["half"] != "after-rules":  # written after the rules were final, measured once
+            assert label["half"] == ("development" if digest % 2 == 0 else "held-out"), path.name
         assert label["verdict"] in ("trap", "varies-unrecorded", "reproducible"), path.name
         assert bool(label["causes"]) == (label["verdict"] != "reproducible"), path.name
 
