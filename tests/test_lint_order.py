@@ -182,3 +182,31 @@ def test_when_an_unordered_pipeline_is_iterated_only_under_the_magic_then_op_det
     assert found(tmp_path, LOAD, build, "first = next(iter(ds))") == [(2, "RM104")]
     batched = "batches = ds.prefetch(1)"
     assert found(tmp_path, LOAD, build, batched, "first = next(iter(batches))") == [(2, "RM104")]
+
+
+def test_when_a_model_is_cached_in_a_file_it_saves_then_the_existence_check_is_the_trap(tmp_path: Path) -> None:
+    cache = (
+        'import os\npath = "model.keras"\nif os.path.exists(path):\n    model = keras.models.load_model(path)\n'
+        "else:\n    " + BUILD + "\n    model.save(path)"
+    )
+    assert found(tmp_path, LOAD + "\nkeras.utils.set_random_seed(1)", cache) == [(2, "RM115")]
+    saved_then_loaded = BUILD + '\nmodel.save("model.keras")\nmodel = keras.models.load_model("model.keras")'
+    assert found(tmp_path, LOAD + "\nkeras.utils.set_random_seed(1)", saved_then_loaded) == []
+    elsewhere = 'import os\nif os.path.exists("data.csv"):\n    print("data there")'
+    assert found(tmp_path, LOAD, elsewhere) == []
+
+
+def test_when_scikit_learn_shuffles_without_random_state_before_a_reset_then_it_is_a_draw(tmp_path: Path) -> None:
+    head = LOAD + "\nfrom sklearn.model_selection import KFold\nfrom sklearn.ensemble import RandomForestClassifier"
+    assert found(tmp_path, head, "folds = list(KFold(3, shuffle=True).split(np.ones(9)))") == [(2, "RM114")]
+    assert found(tmp_path, head, "folds = list(KFold(3).split(np.ones(9)))") == []
+    assert found(tmp_path, head, "folds = list(KFold(3, shuffle=True, random_state=0).split(np.ones(9)))") == []
+    assert found(tmp_path, head, "forest = RandomForestClassifier(50)") == [(2, "RM114")]
+    assert found(tmp_path, head, "np.random.seed(0)\nforest = RandomForestClassifier(50)") == []
+
+
+def test_when_a_set_is_made_of_a_list_of_words_then_its_order_is_a_trap(tmp_path: Path) -> None:
+    words = 'words = "b a c a".split()'
+    assert found(tmp_path, words, "ids = {w: i for i, w in enumerate(set(words))}") == [(2, "RM111")]
+    assert found(tmp_path, words, "ids = {w: i for i, w in enumerate(sorted(set(words)))}") == []
+    assert found(tmp_path, "numbers = [3, 1, 2]", "order = list(set(numbers))") == []

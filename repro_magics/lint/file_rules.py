@@ -27,6 +27,8 @@ _LISTINGS = {
     "tensorflow.train.latest_checkpoint": (0, "checkpoint_dir"),
 }
 _REMOVERS = {"shutil.rmtree"}
+#: Checks whether a file is already there: what follows depends on an earlier run.
+_EXISTENCE_CHECKS = {"os.path.exists": (0, "path"), "os.path.isfile": (0, "path"), "os.path.isdir": (0, "s")}
 
 
 def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
@@ -60,6 +62,17 @@ def _folder(node: ast.AST | None, constants: dict[str, str]) -> str | None:
     return parts[0]
 
 
+def _path_text(node: ast.AST | None, constants: dict[str, str], texts: dict[str, str]) -> str | None:
+    """The whole path of a literal or a name bound to one (`"model.keras"`), normalised, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.Name) and node.id in texts:
+        text = texts[node.id]
+    else:
+        return None
+    return "/".join(part for part in text.replace("\\", "/").split("/") if part not in ("", "."))
+
+
 def _constants(facts: Facts) -> dict[str, str]:
     """Top-level names bound to a string literal (or a path built from one), in any cell."""
     constants: dict[str, str] = {}
@@ -74,6 +87,19 @@ def _constants(facts: Facts) -> dict[str, str]:
     return constants
 
 
+def _string_constants(facts: Facts) -> dict[str, str]:
+    """Top-level names bound to a string literal, in any cell."""
+    texts: dict[str, str] = {}
+    for cell in facts.notebook.cells:
+        for node in facts.executed(cell):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    texts[node.targets[0].id] = node.value.value
+                else:
+                    texts.pop(node.targets[0].id, None)
+    return texts
+
+
 @rule("RM115", "state-carried-in-files", TRAP, "reading back files from a folder the notebook itself writes")
 def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     """
@@ -81,8 +107,10 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     into a folder with a fixed name (`ModelCheckpoint(filepath=...)`,
     `tf.train.CheckpointManager(ckpt, directory)`, `model.save`, `np.save`...)
     and also looks into that folder for what is there: `os.listdir`, `glob`,
-    `os.scandir`, `tf.train.latest_checkpoint`, `manager.latest_checkpoint`. A
-    folder the notebook deletes first (`shutil.rmtree`) is left alone.
+    `os.scandir`, `tf.train.latest_checkpoint`, `manager.latest_checkpoint`; or
+    that checks whether a file it saves is already there (`os.path.exists(path)`
+    before `load_model(path)`, a model cached in a file). A folder the notebook
+    deletes first (`shutil.rmtree`) is left alone.
 
     **Why is this bad?** The first fresh run finds the folder empty and starts
     from scratch; the second finds the first run's files, restores "the newest
@@ -104,10 +132,13 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     ```
     """
     constants = _constants(facts)
+    texts = _string_constants(facts)
+    files_written: dict[str, tuple[int, str]] = {}
     written: dict[str, tuple[int, str]] = {}
     removed: set[str] = set()
     managers: dict[str, str] = {}
     reads: list[tuple[int, ast.AST, str, str]] = []
+    exists: list[tuple[int, ast.AST, str, str]] = []
     for cell in facts.notebook.cells:
         for node in facts.nodes(cell):
             if (
@@ -134,9 +165,17 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 if folder is not None:
                     written.setdefault(folder, (cell.number, name.rsplit(".", 1)[-1]))
             elif method_name(node) in _WRITING_METHODS:
-                folder = _folder(_argument(node, *_WRITING_METHODS[method_name(node) or ""]), constants)
+                path_node = _argument(node, *_WRITING_METHODS[method_name(node) or ""])
+                file = _path_text(path_node, constants, texts)
+                if file:
+                    files_written.setdefault(file, (cell.number, str(method_name(node))))
+                folder = _folder(path_node, constants)
                 if folder is not None and "/" in ast.unparse(node.args[0] if node.args else node):
                     written.setdefault(folder, (cell.number, str(method_name(node))))
+            elif name in _EXISTENCE_CHECKS:
+                file = _path_text(_argument(node, *_EXISTENCE_CHECKS[name]), constants, texts)
+                if file:
+                    exists.append((cell.number, node, file, name))
             elif name in _LISTINGS:
                 folder = _folder(_argument(node, *_LISTINGS[name]), constants)
                 if folder is not None:
@@ -145,6 +184,17 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 folder = _folder(node.args[0], constants)
                 if folder is not None:
                     removed.add(folder)
+    for cell_number, node, file, checker in exists:
+        if file in files_written and file.split("/")[0] not in removed:
+            writer_cell, writer = files_written[file]
+            yield at(
+                facts.notebook.cells[cell_number - 1],
+                node,
+                "RM115",
+                f"{checker}('{file}') looks for a file this notebook writes ({writer} in cell {writer_cell}): a second "
+                "fresh run finds the first run's file and takes the other branch; write it to a folder made for the "
+                "run (tempfile.mkdtemp()), or delete it first",
+            )
     for cell_number, node, folder, reader in reads:
         if folder in written and folder not in removed:
             writer_cell, writer = written[folder]

@@ -82,6 +82,16 @@ _TORCH_MODULES_WITH_WEIGHTS = (
     "MultiheadAttention", "Transformer",
 )  # fmt: skip
 _SKLEARN_SPLITS = ("train_test_split", "sklearn.utils.shuffle", "sklearn.utils.resample")
+#: scikit-learn classes that draw from NumPy's global generator when `random_state` is left at None
+#: (the splitters that shuffle only when `shuffle=True`).
+_SKLEARN_SHUFFLING_SPLITTERS = {"KFold", "StratifiedKFold", "GroupKFold"}
+_SKLEARN_RANDOM_CLASSES = {
+    "ShuffleSplit", "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold", "RepeatedStratifiedKFold",
+    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
+    "GradientBoostingClassifier", "GradientBoostingRegressor", "KMeans", "MiniBatchKMeans", "TSNE",
+    "MLPClassifier", "MLPRegressor", "SGDClassifier", "SGDRegressor", "IsolationForest", "BaggingClassifier",
+    "BaggingRegressor", "RandomizedSearchCV",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -228,6 +238,8 @@ class Order:
             if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
                 return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
             return []
+        if name.startswith("sklearn.") and self._sklearn_unseeded(last, call):
+            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if self._dataset_from_files_unseeded(name, call):
             return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
         method = method_name(call)
@@ -272,6 +284,15 @@ class Order:
         given = {item.arg: item.value for item in call.keywords if item.arg is not None}
         given.update(zip(positional, call.args, strict=False))
         return {name for name, value in given.items() if isinstance(value, ast.Constant) and not value.value}
+
+    @staticmethod
+    def _sklearn_unseeded(last: str, call: ast.Call) -> bool:
+        state = keyword(call, "random_state")
+        if state is not None and not is_constant(state, None):
+            return False
+        if last in _SKLEARN_SHUFFLING_SPLITTERS:
+            return is_constant(keyword(call, "shuffle"), True)
+        return last in _SKLEARN_RANDOM_CLASSES
 
     def _dataset_from_files_unseeded(self, name: str, call: ast.Call) -> bool:
         if not name.startswith(("keras.utils.", "keras.preprocessing.")):

@@ -853,7 +853,7 @@ _ORDERING_CALLS = {
 }
 
 
-def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
+def _is_string_set(node: ast.AST, string_sets: set[str], string_lists: frozenset[str] = frozenset()) -> bool:
     if isinstance(node, ast.Set):
         return any(isinstance(e, ast.Constant) and isinstance(e.value, str | bytes) for e in node.elts)
     if isinstance(node, ast.Name):
@@ -863,7 +863,7 @@ def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
     if isinstance(node, ast.SetComp):
         return _mentions_strings(node, string_sets)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
-        return any(_mentions_strings(arg, string_sets) for arg in node.args)
+        return any(_mentions_strings(arg, string_sets | string_lists) for arg in node.args)
     if (
         isinstance(node, ast.Call)
         and method_name(node) in ("union", "intersection", "difference")
@@ -892,7 +892,8 @@ def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
 def string_set_order(facts: Facts) -> Iterator[Finding]:
     """
     **What it does.** Finds a set of strings (a set literal of strings; `set()` of
-    split, lowered or listed names; a name bound to one) iterated into something
+    split, lowered or listed names, or of a list of strings such as
+    `words = text.split()`; a name bound to one) iterated into something
     ordered: a `for` loop, a comprehension, `enumerate`, `list`, `zip`, `join`,
     `np.array`, unpacking with `*`. Sorting it first (`sorted(s)`) is the fix, and
     membership tests and `len` are fine.
@@ -914,6 +915,8 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
     ```
     """
     string_sets: set[str] = set()
+    #: Names bound to a list of strings (`words = text.split()`): a set made of one is a set of strings.
+    string_lists: set[str] = set()
     for cell in python_cells(facts):
         parents = facts.parents(cell)
         for node in facts.executed(cell):
@@ -927,7 +930,7 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
                 if callee in _ORDERING_CALLS and not _inside_sorted(node, parents):
                     sources = list(node.args)
             for source in sources:
-                if _is_string_set(source, string_sets) and not (
+                if _is_string_set(source, string_sets, frozenset(string_lists)) and not (
                     isinstance(node, ast.comprehension) and isinstance(parents.get(node), ast.SetComp)
                 ):
                     yield at(
@@ -940,10 +943,21 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
                     )
             if isinstance(node, ast.Assign):
                 for name in _assigned_names(node):
-                    if _is_string_set(node.value, string_sets):
+                    if _is_string_set(node.value, string_sets, frozenset(string_lists)):
                         string_sets.add(name)
                     else:
                         string_sets.discard(name)
+                    if _is_string_list(node.value):
+                        string_lists.add(name)
+                    else:
+                        string_lists.discard(name)
+
+
+def _is_string_list(node: ast.AST) -> bool:
+    """A list of strings: a literal of strings, or what `str.split()` / `splitlines()` / `readlines()` return."""
+    if isinstance(node, ast.List | ast.Tuple):
+        return bool(node.elts) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    return isinstance(node, ast.Call) and method_name(node) in ("split", "splitlines", "readlines")
 
 
 def _inside_sorted(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
