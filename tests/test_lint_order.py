@@ -210,3 +210,11 @@ def test_when_a_set_is_made_of_a_list_of_words_then_its_order_is_a_trap(tmp_path
     assert found(tmp_path, words, "ids = {w: i for i, w in enumerate(set(words))}") == [(2, "RM111")]
     assert found(tmp_path, words, "ids = {w: i for i, w in enumerate(sorted(set(words)))}") == []
     assert found(tmp_path, "numbers = [3, 1, 2]", "order = list(set(numbers))") == []
+
+
+def test_when_a_draw_has_its_own_seed_or_generator_then_no_reset_is_needed(tmp_path: Path) -> None:
+    head = LOAD + "\nimport torch"
+    assert found(tmp_path, head, "x = tf.random.normal([2], seed=1)") == []
+    assert found(tmp_path, head, "x = tf.image.random_flip_left_right(tf.ones((2, 2, 1)), seed=1)") == []
+    assert found(tmp_path, head, "x = torch.randn(2, generator=torch.Generator().manual_seed(0))") == []
+    assert found(tmp_path, head, "x = tf.random.normal([2])") == [(2, "RM114")]

@@ -126,6 +126,11 @@ def keras_backend(facts: Facts) -> str:
     return "tensorflow"
 
 
+def _given(call: ast.Call, name: str) -> bool:
+    value = keyword(call, name)
+    return value is not None and not is_constant(value, None)
+
+
 def is_constant_text(node: ast.AST, text: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == text
 
@@ -215,9 +220,10 @@ class Order:
         if module == "numpy.random" and last not in _NUMPY_NOT_DRAWS:
             return [Draw(NUMPY, call, _words(call))]
         if name in _TF_DRAWS or name.startswith("tensorflow.image.random_"):
-            return [Draw(TENSORFLOW, call, _words(call))]
+            # An op seed without a global one is fixed too (TensorFlow pairs it with a default global seed).
+            return [] if _given(call, "seed") else [Draw(TENSORFLOW, call, _words(call))]
         if module == "torch" and last in _TORCH_DRAWS:
-            return [Draw(TORCH, call, _words(call))]
+            return [] if _given(call, "generator") else [Draw(TORCH, call, _words(call))]
         if name.startswith("torch.nn.init."):
             return [Draw(TORCH, call, _words(call))]
         if module == "torch.nn" and last.startswith(_TORCH_MODULES_WITH_WEIGHTS):

@@ -40,7 +40,12 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
     - an object that takes its random state when it is made: a Keras layer with
       initializers (`Dense`, `Conv2D`...), a `Dropout` or random augmentation
       layer, a model built from them (`keras.Sequential`, a functional or
-      subclassed model, `keras.applications`), a `torch.nn` module with weights.
+      subclassed model, `keras.applications`), a `torch.nn` module with weights,
+      a scikit-learn splitter or estimator that shuffles without `random_state`.
+
+    A draw given its own seed (`tf.random.normal(shape, seed=1)`,
+    `torch.randn(2, generator=g)`, `keras.random.normal(shape, seed=1)`) is left
+    alone.
 
     **Why is this bad?** In a fresh kernel the global generators start from fresh
     entropy. What is drawn before the first reset (a split of the data, a model's
