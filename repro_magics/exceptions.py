@@ -58,3 +58,11 @@ class PlottingMissing(Exception):
 
 class UsageFailure(Exception):
     """Bad usage or input: reported in one sentence with exit status 2."""
+
+
+class PlotNotDrawn(Exception):
+    """matplotlib failed to draw a figure (values it cannot lay out); the message names the figure and says why."""
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device or a socket; the message says so in a few words."""

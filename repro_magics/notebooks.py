@@ -16,18 +16,21 @@ from typing import Any, NamedTuple
 
 import nbformat
 
-from .exceptions import NotebookError
+from .exceptions import NotebookError, NotRegularFile
+from .regular_files import read_regular_text
 
 MAGIC_PREFIX = "%%reproducible"
 
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_regular_text(path)
     except FileNotFoundError:
         raise NotebookError(f"{path} does not exist") from None
     except IsADirectoryError:
         raise NotebookError(f"{path} is a folder, not a notebook") from None
+    except NotRegularFile:
+        raise NotebookError(f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook") from None
     except (OSError, UnicodeDecodeError) as error:
         raise NotebookError(f"{path} cannot be read: {error}") from None
 

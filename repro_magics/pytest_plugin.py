@@ -151,11 +151,15 @@ class NotebookItem(pytest.Item):
         # Relative to where pytest started, as repro-verify shows the path it was given.
         start = self.config.invocation_params.dir
         shown = self.path.relative_to(start) if self.path.is_relative_to(start) else self.path
+        refusal: str | None = None
         try:
             given = read_input(shown, None)
             self.result = verify_notebook(given, options)
         except (NotebookError, LedgerError, KernelNotFound) as error:
-            _fail([str(error)])
+            refusal = str(error)
+        # Failed outside the `except`: inside it, pytest would show the message twice, chained.
+        if refusal is not None or self.result is None:
+            _fail([refusal or "repro-verify gave no result"])
         self.report_lines = format_verification(self.result, options.tolerance)
         text = "\n".join(self.report_lines)
         # Kept for --junitxml; a failure shows the lines as its message, so a report section would repeat them.

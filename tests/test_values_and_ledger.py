@@ -242,3 +242,14 @@ def test_when_encoding_a_value_raises_then_it_is_recorded_as_unsupported_without
     }
     assert recorded["worse"]["reason"] == "Unprintable"
     assert capsys.readouterr().err.count("\n") == 2
+
+
+def test_when_an_integer_has_more_digits_than_python_reads_then_it_is_recorded_as_unsupported_saying_why() -> None:
+    encoded = encode_value({"big": 10**5000, "small": 10**100})
+    assert encoded["items"]["big"] == {
+        "type": "unsupported",
+        "python_type": "builtins.int",
+        "reason": "a whole number of more than 4300 digits, which no ledger reader converts",
+    }
+    assert encoded["items"]["small"] == {"type": "int", "value": 10**100}
+    json.dumps(encoded)  # what the journal writes; it raised ValueError for the whole number

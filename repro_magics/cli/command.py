@@ -55,11 +55,12 @@ EPILOG = """\
 exit status:
   0    every notebook reproduced (identical, or within --rtol/--atol)
   1    some recorded results differ
-  2    bad usage or unreadable input (missing file, not a notebook, corrupt
-       ledger, a --json path that would overwrite something); nothing ran
+  2    bad usage or unreadable input (missing file, not a regular file, not a
+       notebook, corrupt ledger, a report path that would overwrite something
+       or that another report takes); nothing ran
   3    a notebook failed to run (a cell raised, the kernel died, a timeout)
-  4    every notebook reproduced, but a ledger or the --json report could not
-       be written (the report says which)
+  4    every notebook reproduced, but a ledger or a report (--json, --markdown,
+       --html) could not be written (the output says which)
   5    with --require-records: a notebook recorded no value to compare, so
        nothing was checked
   130  interrupted (SIGINT, Ctrl-C); the notebooks in progress were left as they

@@ -16,7 +16,9 @@ from typing import Any
 
 import filelock
 
-from ..exceptions import JournalError
+from ..exceptions import InvalidLedger, JournalError
+from ..regular_files import read_regular_text
+from .schema import parse_json
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 LOCK_SUFFIX = ".lock"
@@ -80,8 +82,10 @@ def append_entry(journal: Path, record: dict[str, Any], environment: dict[str, A
     Call with the ledger's lock held. A write that fails part way (a full
     disk) is cut back off, so the journal never holds half a line.
     """
+    # ASCII only: a raw U+2028, U+2029 or NEL inside a string would split the line for a reader that
+    # splits at every line boundary Python knows (older versions of this module did).
     line = json.dumps(
-        {"record": record, "environment": environment}, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        {"record": record, "environment": environment}, allow_nan=False, ensure_ascii=True, separators=(",", ":")
     )
     data = (line + "\n").encode("utf-8")
     descriptor = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -106,14 +110,20 @@ def read_entries(journal: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     `OSError` for a journal that cannot be read.
     """
     try:
-        text = journal.read_text(encoding="utf-8")
+        text = read_regular_text(journal)
     except FileNotFoundError:
         return []
     entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # "\n" only: journals written before lines were ASCII hold U+2028, U+2029 and NEL raw inside strings.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
         try:
-            entry = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+            entry = parse_json(line)
+        except InvalidLedger as error:
+            raise JournalError(f"journal {journal} is corrupt: line {number}: {error}") from None
+        except (ValueError, RecursionError):
             entry = None
         record = entry.get("record") if isinstance(entry, dict) else None
         environment = entry.get("environment") if isinstance(entry, dict) else None

@@ -13,6 +13,7 @@ from typing import Any
 import xxhash
 
 from ..exceptions import InvalidLedger, LedgerError
+from ..regular_files import NotRegularFile, read_regular_text
 from .journal import (
     JournalError,
     LedgerLock,
@@ -21,7 +22,7 @@ from .journal import (
     link_target,
     read_entries,
 )
-from .schema import validate_ledger
+from .schema import parse_json, validate_ledger
 from .values import FINGERPRINT_ALGORITHM
 
 FORMAT_NAME = "repro-magics-ledger"
@@ -204,6 +205,8 @@ class Ledger:
                 entries = read_entries(journal)
             except JournalError as error:
                 raise LedgerError(str(error)) from None
+            except NotRegularFile:
+                raise LedgerError(f"journal {journal} is not a regular file") from None
             except (OSError, UnicodeDecodeError) as error:
                 raise LedgerError(f"journal {journal} cannot be read: {error}") from None
             if _identity(path) == before:
@@ -238,13 +241,17 @@ def _identity(path: Path) -> tuple[int, int, int, int] | None:
 def _read_ledger_file(path: Path) -> Ledger:
     """The ledger file alone, without its journal."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular_text(Path(path))
     except FileNotFoundError:
         raise LedgerError(f"ledger {path} does not exist") from None
+    except NotRegularFile:
+        raise LedgerError(f"ledger {path} is not a regular file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise LedgerError(f"ledger {path} cannot be read: {error}") from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
+    except InvalidLedger as error:
+        raise LedgerError(f"ledger {path} is corrupt: {error}") from None
     except json.JSONDecodeError as error:
         raise LedgerError(
             f"ledger {path} is corrupt: not valid JSON at line {error.lineno}, column {error.colno}"

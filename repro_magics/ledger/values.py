@@ -23,6 +23,7 @@ import numpy as np
 import xxhash
 
 from ..exceptions import UnrecordableValue
+from .schema import integer_digits_limit
 
 #: Arrays up to this many elements are stored whole, so they can be compared
 #: with a tolerance; larger ones keep only their fingerprint and a summary.
@@ -51,6 +52,15 @@ def holds_address(text: str) -> bool:
 def type_name(value: Any) -> str:
     """`module.QualifiedName` of the value's type, as records name it."""
     return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _readable_integer(value: int) -> bool:
+    """Whether Python converts `value` to and from text, as JSON needs, under its digit limit."""
+    try:
+        str(value)
+    except ValueError:
+        return False
+    return True
 
 
 def unsupported(value: Any, reason: str | None = None) -> dict[str, Any]:
@@ -227,6 +237,9 @@ def encode_value(value: Any, _containers: tuple[int, ...] = ()) -> dict[str, Any
         return {"type": "none"}
     if isinstance(value, (bool, np.bool_)):
         return {"type": "bool", "value": bool(value)}
+    if isinstance(value, int) and not _readable_integer(value):
+        limit = integer_digits_limit()
+        return unsupported(value, f"a whole number of more than {limit} digits, which no ledger reader converts")
     if isinstance(value, (int, np.integer)):
         return {"type": "int", "value": int(value)}
     if isinstance(value, (float, np.floating)):

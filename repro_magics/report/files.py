@@ -15,17 +15,32 @@ from typing import TextIO
 
 from ..compare.agreement import Tolerance
 from ..exceptions import ReportPathError
+from ..ledger.journal import JOURNAL_SUFFIX, LOCK_SUFFIX, journal_path_for, lock_path_for
 from ..ledger.store import LEDGER_SUFFIX, atomic_write_text, to_json_text
 from ..verify.verification import EXIT_NOT_WRITTEN, NotebookVerification, VerifyInput, overall_exit_status
 from .markdown import MARKDOWN_MARKER, markdown_report
 from .text import REPORT_FORMAT, printable, report_json
 
+#: `NB.repro.journal.jsonl` and `.NB.repro.lock`, in lower case as the names are compared.
+_JOURNAL_SUFFIX = (LEDGER_SUFFIX.removesuffix(".json") + JOURNAL_SUFFIX).lower()
+_LOCK_SUFFIX = (LEDGER_SUFFIX.removesuffix(".json") + LOCK_SUFFIX).lower()
 #: A report writer: takes the exit status so far and where to say a failure, returns the exit status after.
 ReportWriter = Callable[[int, TextIO], int]
 
 
 def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
-    """Refuse, before anything runs, each report path whose file the user would lose."""
+    """Refuse, before anything runs, each report path whose file the user would lose, or that another report takes."""
+    outputs = [
+        (option, path)
+        for option, path in (("--json", arguments.json), ("--markdown", arguments.markdown), ("--html", arguments.html))
+        if path is not None
+    ]
+    for index, (option, path) in enumerate(outputs):
+        for earlier_option, earlier in outputs[:index]:
+            if path.resolve() == earlier.resolve():
+                raise ReportPathError(
+                    f"{option} and {earlier_option} name the same file; give each report a file of its own"
+                )
     if arguments.json is not None:
         check_report_path(
             "--json",
@@ -36,8 +51,6 @@ def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput])
             forced=arguments.force_json,
         )
     if arguments.markdown is not None:
-        if arguments.json is not None and arguments.markdown.resolve() == arguments.json.resolve():
-            raise ReportPathError("--markdown and --json name the same file; give each report a file of its own")
         check_report_path("--markdown", arguments.markdown, inputs, is_earlier_report=is_markdown_report)
     if arguments.html is not None:
         from ..exceptions import PlottingMissing
@@ -77,6 +90,15 @@ def check_report_path(
         )
     if target in {given.ledger_path.resolve() for given in inputs} or any(n.endswith(LEDGER_SUFFIX) for n in names):
         raise ReportPathError(f"{option} {path} is a ledger; give the report a file of its own")
+    # Refused whether or not they exist yet: a journal or a lock appears the moment a writer needs it.
+    journals = {journal_path_for(given.ledger_path) for given in inputs}
+    if target in journals or any(name.endswith(_JOURNAL_SUFFIX) for name in names):
+        raise ReportPathError(f"{option} {path} is a ledger's journal; give the report a file of its own")
+    locks = {lock_path_for(given.ledger_path) for given in inputs}
+    if target in locks or any(name.startswith(".") and name.endswith(_LOCK_SUFFIX) for name in names):
+        raise ReportPathError(
+            f"{option} {path} is a ledger's lock, which another writer may hold; give the report a file of its own"
+        )
     if path.is_dir():
         raise ReportPathError(f"{option} {path} is a folder; give a file name for the report")
     if path.exists() and not path.is_file():
@@ -128,23 +150,37 @@ def report_writers(
             ),
         )
     if arguments.html is not None:
+        from ..exceptions import PlotNotDrawn
         from .html import write_html_report
 
         html = arguments.html
-        yield _writer("HTML report", html, lambda status: write_html_report(html, results, status, tolerance, command))
+        yield _writer(
+            "HTML report",
+            html,
+            lambda status: write_html_report(html, results, status, tolerance, command),
+            failures=(PlotNotDrawn,),
+        )
 
 
 def _json_text(results: list[NotebookVerification], status: int, tolerance: Tolerance) -> str:
     return to_json_text(report_json(results, status, tolerance))
 
 
-def _writer(noun: str, path: Path, write: Callable[[int], None]) -> ReportWriter:
+def _writer(
+    noun: str, path: Path, write: Callable[[int], None], failures: tuple[type[Exception], ...] = ()
+) -> ReportWriter:
+    """`write` wrapped so that an `OSError`, or one of `failures`, is a report not written: one line, exit status 4
+    unless a worse one stands. The verdicts are printed already and stay as they are."""
+
+    caught: tuple[type[Exception], ...] = (OSError, *failures)
+
     def write_report(status: int, err: TextIO) -> int:
         try:
             write(status)
-        except OSError as error:
-            # The error may name a temporary file beside the report; the user knows the report.
-            err.write(printable(f"repro-verify: could not write the {noun} {path}: {error.strerror or error}") + "\n")
+        except caught as error:
+            # An OSError may name a temporary file beside the report; the user knows the report.
+            reason = (error.strerror if isinstance(error, OSError) else None) or error
+            err.write(printable(f"repro-verify: could not write the {noun} {path}: {reason}") + "\n")
             return overall_exit_status({status, EXIT_NOT_WRITTEN})
         return status
 

@@ -8,10 +8,12 @@ and it names no outside address.
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from ...compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
-from ...exceptions import PlottingMissing
+from ...exceptions import PlotNotDrawn, PlottingMissing
 from ...ledger.store import atomic_write_text
 from ...verify.verification import NotebookVerification
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
@@ -20,6 +22,7 @@ from .render import GENERATOR, notebook_html, overall_text, page_html
 
 __all__ = [
     "INSTALL_HINT",
+    "PlotNotDrawn",
     "PlottingMissing",
     "html_report",
     "is_html_report",
@@ -46,7 +49,10 @@ def _choose_drawn(sections: list[NotebookSection]) -> set[int]:
 
 
 def html_report(results: list[NotebookVerification], exit_status: int, tolerance: Tolerance, command: str) -> str:
-    """The page for `results`, as text. Raises `PlottingMissing` without matplotlib."""
+    """The page for `results`, as text.
+
+    Raises `PlottingMissing` without matplotlib, and `PlotNotDrawn` for a figure matplotlib fails to draw.
+    """
     require_matplotlib()
     sections = [notebook_section(result, tolerance) for result in results]
     drawn = _choose_drawn(sections)
@@ -55,12 +61,14 @@ def html_report(results: list[NotebookVerification], exit_status: int, tolerance
     def curve_svg(curves: TrainingCurves) -> str | None:
         nonlocal skipped
         if id(curves) in drawn:
-            return curves_svg(curves)
+            return _drawn(f"the curves of {curves.title}", lambda: curves_svg(curves))
         skipped += 1
         return None
 
     def array_svg(array: ArrayComparison) -> str | None:
-        return differences_svg(array) if id(array) in drawn else None
+        if id(array) not in drawn:
+            return None
+        return _drawn(f"the differences of {array.title}", lambda: differences_svg(array))
 
     notebooks = [notebook_html(number, section, curve_svg, array_svg) for number, section in enumerate(sections, 1)]
     footer = f"Written by repro-verify at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}."
@@ -79,10 +87,20 @@ def html_report(results: list[NotebookVerification], exit_status: int, tolerance
     )
 
 
+def _drawn(what: str, draw: Callable[[], str]) -> str:
+    try:
+        # matplotlib warns as it fails (an overflowing axis range); the one line about the report says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return draw()
+    except Exception as error:  # matplotlib raises many unrelated types (ValueError, OverflowError, ...)
+        raise PlotNotDrawn(f"matplotlib could not draw {what}: {error}") from None
+
+
 def write_html_report(
     path: Path, results: list[NotebookVerification], exit_status: int, tolerance: Tolerance, command: str
 ) -> None:
-    """Write the page to `path` atomically. Raises `PlottingMissing` or `OSError`."""
+    """Write the page to `path` atomically. Raises `PlottingMissing`, `PlotNotDrawn` or `OSError`."""
     atomic_write_text(path, html_report(results, exit_status, tolerance, command))
 
 

@@ -31,6 +31,9 @@ _RC: Any = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
+    # Labels are the user's text (metric names, from any callback): "$...$" is drawn as it is, never as
+    # mathtext, which would fail on a name matplotlib cannot parse, or draw another name than the one recorded.
+    "text.parse_math": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
