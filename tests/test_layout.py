@@ -22,7 +22,9 @@ PACKAGE = ROOT / "repro_magics"
 LAYERS = {
     "_version": 0,
     "exceptions": 0,
+    "regular_files": 0,
     "notebooks": 1,
+    "plotting": 1,
     "ledger": 2,
     "compare": 3,
     "kernel": 4,  # runs inside the kernel; below the host side, which starts kernels and knows their spec
@@ -127,3 +129,14 @@ def test_when_the_labextension_is_read_then_its_cell_verdicts_are_the_python_enu
     assert enum is not None
     values = re.findall(r"=\s*'([^']*)'", enum.group(1))
     assert values == [verdict.value for verdict in CellVerdict]
+
+
+def test_when_kernels_are_started_then_they_load_the_extension_by_the_name_installed_kernel_specs_use() -> None:
+    import repro_magics.kernel_extension
+    from repro_magics.kernel.spec import KERNEL_EXT_ARGUMENT
+
+    assert (
+        KERNEL_EXT_ARGUMENT
+        == f"--ext={repro_magics.kernel_extension.__name__}"
+        == "--ext=repro_magics.kernel_extension"
+    )

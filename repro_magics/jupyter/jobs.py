@@ -17,7 +17,8 @@ from ..exceptions import KernelNotFound
 from ..ledger.staleness import STALE, record_states
 from ..notebooks import code_cells
 from ..report.text import format_verification, report_json
-from ..verify.verification import NotebookVerification, VerifyInput, VerifyOptions, verify_notebook
+from ..verify.options import VerifyOptions
+from ..verify.verification import NotebookVerification, VerifyInput, verify_notebook
 from .paths import shown
 
 RUNNING = "running"

@@ -139,7 +139,7 @@ def status_text(status: LedgerStatus) -> str:
 
 
 def _sparklines(histories: list[dict[str, list[float]]]) -> str:
-    from ..report.html.plots import sparkline_svg
+    from ..plotting import sparkline_svg
 
     return "".join(
         sparkline_svg(history)

@@ -20,8 +20,9 @@ from ..compare.results import Spread, merge_spreads
 from ..compare.tolerance import REAL_CHANGE, advise, round_up
 from ..ledger.store import Ledger, record_key
 from ..notebooks import code_cell_positions
+from .options import VerifyOptions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
-from .verification import VerifyInput, VerifyOptions
+from .verification import VerifyInput
 
 
 @dataclass

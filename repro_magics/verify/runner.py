@@ -25,8 +25,7 @@ from traitlets import default
 
 from ..exceptions import KernelNotFound, LedgerError, RunStopped
 from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
-from ..kernel.spec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
-from ..kernel_extension import KERNEL_EXT_ARGUMENT
+from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..ledger.store import Ledger
 from ..notebooks import first_line, read_notebook
 

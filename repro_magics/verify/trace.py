@@ -26,8 +26,9 @@ from ..compare.records import pair_records
 from ..compare.results import Comparison
 from ..kernel.tracing import TRACE_ENV_VAR, read_traces
 from ..notebooks import code_cell_positions
+from .options import VerifyOptions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
-from .verification import VerifyInput, VerifyOptions
+from .verification import VerifyInput
 
 DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"

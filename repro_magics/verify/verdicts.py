@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..compare.agreement import NOTHING_RECORDED, WITHIN_TOLERANCE
+from ..compare.agreement import NOTHING_RECORDED, WITHIN_TOLERANCE, Tolerance
 from ..compare.records import record_checks
 from ..compare.results import Comparison, Difference, difference_text, worst_comparison
-from ..ledger.store import record_key
+from ..ledger.store import Ledger, record_key
 from ..notebooks import CodeCell
 
-if TYPE_CHECKING:
-    from .verification import NotebookVerification
+
+class NotebookVerification(Protocol):
+    """What the verdicts are read from (`verification.NotebookVerification`, which computes them)."""
+
+    code_cells: list[CodeCell]
+    runs: list[Any]
+    comparisons: list[Comparison]
+    baseline: Ledger | None
+    tolerance: Tolerance
+    calibrated_cells: int
+
+    @property
+    def failure(self) -> Any: ...
 
 
 class CellVerdict(str, Enum):

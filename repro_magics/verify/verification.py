@@ -14,6 +14,7 @@ from ..compare.records import values_checked
 from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
 from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .options import VerifyOptions
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
 from .verdicts import CellOutcome, cell_outcomes
 
@@ -39,18 +40,6 @@ def overall_exit_status(statuses: set[int]) -> int:
     """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
     precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
     return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
-
-
-@dataclass
-class VerifyOptions:
-    runs: int | None = None
-    update: bool = False
-    baseline: Path | None = None
-    tolerance: Tolerance = field(default_factory=Tolerance)
-    timeout: float | None = 600
-    kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
-    require_records: bool = False
 
 
 @dataclass
