@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from repro_magics.compare.ledgers import backend_of, compare_ledgers
+from repro_magics.compare.environment import backend_of
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.kernel.determinism import (
     CUBLAS_WORKSPACE_SETTING,
     XLA_DETERMINISM_FLAG,
@@ -15,7 +16,7 @@ from repro_magics.kernel.determinism import (
     jax_started,
 )
 from repro_magics.ledger.store import Ledger
-from repro_magics.verify.verification import VerifyOptions, chosen_backend
+from repro_magics.verify.options import VerifyOptions, chosen_backend
 
 
 def _ledger(backend: str | None, value: float) -> Ledger:
@@ -82,7 +83,7 @@ def test_when_jax_started_on_the_cpu_without_the_flag_then_no_warning(monkeypatc
 
 
 def test_when_ledgers_come_from_two_backends_then_every_report_says_that_instead_of_the_numbers() -> None:
-    from repro_magics.report.text import difference_text
+    from repro_magics.compare.results import difference_text
 
     comparison = compare_ledgers(_ledger("jax", 1.0), _ledger("tensorflow", 2.0), new_label="run 1")
     assert difference_text(comparison, comparison.differences[0]) == (

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Tolerance,
-    backend_of,
-    compare_ledgers,
-    values_checked,
-)
-from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from ..compare.ledgers import compare_ledgers
+from ..compare.records import values_checked
+from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
-from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .options import VerifyOptions, backend_environment
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
+from .verdicts import CellOutcome, cell_outcomes
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -48,49 +43,6 @@ def overall_exit_status(statuses: set[int]) -> int:
 
 
 @dataclass
-class VerifyOptions:
-    runs: int | None = None
-    update: bool = False
-    baseline: Path | None = None
-    tolerance: Tolerance = field(default_factory=Tolerance)
-    timeout: float | None = 600
-    kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
-    require_records: bool = False
-    #: The Keras backend to run on (`--backend`), over the ledger's and `KERAS_BACKEND`.
-    backend: str | None = None
-
-
-#: The Keras backends `--backend` accepts.
-KERAS_BACKENDS = ("tensorflow", "jax", "torch")
-
-
-def chosen_backend(
-    options: VerifyOptions, ledger: Ledger | None, environment: Mapping[str, str] = os.environ
-) -> tuple[str | None, str]:
-    """The Keras backend to run a notebook on, and what chose it.
-
-    `--backend` first (the user asked for it), then the backend the ledger
-    was recorded on (so that a verification compares like with like), then
-    `KERAS_BACKEND` of this process; else None: Keras' own default.
-    """
-    if options.backend:
-        return options.backend, "--backend"
-    recorded = backend_of(ledger.environment_of(ledger.records[0])) if ledger is not None and ledger.records else None
-    if recorded:
-        return recorded, "the ledger"
-    if environment.get("KERAS_BACKEND"):
-        return environment["KERAS_BACKEND"], "KERAS_BACKEND"
-    return None, "Keras' default"
-
-
-def backend_environment(options: VerifyOptions, ledger: Ledger | None) -> dict[str, str]:
-    """The kernel's `KERAS_BACKEND`, as `chosen_backend` says; nothing for Keras' default."""
-    backend, _ = chosen_backend(options, ledger)
-    return {} if backend is None else {"KERAS_BACKEND": backend}
-
-
-@dataclass
 class NotebookVerification:
     """Everything `repro-verify` learned about one notebook."""
 
@@ -111,6 +63,13 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: The tolerance asked for (`--rtol`, `--atol`).
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @cached_property
+    def cell_verdicts(self) -> list[CellOutcome]:
+        """Each code cell's verdict, computed once for every report and the JupyterLab badges."""
+        return cell_outcomes(self)
 
     @property
     def failure(self) -> Any:
@@ -198,6 +157,7 @@ def verify_notebook(
         require_records=options.require_records,
         baseline=ledger,
         code_cells=code_cells(notebook.cells),
+        tolerance=options.tolerance,
     )
     runs = options.runs or (1 if ledger is not None else 2)
     cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
