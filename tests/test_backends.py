@@ -47,7 +47,8 @@ JAX_KEY_FROM_A_NUMBER = "key = jax.random.PRNGKey(0)"
 
 JAX_CELL = (
     """\
-%%reproducible seed=812 record=noise_sum,backend,tensorflow_imported
+%%reproducible seed=812 record=noise_sum,backend,tensorflow_imported,xla_determinism
+import os
 import jax
 {key}
 noise = np.asarray(jax.random.normal(key, features.shape)) * 0.05
@@ -58,6 +59,7 @@ history = model.fit(features + noise, labels, epochs=2, batch_size=64, verbose=0
 noise_sum = float(noise.sum())
 backend = keras.backend.backend()
 tensorflow_imported = "tensorflow" in sys.modules
+xla_determinism = "--xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
 """
 )
 
@@ -197,6 +199,7 @@ def test_when_a_jax_notebook_keys_from_a_number_then_it_reproduces_bitwise_witho
     values = _values(ledger)
     assert values["backend"] == "jax"
     assert values["tensorflow_imported"] is False
+    assert values["xla_determinism"] is True, "the extension set XLA's flag when the kernel started"
     assert _backends(ledger) == {"jax"}
     # Without --backend, the ledger's backend is the one run.
     status, out, err = run_cli(str(notebook))

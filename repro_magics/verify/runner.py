@@ -24,7 +24,6 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from traitlets import default
 
 from ..exceptions import KernelNotFound, LedgerError, RunStopped
-from ..kernel.determinism import deterministic_environment
 from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..ledger.store import Ledger
@@ -188,10 +187,11 @@ def run_notebook(
                     on_kernel_start(pid)
 
             client.on_notebook_start = kernel_started
-        given_environment = {**os.environ, **(environment or {})}
+        # XLA's and cuBLAS's determinism variables are set by the extension, which the kernel loads at start
+        # (before any cell), as a notebook's own kernel does: the start-up environment stays the same in both.
         kernel_environment = {
-            **given_environment,
-            **deterministic_environment(given_environment),
+            **os.environ,
+            **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(path),
