@@ -159,6 +159,7 @@ print(shell.user_ns["inside"], after, results[0] == results[1])
 def test_when_a_jax_cell_imports_tensorflow_then_tensorflow_is_seeded_and_deterministic_in_that_cell(
     tmp_path: Path,
 ) -> None:
+    pytest.importorskip("jax")
     environment = {**os.environ, "KERAS_BACKEND": "jax", "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
     completed = subprocess.run(
         [sys.executable, "-c", LATE_TENSORFLOW_SCRIPT],
@@ -191,6 +192,7 @@ def _backends(ledger: Path) -> set[str]:
 def test_when_a_jax_notebook_keys_from_a_number_then_it_reproduces_bitwise_without_importing_tensorflow(
     tmp_path: Path,
 ) -> None:
+    pytest.importorskip("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_A_NUMBER))
     status, out, err = run_cli(str(notebook), "--backend", "jax")
     assert status == 0, out + err
@@ -208,6 +210,7 @@ def test_when_a_jax_notebook_keys_from_a_number_then_it_reproduces_bitwise_witho
 
 
 def test_when_a_jax_ledger_is_verified_on_tensorflow_then_1_saying_so_first_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_A_NUMBER))
     assert run_cli(str(notebook), "--backend", "jax", "--runs", "1")[0] == 0
     status, out, err = run_cli(str(notebook), "--backend", "tensorflow")
@@ -218,6 +221,7 @@ def test_when_a_jax_ledger_is_verified_on_tensorflow_then_1_saying_so_first_in_o
 
 
 def test_when_a_jax_notebook_keys_from_the_clock_then_1_naming_the_cell(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_THE_CLOCK))
     status, out, err = run_cli(str(notebook), "--backend", "jax")
     assert status == 1, out + err
@@ -259,6 +263,7 @@ def test_when_a_torch_notebook_seeds_its_shuffling_from_the_os_then_1_naming_the
 
 
 def test_when_a_jax_trap_is_traced_then_the_first_step_whose_weights_differ_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_THE_CLOCK))
     status, out, err = run_cli(str(notebook), "--trace", "--backend", "jax")
     assert status == 1, out + err
