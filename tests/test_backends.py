@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ print("tensorflow imported:", "tensorflow" in sys.modules, shell.user_ns["keras"
 def test_when_the_backend_is_not_tensorflow_then_the_extension_and_a_cell_leave_tensorflow_unimported(
     tmp_path: Path, backend: str
 ) -> None:
-    pytest.importorskip(backend)
+    _skip_without(backend)
     environment = {
         **os.environ,
         "KERAS_BACKEND": backend,
@@ -159,7 +160,7 @@ print(shell.user_ns["inside"], after, results[0] == results[1])
 def test_when_a_jax_cell_imports_tensorflow_then_tensorflow_is_seeded_and_deterministic_in_that_cell(
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("jax")
+    _skip_without("jax")
     environment = {**os.environ, "KERAS_BACKEND": "jax", "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
     completed = subprocess.run(
         [sys.executable, "-c", LATE_TENSORFLOW_SCRIPT],
@@ -173,6 +174,54 @@ def test_when_a_jax_cell_imports_tensorflow_then_tensorflow_is_seeded_and_determ
     assert completed.returncode == 0, completed.stderr[-2000:]
     inside, after, same = completed.stdout.split()[-3:]
     assert (inside, after, same) == ("True", "False", "True")
+
+
+TORCH_BESIDE_TENSORFLOW_SCRIPT = """\
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+import tensorflow
+import torch
+
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "repro_magics")
+cell = "%%reproducible seed=1\\nimport torch\\n"
+cell += "inside = torch.are_deterministic_algorithms_enabled()\\ndraws = torch.randn(3).tolist()"
+assert shell.run_cell(cell).success
+first = shell.user_ns["draws"]
+assert shell.run_cell(cell).success
+print(shell.user_ns["inside"], torch.are_deterministic_algorithms_enabled(), first == shell.user_ns["draws"],
+      "torch._inductor" in sys.modules)
+"""
+
+
+@pytest.mark.torch
+def test_when_a_tensorflow_kernel_uses_torch_then_cells_are_deterministic_without_loading_torchs_compiler(
+    tmp_path: Path,
+) -> None:
+    _skip_without("torch")
+    environment = {
+        **os.environ,
+        "KERAS_BACKEND": "tensorflow",
+        "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json"),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", TORCH_BESIDE_TENSORFLOW_SCRIPT],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-4:] == ["True", "False", "True", "False"]
+
+
+def _skip_without(library: str) -> None:
+    # Not importorskip: importing PyTorch into the test process would bring it into every
+    # in-process %%reproducible cell of the tests that follow.
+    if find_spec(library) is None:
+        pytest.skip(f"{library} is not installed")
 
 
 def _values(ledger: Path) -> dict[str, Any]:
@@ -192,7 +241,7 @@ def _backends(ledger: Path) -> set[str]:
 def test_when_a_jax_notebook_keys_from_a_number_then_it_reproduces_bitwise_without_importing_tensorflow(
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("jax")
+    _skip_without("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_A_NUMBER))
     status, out, err = run_cli(str(notebook), "--backend", "jax")
     assert status == 0, out + err
@@ -210,7 +259,7 @@ def test_when_a_jax_notebook_keys_from_a_number_then_it_reproduces_bitwise_witho
 
 
 def test_when_a_jax_ledger_is_verified_on_tensorflow_then_1_saying_so_first_in_one_line(tmp_path: Path) -> None:
-    pytest.importorskip("jax")
+    _skip_without("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_A_NUMBER))
     assert run_cli(str(notebook), "--backend", "jax", "--runs", "1")[0] == 0
     status, out, err = run_cli(str(notebook), "--backend", "tensorflow")
@@ -221,7 +270,7 @@ def test_when_a_jax_ledger_is_verified_on_tensorflow_then_1_saying_so_first_in_o
 
 
 def test_when_a_jax_notebook_keys_from_the_clock_then_1_naming_the_cell(tmp_path: Path) -> None:
-    pytest.importorskip("jax")
+    _skip_without("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_THE_CLOCK))
     status, out, err = run_cli(str(notebook), "--backend", "jax")
     assert status == 1, out + err
@@ -232,7 +281,7 @@ def test_when_a_jax_notebook_keys_from_the_clock_then_1_naming_the_cell(tmp_path
 def test_when_a_torch_notebook_shuffles_with_the_default_generator_then_it_reproduces_bitwise_deterministically(
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("torch")
+    _skip_without("torch")
     notebook = write_notebook(
         tmp_path / "torch.ipynb",
         DIGITS,
@@ -253,7 +302,7 @@ def test_when_a_torch_notebook_shuffles_with_the_default_generator_then_it_repro
 
 @pytest.mark.torch
 def test_when_a_torch_notebook_seeds_its_shuffling_from_the_os_then_1_naming_the_cell(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    _skip_without("torch")
     notebook = write_notebook(
         tmp_path / "torch.ipynb", DIGITS, TORCH_CELL.format(generator=TORCH_GENERATOR_FROM_THE_OS)
     )
@@ -263,7 +312,7 @@ def test_when_a_torch_notebook_seeds_its_shuffling_from_the_os_then_1_naming_the
 
 
 def test_when_a_jax_trap_is_traced_then_the_first_step_whose_weights_differ_is_named(tmp_path: Path) -> None:
-    pytest.importorskip("jax")
+    _skip_without("jax")
     notebook = write_notebook(tmp_path / "jax.ipynb", DIGITS, JAX_CELL.format(key=JAX_KEY_FROM_THE_CLOCK))
     status, out, err = run_cli(str(notebook), "--trace", "--backend", "jax")
     assert status == 1, out + err
@@ -272,7 +321,7 @@ def test_when_a_jax_trap_is_traced_then_the_first_step_whose_weights_differ_is_n
 
 @pytest.mark.torch
 def test_when_a_torch_trap_is_traced_then_the_first_step_whose_weights_differ_is_named(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    _skip_without("torch")
     notebook = write_notebook(
         tmp_path / "torch.ipynb", DIGITS, TORCH_CELL.format(generator=TORCH_GENERATOR_FROM_THE_OS)
     )

@@ -102,13 +102,32 @@ def torch_determinism(torch: Any) -> Iterator[None]:
     if not os.environ.get(CUBLAS_WORKSPACE_VARIABLE):
         # PyTorch reads it when it checks a cuBLAS call; cuBLAS sizes its workspace when CUDA starts.
         os.environ[CUBLAS_WORKSPACE_VARIABLE] = CUBLAS_WORKSPACE_SETTING
-    torch.use_deterministic_algorithms(True)
+    _use_deterministic_algorithms(torch, True, warn_only=False)
     cudnn.benchmark = False
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(was_on, warn_only=warn_only)
+        _use_deterministic_algorithms(torch, was_on, warn_only=warn_only)
         cudnn.benchmark = autotuning
+
+
+def _use_deterministic_algorithms(torch: Any, mode: bool, *, warn_only: bool) -> None:
+    """`torch.use_deterministic_algorithms`, without importing PyTorch's compiler.
+
+    The public function imports `torch._inductor` (and with it Triton) to set
+    the compiler's own switch: seconds in a notebook that only uses PyTorch
+    for a `DataLoader`, and in a process that had loaded TensorFlow that
+    import crashed the interpreter (a segmentation fault, seen here). The
+    compiler's switch is set when the compiler is already loaded.
+    """
+    set_operations = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_operations is None:  # pragma: no cover - private function moved
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+        return
+    compiler: Any = sys.modules.get("torch._inductor.config")
+    if compiler is not None:
+        compiler.deterministic = mode
+    set_operations(mode, warn_only=warn_only)
 
 
 def is_op_determinism_enabled() -> bool | None:
