@@ -100,7 +100,7 @@ def torch_determinism(torch: Any) -> Iterator[None]:
     cudnn = torch.backends.cudnn
     autotuning = cudnn.benchmark
     if not os.environ.get(CUBLAS_WORKSPACE_VARIABLE):
-        # PyTorch reads it when it checks a cuBLAS call; cuBLAS sizes its workspace when CUDA starts.
+        # Older PyTorch releases check it before each cuBLAS call under deterministic algorithms.
         os.environ[CUBLAS_WORKSPACE_VARIABLE] = CUBLAS_WORKSPACE_SETTING
     _use_deterministic_algorithms(torch, True, warn_only=False)
     cudnn.benchmark = False
