@@ -218,3 +218,34 @@ def test_when_a_draw_has_its_own_seed_or_generator_then_no_reset_is_needed(tmp_p
     assert found(tmp_path, head, "x = tf.image.random_flip_left_right(tf.ones((2, 2, 1)), seed=1)") == []
     assert found(tmp_path, head, "x = torch.randn(2, generator=torch.Generator().manual_seed(0))") == []
     assert found(tmp_path, head, "x = tf.random.normal([2])") == [(2, "RM114")]
+
+
+def test_when_the_newest_checkpoint_is_loaded_after_this_run_wrote_it_then_nothing_is_reported(tmp_path: Path) -> None:
+    head = LOAD + "\nimport os"
+    train = (
+        "%%reproducible seed=1 record=history\n" + BUILD + "\nmodel.compile('adam', 'mse')\n"
+        "checkpoint = keras.callbacks.ModelCheckpoint('training_2/cp-{epoch:04d}.weights.h5', save_weights_only=True)\n"
+        "history = model.fit(np.ones((8, 4)), np.ones(8), epochs=2, callbacks=[checkpoint], verbose=0)"
+    )
+    newest = "%%reproducible seed=1 record=w\nmodel.load_weights('training_2/' + max(os.listdir('training_2')))\n"
+    newest += "w = model.get_weights()"
+    assert found(tmp_path, head, train, newest) == []
+    saved = FIT + "\nmodel.save('my_model.keras')"
+    assert found(tmp_path, head, saved, "print(os.path.exists('my_model.keras'))") == []
+
+
+def test_when_the_folder_is_read_before_the_first_fit_that_writes_it_then_the_reading_cell_is_the_trap(
+    tmp_path: Path,
+) -> None:
+    head = LOAD + "\nimport os\nkeras.utils.set_random_seed(1)"
+    callback = "checkpoint = keras.callbacks.ModelCheckpoint('ckpt/model-{epoch}.keras')\n" + BUILD
+    resume = "names = os.listdir('ckpt')\nif names:\n    model = keras.models.load_model('ckpt/' + max(names))"
+    train = FIT.replace("verbose=0)", "verbose=0, callbacks=[checkpoint])")
+    assert found(tmp_path, head, callback, resume, train) == [(3, "RM115")]
+    manager = (
+        "%%reproducible seed=1 record=steps\nckpt = tf.train.Checkpoint(step=tf.Variable(1))\n"
+        "manager = tf.train.CheckpointManager(ckpt, './tf_ckpts', max_to_keep=3)\n"
+        "ckpt.restore(manager.latest_checkpoint)\nsteps = []\nfor _ in range(3):\n"
+        "    ckpt.step.assign_add(1)\n    steps.append(int(ckpt.step))\n    manager.save()"
+    )
+    assert found(tmp_path, head, manager) == [(2, "RM115")]

@@ -27,6 +27,12 @@ _LISTINGS = {
     "tensorflow.train.latest_checkpoint": (0, "checkpoint_dir"),
 }
 _REMOVERS = {"shutil.rmtree"}
+#: Writers that write nothing when made, only when training runs (`fit`) or they are asked to (`save`).
+_DEFERRED_WRITERS = {"keras.callbacks.ModelCheckpoint", "tensorflow.train.CheckpointManager"}
+_RUNS_DEFERRED_WRITERS = {"fit", "save"}
+
+#: Where a top-level node runs in a fresh kernel: (cell number, index of its top-level statement).
+Position = tuple[int, int]
 #: Checks whether a file is already there: what follows depends on an earlier run.
 _EXISTENCE_CHECKS = {"os.path.exists": (0, "path"), "os.path.isfile": (0, "path"), "os.path.isdir": (0, "s")}
 
@@ -100,6 +106,37 @@ def _string_constants(facts: Facts) -> dict[str, str]:
     return texts
 
 
+def _positions(facts: Facts) -> dict[int, Position]:
+    """The position of each node a fresh run executes at top level, by id (function bodies have none)."""
+    positions: dict[int, Position] = {}
+    for cell in facts.notebook.cells:
+        if cell.tree is None:
+            continue
+        for index, statement in enumerate(cell.tree.body):
+            for node in facts.statement_executed(statement):
+                positions[id(node)] = (cell.number, index)
+    return positions
+
+
+def _first_run_after(facts: Facts, positions: dict[int, Position], start: Position) -> Position | None:
+    """The first top-level `fit(...)` or `.save(...)` at or after `start`: when a deferred writer writes."""
+    found: Position | None = None
+    for cell in facts.notebook.cells[start[0] - 1 :]:
+        for node in facts.executed(cell):
+            position = positions.get(id(node))
+            if (
+                isinstance(node, ast.Call)
+                and method_name(node) in _RUNS_DEFERRED_WRITERS
+                and position is not None
+                and position >= start
+                and (found is None or position < found)
+            ):
+                found = position
+        if found is not None:
+            return found
+    return None
+
+
 @rule("RM115", "state-carried-in-files", TRAP, "reading back files from a folder the notebook itself writes")
 def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     """
@@ -110,7 +147,11 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     `os.scandir`, `tf.train.latest_checkpoint`, `manager.latest_checkpoint`; or
     that checks whether a file it saves is already there (`os.path.exists(path)`
     before `load_model(path)`, a model cached in a file). A folder the notebook
-    deletes first (`shutil.rmtree`) is left alone.
+    deletes first (`shutil.rmtree`) is left alone, and so is a look that comes,
+    in execution order, after top-level code of the same run has written there
+    (the tutorial's "train with `ModelCheckpoint`, then load the newest
+    checkpoint" finds this run's own files; a `ModelCheckpoint` writes when a
+    `fit` at or after it runs).
 
     **Why is this bad?** The first fresh run finds the folder empty and starts
     from scratch; the second finds the first run's files, restores "the newest
@@ -139,6 +180,23 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     managers: dict[str, str] = {}
     reads: list[tuple[int, ast.AST, str, str]] = []
     exists: list[tuple[int, ast.AST, str, str]] = []
+    positions = _positions(facts)
+    #: When each folder and file has first been written, in a fresh run, by top-level code.
+    folder_done: dict[str, Position] = {}
+    file_done: dict[str, Position] = {}
+
+    def done(table: dict[str, Position], key: str, node: ast.AST, deferred: bool) -> None:
+        position = positions.get(id(node))
+        if position is not None and deferred:
+            position = _first_run_after(facts, positions, position)
+        if position is not None and (key not in table or position < table[key]):
+            table[key] = position
+
+    def seen_before(table: dict[str, Position], key: str, node: ast.AST) -> bool:
+        """Whether this run wrote it before the node reads it (then what is read is this run's own)."""
+        position = positions.get(id(node))
+        return position is not None and key in table and table[key] < position
+
     for cell in facts.notebook.cells:
         for node in facts.nodes(cell):
             if (
@@ -164,14 +222,17 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 folder = _folder(_argument(node, *_WRITERS[name]), constants)
                 if folder is not None:
                     written.setdefault(folder, (cell.number, name.rsplit(".", 1)[-1]))
+                    done(folder_done, folder, node, name in _DEFERRED_WRITERS)
             elif method_name(node) in _WRITING_METHODS:
                 path_node = _argument(node, *_WRITING_METHODS[method_name(node) or ""])
                 file = _path_text(path_node, constants, texts)
                 if file:
                     files_written.setdefault(file, (cell.number, str(method_name(node))))
+                    done(file_done, file, node, False)
                 folder = _folder(path_node, constants)
                 if folder is not None and "/" in ast.unparse(node.args[0] if node.args else node):
                     written.setdefault(folder, (cell.number, str(method_name(node))))
+                    done(folder_done, folder, node, False)
             elif name in _EXISTENCE_CHECKS:
                 file = _path_text(_argument(node, *_EXISTENCE_CHECKS[name]), constants, texts)
                 if file:
@@ -185,6 +246,8 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 if folder is not None:
                     removed.add(folder)
     for cell_number, node, file, checker in exists:
+        if seen_before(file_done, file, node):
+            continue
         if file in files_written and file.split("/")[0] not in removed:
             writer_cell, writer = files_written[file]
             yield at(
@@ -196,6 +259,8 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 "run (tempfile.mkdtemp()), or delete it first",
             )
     for cell_number, node, folder, reader in reads:
+        if seen_before(folder_done, folder, node):
+            continue
         if folder in written and folder not in removed:
             writer_cell, writer = written[folder]
             yield at(
