@@ -249,3 +249,42 @@ def test_when_the_folder_is_read_before_the_first_fit_that_writes_it_then_the_re
         "    ckpt.step.assign_add(1)\n    steps.append(int(ckpt.step))\n    manager.save()"
     )
     assert found(tmp_path, head, manager) == [(2, "RM115")]
+
+
+def test_when_a_library_shuffles_without_a_seed_before_a_reset_then_it_is_a_draw(tmp_path: Path) -> None:
+    split = "train, val = keras.utils.split_dataset((np.ones((9, 2)), np.ones(9)), left_size=0.8, shuffle=True)"
+    assert found(tmp_path, LOAD, split) == [(2, "RM114")]
+    assert found(tmp_path, LOAD, split.replace("shuffle=True", "shuffle=True, seed=1")) == []
+    assert found(tmp_path, LOAD, "keras.utils.set_random_seed(1)\n" + split) == []
+    assert found(tmp_path, LOAD, "np.random.seed(1)\n" + split) == [(2, "RM114")]  # which generator is the library's
+    csv = "ds = tf.data.experimental.make_csv_dataset('a.csv', batch_size=4, label_name='y', num_epochs=1)"
+    assert found(tmp_path, LOAD, csv) == [(2, "RM114")]
+    assert found(tmp_path, LOAD, csv.replace("num_epochs=1", "num_epochs=1, shuffle_seed=1")) == []
+    assert found(tmp_path, LOAD, "history = model.fit(x, y, shuffle=True)") == []  # not a library function
+
+
+def test_when_data_is_generated_by_scikit_learn_or_sampled_by_pandas_without_random_state_then_it_is_a_draw(
+    tmp_path: Path,
+) -> None:
+    head = LOAD + "\nimport pandas as pd\nfrom sklearn.datasets import make_moons"
+    assert found(tmp_path, head, "x, y = make_moons(200, noise=0.1)") == [(2, "RM114")]
+    assert found(tmp_path, head, "x, y = make_moons(200, noise=0.1, random_state=0)") == []
+    frame = "frame = pd.DataFrame({'a': range(9)})\n"
+    assert found(tmp_path, head, frame + "val = frame.sample(n=3)") == [(2, "RM114")]
+    assert found(tmp_path, head, frame + "val = frame.sample(n=3, random_state=1)") == []
+
+
+def test_when_dataset_map_traces_an_unseeded_random_op_before_a_reset_then_the_map_is_a_draw(tmp_path: Path) -> None:
+    augment = "def augment(image, label):\n    return tf.image.random_brightness(image, 0.2), label"
+    mapped = "train_ds = train_ds.map(augment)"
+    assert found(tmp_path, LOAD, augment, mapped, FIT) == [(3, "RM114")]
+    assert found(tmp_path, LOAD, augment, "keras.utils.set_random_seed(1)\n" + mapped, FIT) == []
+    stateless = augment.replace("random_brightness(image, 0.2)", "stateless_random_brightness(image, 0.2, (1, 2))")
+    assert found(tmp_path, LOAD, stateless, mapped, FIT) == []
+    flip = "train_ds = train_ds.map(lambda x, y: (tf.image.random_flip_left_right(x), y))"
+    assert found(tmp_path, LOAD, flip, FIT) == [(2, "RM114")]
+
+
+def test_when_a_random_layer_is_given_its_own_seed_then_no_reset_is_needed(tmp_path: Path) -> None:
+    assert found(tmp_path, LOAD, "flip = keras.layers.RandomFlip('horizontal', seed=1)") == []
+    assert found(tmp_path, LOAD, "flip = keras.layers.RandomFlip('horizontal')") == [(2, "RM114")]

@@ -20,19 +20,25 @@ from .defuse import Facts
 from .names import is_constant, keyword, method_name
 
 PYTHON, NUMPY, TENSORFLOW, TORCH = "python", "numpy", "tensorflow", "torch"
-FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH})
+#: A library that shuffles with a seed it takes from one of Python's, NumPy's or TensorFlow's global
+#: generators (which one is its own business): reset only once all three are.
+ANY = "any"
+FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH, ANY})
+_KERAS_FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW})
 
 FAMILY_WORDS = {
     PYTHON: "Python's global random generator (Keras draws the seeds of initializers and random layers from it)",
     NUMPY: "NumPy's global generator",
     TENSORFLOW: "TensorFlow's global seed",
     TORCH: "PyTorch's default generator",
+    ANY: "a global generator (the library takes its shuffling seed from Python's, NumPy's or TensorFlow's)",
 }
 RESET_HINT = {
     PYTHON: "keras.utils.set_random_seed(...) or a %%reproducible cell",
     NUMPY: "keras.utils.set_random_seed(...), np.random.seed(...) or a %%reproducible cell",
     TENSORFLOW: "keras.utils.set_random_seed(...) or a %%reproducible cell",
     TORCH: "torch.manual_seed(...) or a %%reproducible cell",
+    ANY: "keras.utils.set_random_seed(...) or a %%reproducible cell",
 }
 
 #: Calls that reset global generators, given a seed.
@@ -131,6 +137,28 @@ def _given(call: ast.Call, name: str) -> bool:
     return value is not None and not is_constant(value, None)
 
 
+#: Library functions that shuffle unless told not to, with the keyword that seeds them.
+_SHUFFLING_BY_DEFAULT = {
+    "tensorflow.data.experimental.make_csv_dataset": "shuffle_seed",
+    "tensorflow.data.experimental.make_batched_features_dataset": "shuffle_seed",
+}
+#: Keywords that give a call its own seed or generator.
+_SEED_KEYWORDS = ("seed", "random_state", "generator", "rng", "key")
+
+
+def _shuffles_unseeded(name: str, call: ast.Call) -> bool:
+    """A library function called with `shuffle=True` and nothing that seeds it (`keras.utils.split_dataset`):
+    it draws its shuffling seed from a global generator. PyTorch's loaders draw when iterated (RM116)."""
+    if not name or name.startswith(("torch", "sklearn.", "numpy.", "random.")) or "." not in name:
+        return False
+    if not is_constant(keyword(call, "shuffle"), True):
+        return False
+    return not any(
+        item.arg is not None and any(word in item.arg for word in _SEED_KEYWORDS) and not is_constant(item.value, None)
+        for item in call.keywords
+    )
+
+
 def is_constant_text(node: ast.AST, text: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == text
 
@@ -169,6 +197,8 @@ class Order:
             for statement in cell.tree.body:
                 self.reset_before[id(statement)] = reset
                 added = self.resets_in(statement)
+                if reset | added >= _KERAS_FAMILIES:
+                    added = added | {ANY}
                 for family in added - reset:
                     self.first_reset.setdefault(family, cell.number)
                 reset = reset | added
@@ -231,6 +261,8 @@ class Order:
         if name.endswith("random_split") and name.startswith("torch") and keyword(call, "generator") is None:
             return [Draw(TORCH, call, _words(call))]
         if module == "keras.layers" and last[:1].isupper() and last not in _KERAS_LAYERS_WITHOUT_DRAWS:
+            if _given(call, "seed"):  # seeded by its maker: `RandomFlip(seed=1)`, `Dropout(0.2, seed=1)`
+                return []
             return [Draw(PYTHON, call, f"{_words(call)} (the seed of its initializers or random ops)")]
         if name.startswith("keras.applications.") or name == "keras.models.clone_model":
             return [Draw(PYTHON, call, f"{_words(call)} (the seeds of its initializers)")]
@@ -244,11 +276,25 @@ class Order:
             if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
                 return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
             return []
+        if name.startswith("sklearn.datasets.make_") and not _given(call, "random_state"):
+            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if name.startswith("sklearn.") and self._sklearn_unseeded(last, call):
             return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if self._dataset_from_files_unseeded(name, call):
             return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
+        if (
+            name in _SHUFFLING_BY_DEFAULT
+            and not _given(call, _SHUFFLING_BY_DEFAULT[name])
+            and not is_constant(keyword(call, "shuffle"), False)
+        ):
+            return [Draw(TENSORFLOW, call, f"{_words(call)} without {_SHUFFLING_BY_DEFAULT[name]}= (it shuffles)")]
+        if _shuffles_unseeded(name, call) and _root(call.func) in facts.imports.aliases:
+            return [Draw(ANY, call, f"{_words(call)} with shuffle=True and no seed")]
         method = method_name(call)
+        if method == "map" and call.args:
+            traced = self._traced_draws(call.args[0])
+            if traced is not None:
+                return [Draw(TENSORFLOW, call, f"{_words(call)}, whose function calls {traced.what},")]
         if (
             method == "shuffle"
             and module not in ("random", "numpy.random")
@@ -258,7 +304,11 @@ class Order:
             and not (isinstance(call.func, ast.Attribute) and self._own_or_module(call.func.value))
         ):
             return [Draw(TENSORFLOW, call, f"{_words(call)} without a seed")]
-        if method == "sample" and keyword(call, "frac") is not None and keyword(call, "random_state") is None:
+        if (
+            method == "sample"
+            and (keyword(call, "frac") is not None or keyword(call, "n") is not None)
+            and keyword(call, "random_state") is None
+        ):
             return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if isinstance(call.func, ast.Name):
             if call.func.id in facts.functions:
@@ -274,6 +324,21 @@ class Order:
             if kind == "torch":
                 return [Draw(TORCH, call, f"{call.func.id}() (its initial weights)")]
         return []
+
+    def _traced_draws(self, function: ast.AST) -> Draw | None:
+        """An unseeded TensorFlow random op in a function that `Dataset.map` traces when it is called:
+        its op seed is fixed then, from TensorFlow's global seed as it is at that moment."""
+        if isinstance(function, ast.Lambda):
+            for node in ast.walk(function.body):
+                if isinstance(node, ast.Call):
+                    for draw in self.call_draws(node):
+                        if draw.family == TENSORFLOW:
+                            return draw
+        elif isinstance(function, ast.Name) and function.id in self.facts.functions:
+            for draw in self.function_draws(function.id):
+                if draw.family == TENSORFLOW:
+                    return draw
+        return None
 
     def _own_or_module(self, receiver: ast.AST) -> bool:
         """A receiver that is a generator of the notebook's own, or a module (`random.Random(1).shuffle`)."""
