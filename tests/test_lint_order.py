@@ -288,3 +288,24 @@ def test_when_dataset_map_traces_an_unseeded_random_op_before_a_reset_then_the_m
 def test_when_a_random_layer_is_given_its_own_seed_then_no_reset_is_needed(tmp_path: Path) -> None:
     assert found(tmp_path, LOAD, "flip = keras.layers.RandomFlip('horizontal', seed=1)") == []
     assert found(tmp_path, LOAD, "flip = keras.layers.RandomFlip('horizontal')") == [(2, "RM114")]
+
+
+def test_when_a_class_of_the_notebook_draws_in_its_init_then_making_one_before_a_reset_is_a_draw(
+    tmp_path: Path,
+) -> None:
+    module = (
+        "class Dense(tf.Module):\n    def __init__(self, n_in, n_out):\n        super().__init__()\n"
+        "        self.w = tf.Variable(tf.random.normal([n_in, n_out]))\n\n"
+        "    def __call__(self, x):\n        return x @ self.w"
+    )
+    record = "%%reproducible seed=1 record=y\ny = layer(tf.ones((1, 3)))"
+    assert found(tmp_path, LOAD, module, "layer = Dense(3, 2)", record) == [(3, "RM114")]
+    assert found(tmp_path, LOAD, module, "tf.random.set_seed(1)\nlayer = Dense(3, 2)", record) == []
+    seeded = module.replace("tf.random.normal([n_in, n_out])", "tf.random.normal([n_in, n_out], seed=1)")
+    assert found(tmp_path, LOAD, seeded, "layer = Dense(3, 2)", record) == []
+
+
+def test_when_a_keras_seed_generator_is_made_without_a_seed_before_a_reset_then_it_is_a_draw(tmp_path: Path) -> None:
+    assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator()") == [(2, "RM114")]
+    assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator(1337)") == []
+    assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator(seed=1337)") == []

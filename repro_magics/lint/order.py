@@ -267,7 +267,7 @@ class Order:
         if name.startswith("keras.applications.") or name == "keras.models.clone_model":
             return [Draw(PYTHON, call, f"{_words(call)} (the seeds of its initializers)")]
         if module in ("keras.initializers", "keras.random") and keyword(call, "seed") is None:
-            if module == "keras.random" and last in ("SeedGenerator",):
+            if module == "keras.random" and last == "SeedGenerator" and (call.args or keyword(call, "seed")):
                 return []
             if module == "keras.initializers" and not last[:1].isupper():
                 return []
@@ -323,7 +323,35 @@ class Order:
                 return [Draw(PYTHON, call, f"{call.func.id}() (the layers it creates draw their seeds)")]
             if kind == "torch":
                 return [Draw(TORCH, call, f"{call.func.id}() (its initial weights)")]
+            made = self.init_draws(call.func.id)
+            if made:
+                return [Draw(made[0].family, call, f"{call.func.id}(), whose __init__ calls {made[0].what}")]
         return []
+
+    def init_draws(self, name: str) -> list[Draw]:
+        """The draws a notebook class's `__init__` makes (a `tf.Module` making `tf.Variable(tf.random.normal(...))`),
+        its own or the first one up its notebook bases."""
+        key = f"class {name}"
+        if key not in self._function_draws:
+            self._function_draws[key] = []  # a class deriving from itself draws nothing more
+            node = self.facts.class_nodes.get(name)
+            found: list[Draw] = []
+            if node is not None:
+                init = next(
+                    (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None
+                )
+                if init is not None:
+                    for child in _body_nodes(init):
+                        if isinstance(child, ast.Call):
+                            found.extend(self.call_draws(child))
+                else:
+                    for base in node.bases:
+                        if isinstance(base, ast.Name) and base.id != name:
+                            found = self.init_draws(base.id)
+                            if found:
+                                break
+            self._function_draws[key] = found
+        return self._function_draws[key]
 
     def _traced_draws(self, function: ast.AST) -> Draw | None:
         """An unseeded TensorFlow random op in a function that `Dataset.map` traces when it is called:

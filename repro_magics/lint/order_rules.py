@@ -47,7 +47,10 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
       initializers (`Dense`, `Conv2D`...), a `Dropout` or random augmentation
       layer, a model built from them (`keras.Sequential`, a functional or
       subclassed model, `keras.applications`), a `torch.nn` module with weights,
-      a scikit-learn splitter or estimator that shuffles without `random_state`.
+      a scikit-learn splitter or estimator that shuffles without `random_state`,
+      a `keras.random.SeedGenerator()` without a seed, an instance of a notebook
+      class whose `__init__` draws (a `tf.Module` that makes
+      `tf.Variable(tf.random.normal(...))`).
 
     A draw given its own seed (`tf.random.normal(shape, seed=1)`,
     `torch.randn(2, generator=g)`, `keras.random.normal(shape, seed=1)`,
