@@ -309,3 +309,17 @@ def test_when_a_keras_seed_generator_is_made_without_a_seed_before_a_reset_then_
     assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator()") == [(2, "RM114")]
     assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator(1337)") == []
     assert found(tmp_path, LOAD, "generator = keras.random.SeedGenerator(seed=1337)") == []
+
+
+def test_when_pydataset_workers_share_one_seeded_generator_then_it_is_a_trap(tmp_path: Path) -> None:
+    dataset = (
+        "class Noisy(keras.utils.PyDataset):\n    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n"
+        "        self.rng = np.random.default_rng(0)\n\n    def __len__(self):\n        return 4\n\n"
+        "    def __getitem__(self, idx):\n        return self.rng.normal(size=(2, 4)), np.ones(2)"
+    )
+    train = "%%reproducible seed=1 record=history\n" + BUILD + "\nmodel.compile('adam', 'mse')\n"
+    train += "history = model.fit(Noisy(workers=4), epochs=1, verbose=0)"
+    assert found(tmp_path, LOAD, dataset, train) == [(3, "RM110")]
+    keyed = dataset.replace("self.rng.normal(size=(2, 4))", "np.random.default_rng(idx).normal(size=(2, 4))")
+    assert found(tmp_path, LOAD, keyed, train) == []
+    assert found(tmp_path, LOAD, dataset, train.replace("workers=4", "workers=1")) == []

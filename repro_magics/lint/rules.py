@@ -737,7 +737,9 @@ def random_draws_in_workers(facts: Facts) -> Iterator[Finding]:
     - a Keras `PyDataset` made or trained with `workers=` above 1 (or not a
       literal) or `use_multiprocessing=True`, whose `__getitem__` (or a method it
       calls) draws random numbers (`np.random.*`, `random.*`, `tf.random.*`,
-      `keras.random.*`, a random layer, a call with `training=True`);
+      `keras.random.*`, a random layer, a call with `training=True`, or a
+      generator made once and shared by the workers: `self.rng.normal(...)` after
+      `self.rng = np.random.default_rng(0)`, or a notebook-level `rng`);
     - a PyTorch `DataLoader` with `num_workers` above 0 over a dataset that draws
       (a class of yours whose `__getitem__` draws, a `transforms.Random*`), without
       `generator=`, iterated before any torch reset;
