@@ -323,3 +323,19 @@ def test_when_pydataset_workers_share_one_seeded_generator_then_it_is_a_trap(tmp
     keyed = dataset.replace("self.rng.normal(size=(2, 4))", "np.random.default_rng(idx).normal(size=(2, 4))")
     assert found(tmp_path, LOAD, keyed, train) == []
     assert found(tmp_path, LOAD, dataset, train.replace("workers=4", "workers=1")) == []
+
+
+def test_when_a_callback_keeps_epoch_times_and_the_cell_records_them_then_it_is_a_trap(tmp_path: Path) -> None:
+    callback = (
+        "import time\n\nclass TimeHistory(keras.callbacks.Callback):\n"
+        "    def on_train_begin(self, logs=None):\n        self.times, self.losses = [], []\n\n"
+        "    def on_epoch_begin(self, epoch, logs=None):\n        self.start = time.time()\n\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n        self.times.append(time.time() - self.start)\n"
+        "        self.losses.append(logs['loss'])"
+    )
+    train = (
+        "%%reproducible seed=1 record=kept\ntimer = TimeHistory()\n" + BUILD + "\nmodel.compile('adam', 'mse')\n"
+        "model.fit(np.ones((8, 4)), np.ones(8), epochs=2, callbacks=[timer], verbose=0)\nkept = timer.times"
+    )
+    assert found(tmp_path, LOAD, callback, train) == [(3, "RM103")]
+    assert found(tmp_path, LOAD, callback, train.replace("timer.times", "timer.losses")) == []
