@@ -260,6 +260,10 @@ def test_when_a_library_shuffles_without_a_seed_before_a_reset_then_it_is_a_draw
     csv = "ds = tf.data.experimental.make_csv_dataset('a.csv', batch_size=4, label_name='y', num_epochs=1)"
     assert found(tmp_path, LOAD, csv) == [(2, "RM114")]
     assert found(tmp_path, LOAD, csv.replace("num_epochs=1", "num_epochs=1, shuffle_seed=1")) == []
+    resampled = "ds = tf.data.Dataset.sample_from_datasets([pos_ds, neg_ds], weights=[0.5, 0.5])"
+    assert found(tmp_path, LOAD, resampled) == [(2, "RM114")]
+    assert found(tmp_path, LOAD, resampled.replace("0.5])", "0.5], seed=1)")) == []
+    assert found(tmp_path, LOAD, "files = tf.data.Dataset.list_files('data/*/*', shuffle=False)") == []
     assert found(tmp_path, LOAD, "history = model.fit(x, y, shuffle=True)") == []  # not a library function
 
 

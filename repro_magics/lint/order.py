@@ -137,10 +137,14 @@ def _given(call: ast.Call, name: str) -> bool:
     return value is not None and not is_constant(value, None)
 
 
-#: Library functions that shuffle unless told not to, with the keyword that seeds them.
-_SHUFFLING_BY_DEFAULT = {
+#: tf.data functions that shuffle or sample at random unless told not to, with the keyword that seeds them.
+_RANDOM_UNLESS_SEEDED = {
     "tensorflow.data.experimental.make_csv_dataset": "shuffle_seed",
     "tensorflow.data.experimental.make_batched_features_dataset": "shuffle_seed",
+    "tensorflow.data.Dataset.list_files": "seed",
+    "tensorflow.data.Dataset.sample_from_datasets": "seed",
+    "tensorflow.data.experimental.sample_from_datasets": "seed",
+    "tensorflow.data.Dataset.random": "seed",
 }
 #: Keywords that give a call its own seed or generator.
 _SEED_KEYWORDS = ("seed", "random_state", "generator", "rng", "key")
@@ -283,11 +287,11 @@ class Order:
         if self._dataset_from_files_unseeded(name, call):
             return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
         if (
-            name in _SHUFFLING_BY_DEFAULT
-            and not _given(call, _SHUFFLING_BY_DEFAULT[name])
+            name in _RANDOM_UNLESS_SEEDED
+            and not _given(call, _RANDOM_UNLESS_SEEDED[name])
             and not is_constant(keyword(call, "shuffle"), False)
         ):
-            return [Draw(TENSORFLOW, call, f"{_words(call)} without {_SHUFFLING_BY_DEFAULT[name]}= (it shuffles)")]
+            return [Draw(TENSORFLOW, call, f"{_words(call)} without {_RANDOM_UNLESS_SEEDED[name]}=")]
         if _shuffles_unseeded(name, call) and _root(call.func) in facts.imports.aliases:
             return [Draw(ANY, call, f"{_words(call)} with shuffle=True and no seed")]
         method = method_name(call)

@@ -36,7 +36,8 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
       `tf.random.*`, `tf.image.random_*`, `torch.randn`/`rand*`/`randint`/`randperm`,
       `train_test_split` without `random_state`, `Dataset.shuffle()` without a
       seed, `image_dataset_from_directory`/`timeseries_dataset_from_array`
-      shuffling without `seed=`, `make_csv_dataset` without `shuffle_seed=`, any
+      shuffling without `seed=`, `make_csv_dataset` without `shuffle_seed=`,
+      `Dataset.list_files`/`sample_from_datasets` without `seed=`, any
       library function called with `shuffle=True` and nothing that seeds it
       (`keras.utils.split_dataset`: reset once Python's, NumPy's and TensorFlow's
       generators all are), scikit-learn's `make_*` data generators and pandas'
