@@ -343,3 +343,33 @@ def test_when_a_callback_keeps_epoch_times_and_the_cell_records_them_then_it_is_
     )
     assert found(tmp_path, LOAD, callback, train) == [(3, "RM103")]
     assert found(tmp_path, LOAD, callback, train.replace("timer.times", "timer.losses")) == []
+
+
+def _blind() -> list[tuple[Path, dict[str, object]]]:
+    return [
+        (path, json.loads(path.read_text(encoding="utf-8"))["metadata"]["lint_corpus"])
+        for path in sorted((CORPUS / "blind").glob("*.ipynb"))
+    ]
+
+
+def test_the_blind_set_is_labelled_as_a_group_of_its_own() -> None:
+    blind = _blind()
+    assert len(blind) >= 24
+    for path, label in blind:
+        assert label["half"] == "blind", path.name
+        assert label["verdict"] in ("trap", "varies-unrecorded", "reproducible"), path.name
+        assert bool(label["causes"]) == (label["verdict"] != "reproducible"), path.name
+
+
+@pytest.mark.parametrize(("path", "label"), _blind(), ids=lambda value: value.name if isinstance(value, Path) else "")
+def test_on_the_blind_set_traps_are_found_at_their_cause_reproducible_notebooks_pass_and_variation_is_flagged(
+    path: Path, label: dict[str, object]
+) -> None:
+    cells = {f.cell for f in lint_path(path)}
+    causes = {int(str(c["cell"])) for c in label["causes"]}  # type: ignore[attr-defined]
+    if label["verdict"] == "trap":
+        assert causes <= cells
+    elif label["verdict"] == "reproducible":
+        assert cells == set()
+    else:
+        assert cells
