@@ -373,3 +373,22 @@ def test_on_the_blind_set_traps_are_found_at_their_cause_reproducible_notebooks_
         assert cells == set()
     else:
         assert cells
+
+
+def test_when_a_parallel_map_shares_a_tf_generator_and_is_previewed_in_a_plain_cell_then_it_is_flagged(
+    tmp_path: Path,
+) -> None:
+    build = (
+        "%%reproducible seed=1\nrng = tf.random.Generator.from_seed(123)\n\n\ndef augment(x):\n"
+        "    seed = rng.make_seeds(2)[0]\n    return tf.image.stateless_random_brightness(x, 0.5, seed=seed)\n\n\n"
+        "ds = tf.data.Dataset.from_tensor_slices(tf.ones((8, 2, 2, 1))).map(augment, num_parallel_calls=4)"
+    )
+    assert found(tmp_path, LOAD, build, "preview = [x for x in ds.take(3)]") == [(3, "RM105")]
+    assert found(tmp_path, LOAD, build, "%%reproducible seed=1 record=kept\nkept = [x for x in ds.take(3)]") == []
+
+
+def test_when_any_stateful_tf_random_op_runs_before_a_reset_then_it_is_a_draw(tmp_path: Path) -> None:
+    sampler = "s = tf.random.log_uniform_candidate_sampler(true_classes=t, num_true=1, num_sampled=4, unique=True, "
+    assert found(tmp_path, LOAD, sampler + "range_max=9)") == [(2, "RM114")]
+    assert found(tmp_path, LOAD, sampler + "range_max=9, seed=1)") == []
+    assert found(tmp_path, LOAD, "a = tf.random.stateless_uniform([2], seed=(1, 2))") == []

@@ -266,6 +266,11 @@ class Facts:
                 return True
             if is_true(keyword(call, "training")):
                 return True
+            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+                # `rng.make_seeds(2)`, `rng.normal(...)`: a generator made once, shared by every call of the map.
+                made = bound.get(call.func.value.id)
+                if made is not None and made.kind == GENERATOR:
+                    return True
             if isinstance(call.func, ast.Name):
                 made = bound.get(call.func.id)
                 if made is not None and made.draws_randomness:

@@ -68,6 +68,19 @@ _TF_DRAWS = {
     "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
     "tensorflow.random.poisson", "tensorflow.nn.dropout",
 }  # fmt: skip
+#: Names in tf.random that make generators, seeds or stateless draws rather than draw from the global seed.
+_TF_RANDOM_NOT_DRAWS = {
+    "set_seed", "Generator", "get_global_generator", "set_global_generator", "create_rng_state", "Algorithm",
+    "experimental", "fold_in", "split",
+}  # fmt: skip
+
+
+def _is_tf_random_op(module: str, last: str) -> bool:
+    """A stateful op of `tf.random` (`tf.random.log_uniform_candidate_sampler`...): it takes its seed from the
+    global one unless given `seed=`. Stateless ops and `tf.random.experimental` are not draws."""
+    return module == "tensorflow.random" and last not in _TF_RANDOM_NOT_DRAWS and not last.startswith("stateless")
+
+
 _TORCH_DRAWS = {
     "randn", "rand", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like",
     "randint_like", "poisson",
@@ -253,7 +266,7 @@ class Order:
             return [Draw(PYTHON, call, _words(call))]
         if module == "numpy.random" and last not in _NUMPY_NOT_DRAWS:
             return [Draw(NUMPY, call, _words(call))]
-        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_"):
+        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_") or _is_tf_random_op(module, last):
             # An op seed without a global one is fixed too (TensorFlow pairs it with a default global seed).
             return [] if _given(call, "seed") else [Draw(TENSORFLOW, call, _words(call))]
         if module == "torch" and last in _TORCH_DRAWS:

@@ -33,7 +33,7 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
     before the generator it uses is first reset:
 
     - a draw: `random.*`, `np.random.*` (`permutation`, `shuffle`, `rand`...),
-      `tf.random.*`, `tf.image.random_*`, `torch.randn`/`rand*`/`randint`/`randperm`,
+      `tf.random.*` (but the stateless ones), `tf.image.random_*`, `torch.randn`/`rand*`/`randint`/`randperm`,
       `train_test_split` without `random_state`, `Dataset.shuffle()` without a
       seed, `image_dataset_from_directory`/`timeseries_dataset_from_array`
       shuffling without `seed=`, `make_csv_dataset` without `shuffle_seed=`,

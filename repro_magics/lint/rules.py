@@ -420,7 +420,8 @@ def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
     **What it does.** Finds a dataset mapped with `num_parallel_calls` by a
     function that calls a stateful random op (`tf.random.normal`,
     `tf.image.random_*`, `keras.random.*`, a random layer such as `RandomFlip`, a
-    call with `training=True`), iterated (a `for` loop, `iter`, `list`, `fit`,
+    call with `training=True`, a method of a `tf.random.Generator` made outside
+    the function such as `rng.make_seeds(2)`), iterated (a `for` loop, `iter`, `list`, `fit`,
     `evaluate`, `predict`) in a cell without `%%reproducible`.
 
     **Why is this bad?** The map runs on several threads, which draw from the op's
