@@ -242,6 +242,8 @@ def test_when_the_folder_is_read_before_the_first_fit_that_writes_it_then_the_re
     resume = "names = os.listdir('ckpt')\nif names:\n    model = keras.models.load_model('ckpt/' + max(names))"
     train = FIT.replace("verbose=0)", "verbose=0, callbacks=[checkpoint])")
     assert found(tmp_path, head, callback, resume, train) == [(3, "RM115")]
+    scaled = callback + "\nscaler.fit(np.ones((8, 4)))"  # a fit without callbacks writes no checkpoint
+    assert found(tmp_path, head, scaled, resume, train) == [(3, "RM115")]
     manager = (
         "%%reproducible seed=1 record=steps\nckpt = tf.train.Checkpoint(step=tf.Variable(1))\n"
         "manager = tf.train.CheckpointManager(ckpt, './tf_ckpts', max_to_keep=3)\n"

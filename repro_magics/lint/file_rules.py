@@ -29,7 +29,6 @@ _LISTINGS = {
 _REMOVERS = {"shutil.rmtree"}
 #: Writers that write nothing when made, only when training runs (`fit`) or they are asked to (`save`).
 _DEFERRED_WRITERS = {"keras.callbacks.ModelCheckpoint", "tensorflow.train.CheckpointManager"}
-_RUNS_DEFERRED_WRITERS = {"fit", "save"}
 
 #: Where a top-level node runs in a fresh kernel: (cell number, index of its top-level statement).
 Position = tuple[int, int]
@@ -118,6 +117,12 @@ def _positions(facts: Facts) -> dict[int, Position]:
     return positions
 
 
+def _runs_deferred_writers(call: ast.Call) -> bool:
+    """`model.fit(..., callbacks=...)` (not a scaler's `fit(x)`) or `manager.save()`."""
+    method = method_name(call)
+    return (method == "fit" and keyword(call, "callbacks") is not None) or method == "save"
+
+
 def _first_run_after(facts: Facts, positions: dict[int, Position], start: Position) -> Position | None:
     """The first top-level `fit(...)` or `.save(...)` at or after `start`: when a deferred writer writes."""
     found: Position | None = None
@@ -126,7 +131,7 @@ def _first_run_after(facts: Facts, positions: dict[int, Position], start: Positi
             position = positions.get(id(node))
             if (
                 isinstance(node, ast.Call)
-                and method_name(node) in _RUNS_DEFERRED_WRITERS
+                and _runs_deferred_writers(node)
                 and position is not None
                 and position >= start
                 and (found is None or position < found)
@@ -151,7 +156,7 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     in execution order, after top-level code of the same run has written there
     (the tutorial's "train with `ModelCheckpoint`, then load the newest
     checkpoint" finds this run's own files; a `ModelCheckpoint` writes when a
-    `fit` at or after it runs).
+    `fit(..., callbacks=...)` at or after it runs).
 
     **Why is this bad?** The first fresh run finds the folder empty and starts
     from scratch; the second finds the first run's files, restores "the newest
