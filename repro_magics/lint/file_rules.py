@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Iterator
 
 from .defuse import Facts
@@ -105,15 +106,16 @@ def _string_constants(facts: Facts) -> dict[str, str]:
     return texts
 
 
-def _positions(facts: Facts) -> dict[int, Position]:
-    """The position of each node a fresh run executes at top level, by id (function bodies have none)."""
+def _positions(facts: Facts, wanted: set[int]) -> dict[int, Position]:
+    """The position of each wanted node that a fresh run executes at top level, by id (not in function bodies)."""
     positions: dict[int, Position] = {}
     for cell in facts.notebook.cells:
         if cell.tree is None:
             continue
         for index, statement in enumerate(cell.tree.body):
             for node in facts.statement_executed(statement):
-                positions[id(node)] = (cell.number, index)
+                if id(node) in wanted:
+                    positions[id(node)] = (cell.number, index)
     return positions
 
 
@@ -123,23 +125,10 @@ def _runs_deferred_writers(call: ast.Call) -> bool:
     return (method == "fit" and keyword(call, "callbacks") is not None) or method == "save"
 
 
-def _first_run_after(facts: Facts, positions: dict[int, Position], start: Position) -> Position | None:
-    """The first top-level `fit(...)` or `.save(...)` at or after `start`: when a deferred writer writes."""
-    found: Position | None = None
-    for cell in facts.notebook.cells[start[0] - 1 :]:
-        for node in facts.executed(cell):
-            position = positions.get(id(node))
-            if (
-                isinstance(node, ast.Call)
-                and _runs_deferred_writers(node)
-                and position is not None
-                and position >= start
-                and (found is None or position < found)
-            ):
-                found = position
-        if found is not None:
-            return found
-    return None
+def _first_run_after(runs: list[Position], start: Position) -> Position | None:
+    """The first of `runs` at or after `start`: when a deferred writer made at `start` writes."""
+    index = bisect.bisect_left(runs, start)
+    return runs[index] if index < len(runs) else None
 
 
 @rule("RM115", "state-carried-in-files", TRAP, "reading back files from a folder the notebook itself writes")
@@ -185,22 +174,15 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
     managers: dict[str, str] = {}
     reads: list[tuple[int, ast.AST, str, str]] = []
     exists: list[tuple[int, ast.AST, str, str]] = []
-    positions = _positions(facts)
-    #: When each folder and file has first been written, in a fresh run, by top-level code.
+    #: Writes seen, to be placed in execution order only if something looks into what they wrote.
+    writes: list[tuple[dict[str, Position], str, ast.AST, bool]] = []
+    #: Calls that make deferred writers write: `fit(..., callbacks=...)`, `manager.save()`.
+    write_runs: list[ast.Call] = []
     folder_done: dict[str, Position] = {}
     file_done: dict[str, Position] = {}
 
     def done(table: dict[str, Position], key: str, node: ast.AST, deferred: bool) -> None:
-        position = positions.get(id(node))
-        if position is not None and deferred:
-            position = _first_run_after(facts, positions, position)
-        if position is not None and (key not in table or position < table[key]):
-            table[key] = position
-
-    def seen_before(table: dict[str, Position], key: str, node: ast.AST) -> bool:
-        """Whether this run wrote it before the node reads it (then what is read is this run's own)."""
-        position = positions.get(id(node))
-        return position is not None and key in table and table[key] < position
+        writes.append((table, key, node, deferred))
 
     for cell in facts.notebook.cells:
         for node in facts.nodes(cell):
@@ -222,6 +204,8 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 reads.append((cell.number, node, managers[node.value.id], f"{node.value.id}.latest_checkpoint"))
             if not isinstance(node, ast.Call):
                 continue
+            if _runs_deferred_writers(node):
+                write_runs.append(node)
             name = facts.resolve(node.func) or ""
             if name in _WRITERS:
                 folder = _folder(_argument(node, *_WRITERS[name]), constants)
@@ -250,6 +234,24 @@ def state_carried_in_files(facts: Facts) -> Iterator[Finding]:
                 folder = _folder(node.args[0], constants)
                 if folder is not None:
                     removed.add(folder)
+    positions: dict[int, Position] = {}
+    if any(file in files_written for _, _, file, _ in exists) or any(folder in written for _, _, folder, _ in reads):
+        wanted = {id(node) for node in write_runs} | {id(node) for _, _, node, _ in writes}
+        wanted |= {id(node) for _, node, _, _ in [*reads, *exists]}
+        positions = _positions(facts, wanted)
+        runs = sorted(positions[id(node)] for node in write_runs if id(node) in positions)
+        for table, key, node, deferred in writes:
+            position = positions.get(id(node))
+            if position is not None and deferred:
+                position = _first_run_after(runs, position)
+            if position is not None and (key not in table or position < table[key]):
+                table[key] = position
+
+    def seen_before(table: dict[str, Position], key: str, node: ast.AST) -> bool:
+        """Whether this run wrote it before the node reads it (then what is read is this run's own)."""
+        position = positions.get(id(node))
+        return position is not None and key in table and table[key] < position
+
     for cell_number, node, file, checker in exists:
         if seen_before(file_done, file, node):
             continue

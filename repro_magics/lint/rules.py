@@ -171,8 +171,8 @@ def _entropy_attributes(facts: Facts) -> dict[str, tuple[int, dict[str, ast.AST]
     keeping `self.times.append(time.time() - self.start)`), and the class's cell: {class: (cell, {attr: call})}."""
     found: dict[str, tuple[int, dict[str, ast.AST]]] = {}
     for cell in facts.notebook.cells:
-        for node in facts.nodes(cell):
-            if not isinstance(node, ast.ClassDef):
+        for node in cell.tree.body if cell.tree is not None else []:
+            if not isinstance(node, ast.ClassDef) or facts.entropy_call(node) is None:
                 continue
             attributes: dict[str, ast.AST] = {}
             for _ in range(2):  # an attribute computed from another one filled in an earlier method
@@ -231,7 +231,10 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
     """
     # name -> (cell number, node) where a value read from the clock or fresh entropy came in
     tainted: dict[str, tuple[int, ast.AST]] = {}
-    classes = _entropy_attributes(facts)
+    recording = any(
+        cell.reproducible and cell.options is not None and cell.options.record for cell in python_cells(facts)
+    )
+    classes = _entropy_attributes(facts) if recording else {}
     # name -> the class with entropy-filled attributes it is an instance of
     instances: dict[str, str] = {}
     for cell in python_cells(facts):
@@ -245,7 +248,9 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
                     elif isinstance(target, ast.Name):
                         instances.pop(target.id, None)
             if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and value is not None:
-                origin = _taint_origin(facts, value, tainted, cell) or _instance_origin(value, instances, classes)
+                origin = _taint_origin(facts, value, tainted, cell)
+                if origin is None and instances:
+                    origin = _instance_origin(value, instances, classes)
                 for name in _assigned_names(node):
                     if origin is not None:
                         tainted[name] = origin
