@@ -394,3 +394,20 @@ def test_when_any_stateful_tf_random_op_runs_before_a_reset_then_it_is_a_draw(tm
     assert found(tmp_path, LOAD, sampler + "range_max=9)") == [(2, "RM114")]
     assert found(tmp_path, LOAD, sampler + "range_max=9, seed=1)") == []
     assert found(tmp_path, LOAD, "a = tf.random.stateless_uniform([2], seed=(1, 2))") == []
+
+
+def test_when_a_module_makes_its_random_variables_on_its_first_call_before_a_reset_then_the_call_is_a_draw(
+    tmp_path: Path,
+) -> None:
+    module = (
+        "class FlexibleDense(tf.Module):\n    def __init__(self, out_features):\n        super().__init__()\n"
+        "        self.out_features, self.is_built = out_features, False\n\n    def __call__(self, x):\n"
+        "        if not self.is_built:\n"
+        "            self.w = tf.Variable(tf.random.normal([x.shape[-1], self.out_features]))\n"
+        "            self.is_built = True\n        return x @ self.w"
+    )
+    record = "%%reproducible seed=1 record=y\ny = layer(tf.ones((1, 3)))"
+    assert found(tmp_path, LOAD, module, "layer = FlexibleDense(2)\nfirst = layer(tf.ones((1, 3)))", record) == [
+        (3, "RM114")
+    ]
+    assert found(tmp_path, LOAD, module, "layer = FlexibleDense(2)", record) == []

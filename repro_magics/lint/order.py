@@ -189,6 +189,7 @@ class Order:
         self._function_draws: dict[str, list[Draw]] = {}
         self._function_resets: dict[str, frozenset[str]] = {}
         self._class_kinds: dict[str, str | None] = {}
+        self._instances: dict[str, str] | None = None
         #: Names the notebook binds to a generator of its own (`rng.shuffle(x)` draws from it, not from a global).
         self.own_generators = {
             target.id
@@ -343,32 +344,56 @@ class Order:
             made = self.init_draws(call.func.id)
             if made:
                 return [Draw(made[0].family, call, f"{call.func.id}(), whose __init__ calls {made[0].what}")]
+            if call.func.id in self.instances:
+                # A tf.Module that makes its variables on its first call (`FlexibleDense`).
+                drawn = self.method_draws(self.instances[call.func.id], "__call__")
+                if drawn:
+                    return [Draw(drawn[0].family, call, f"{call.func.id}(...), whose __call__ calls {drawn[0].what}")]
         return []
 
     def init_draws(self, name: str) -> list[Draw]:
         """The draws a notebook class's `__init__` makes (a `tf.Module` making `tf.Variable(tf.random.normal(...))`),
         its own or the first one up its notebook bases."""
-        key = f"class {name}"
+        return self.method_draws(name, "__init__")
+
+    def method_draws(self, name: str, method: str) -> list[Draw]:
+        """The draws a method of a notebook class makes, its own or the first one up its notebook bases."""
+        key = f"class {name}.{method}"
         if key not in self._function_draws:
             self._function_draws[key] = []  # a class deriving from itself draws nothing more
             node = self.facts.class_nodes.get(name)
             found: list[Draw] = []
             if node is not None:
-                init = next(
-                    (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None
+                body = next(
+                    (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == method), None
                 )
-                if init is not None:
-                    for child in _body_nodes(init):
+                if body is not None:
+                    for child in _body_nodes(body):
                         if isinstance(child, ast.Call):
                             found.extend(self.call_draws(child))
                 else:
                     for base in node.bases:
                         if isinstance(base, ast.Name) and base.id != name:
-                            found = self.init_draws(base.id)
+                            found = self.method_draws(base.id, method)
                             if found:
                                 break
             self._function_draws[key] = found
         return self._function_draws[key]
+
+    @property
+    def instances(self) -> dict[str, str]:
+        """Top-level names bound to an instance of a notebook class that is neither Keras nor torch: {name: class}."""
+        if self._instances is None:
+            self._instances = {}
+            for cell in self.facts.notebook.cells:
+                for node in self.facts.executed(cell):
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                        func = node.value.func
+                        made = func.id if isinstance(func, ast.Name) and func.id in self.facts.class_nodes else None
+                        for target in node.targets:
+                            if isinstance(target, ast.Name) and made is not None and self.class_kind(made) is None:
+                                self._instances[target.id] = made
+        return self._instances
 
     def _traced_draws(self, function: ast.AST) -> Draw | None:
         """An unseeded TensorFlow random op in a function that `Dataset.map` traces when it is called:

@@ -51,7 +51,8 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
       a scikit-learn splitter or estimator that shuffles without `random_state`,
       a `keras.random.SeedGenerator()` without a seed, an instance of a notebook
       class whose `__init__` draws (a `tf.Module` that makes
-      `tf.Variable(tf.random.normal(...))`).
+      `tf.Variable(tf.random.normal(...))`), or a call of such an instance whose
+      `__call__` draws (a module that makes its variables on its first call).
 
     A draw given its own seed (`tf.random.normal(shape, seed=1)`,
     `torch.randn(2, generator=g)`, `keras.random.normal(shape, seed=1)`,
