@@ -47,4 +47,5 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.events.unregister("pre_run_cell", instance.remember_cell_id)
         recorder = getattr(instance, "state_recorder", None)
         if recorder is not None:
+            ipython.events.unregister("pre_run_cell", recorder.before_cell)
             ipython.events.unregister("post_run_cell", recorder.after_cell)

@@ -18,6 +18,8 @@ import xxhash
 
 #: Files up to this size are hashed; larger ones are compared by size and modification time.
 HASHED_UP_TO = 1 << 20
+#: At most this many bytes are hashed per snapshot; past it, files are compared by size and time alone.
+HASHED_IN_ALL = 256 << 20
 #: A folder with more files than this is snapshot in part (the first ones in sorted order).
 MAX_FILES = 20_000
 
@@ -66,6 +68,7 @@ def snapshot_folder(folder: Path, *, max_files: int = MAX_FILES) -> FolderSnapsh
     """
     files: dict[str, FileState] = {}
     partial = False
+    hash_budget = HASHED_IN_ALL
     for root, folders, names in os.walk(folder):
         folders[:] = sorted(name for name in folders if name not in _SKIPPED_FOLDERS)
         for name in sorted(names):
@@ -81,7 +84,10 @@ def snapshot_folder(folder: Path, *, max_files: int = MAX_FILES) -> FolderSnapsh
                 continue
             if not path.is_file() or path.is_symlink():
                 continue
-            digest = _digest(path) if status.st_size <= HASHED_UP_TO else None
+            digest = None
+            if status.st_size <= min(HASHED_UP_TO, hash_budget):
+                digest = _digest(path)
+                hash_budget -= status.st_size
             relative = path.relative_to(folder).as_posix()
             files[relative] = FileState(status.st_size, status.st_mtime_ns, digest)
         if partial:

@@ -7,12 +7,13 @@ import atexit
 import contextlib
 import copy
 import os
+import shutil
 import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,10 +25,13 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
+from .folder_snapshot import FolderSnapshot, snapshot_folder
 from .kernel_extension import KERNEL_EXT_ARGUMENT
 from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from .ledger import Ledger, LedgerError
 from .notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
+from .state_fingerprints import STATE_ENV_VAR
+from .state_origin import CellState, read_states
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]
@@ -66,6 +70,11 @@ class NotebookRun:
     failure: RunFailure | None
     seconds: float
     cells_run: int
+    #: The kernel's fingerprints of its state after each code cell, in the order they ran.
+    states: list[CellState] = field(default_factory=list)
+    #: The notebook's folder before and after the run (of its own copy, with `isolate`).
+    folder_before: FolderSnapshot | None = None
+    folder_after: FolderSnapshot | None = None
 
 
 class _BundledKernelSpecs(KernelSpecManager):
@@ -166,6 +175,8 @@ def run_notebook(
     on_kernel_start: KernelStarted | None = None,
     environment: dict[str, str] | None = None,
     pool: KernelPool | None = None,
+    fingerprints: bool = True,
+    isolate: bool = False,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -179,6 +190,11 @@ def run_notebook(
     raises) stops the kernel before it is passed on. `environment` adds
     variables to the kernel's. `pool.stop()`, from any thread, stops it too
     and makes this raise `RunStopped`.
+
+    With `fingerprints`, the kernel fingerprints its state after every cell
+    (`NotebookRun.states`), and the notebook's folder is snapshot before and
+    after the run. With `isolate`, the run works in a temporary copy of the
+    notebook's folder, so that it cannot see files other runs wrote.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -193,13 +209,21 @@ def run_notebook(
         return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
     with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
+        state_path = Path(scratch) / "state.jsonl"
+        notebook_path = path
+        if isolate:
+            try:
+                notebook_path = _isolated_copy(path, Path(scratch))
+            except (OSError, shutil.Error) as error:
+                summary = f"could not copy {path.parent} to isolate the run: {_first_line(str(error))}"
+                return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
         client = NotebookClient(
             working_copy,
             kernel_name=kernel_name or KERNEL_NAME,
             kernel_manager_class=_KernelManager,
             timeout=timeout if timeout else None,
             extra_arguments=[] if kernel_name is None else [KERNEL_EXT_ARGUMENT],
-            resources={"metadata": {"path": str(path.parent)}},
+            resources={"metadata": {"path": str(notebook_path.parent)}},
         )
 
         def before_cell(cell: Any, cell_index: int) -> None:
@@ -225,8 +249,12 @@ def run_notebook(
             **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
-            NOTEBOOK_ENV_VAR: str(path),
+            NOTEBOOK_ENV_VAR: str(notebook_path),
+            **({STATE_ENV_VAR: str(state_path)} if fingerprints else {}),
         }
+        if not fingerprints:
+            kernel_environment.pop(STATE_ENV_VAR, None)
+        folder_before = snapshot_folder(notebook_path.parent) if fingerprints and not isolate else None
         kernel_log_path = Path(scratch) / "kernel.log"
         started = time.perf_counter()
         failure = None
@@ -262,6 +290,7 @@ def run_notebook(
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
         seconds = time.perf_counter() - started
+        folder_after = snapshot_folder(notebook_path.parent) if folder_before is not None else None
         if pool is not None and pool.stopped:
             # Stopped as the run ended by itself: a half-finished run is no result.
             raise RunStopped()
@@ -270,8 +299,21 @@ def run_notebook(
         except LedgerError as error:
             records = Ledger()
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
+        states = read_states(state_path)
     cells_run = numbers.get(id(current.get("cell")), 0)
-    return NotebookRun(path, records, failure, seconds, cells_run)
+    return NotebookRun(path, records, failure, seconds, cells_run, states, folder_before, folder_after)
+
+
+def _isolated_copy(path: Path, scratch: Path) -> Path:
+    """A copy of the notebook's folder in `scratch` (links copied as links); the notebook's path in it."""
+    copy_root = scratch / "folder"
+
+    def skipped(folder: str, names: list[str]) -> set[str]:
+        # The scratch folder itself, when the notebook sits in the temporary folder's root.
+        return {name for name in names if (Path(folder) / name).absolute() == scratch} | {".git", ".ipynb_checkpoints"}
+
+    shutil.copytree(path.parent, copy_root, symlinks=True, ignore=skipped)
+    return copy_root / path.name
 
 
 class KernelPool:

@@ -241,8 +241,16 @@ class StateRecorder:
     def __init__(self, shell: Any, path: Path) -> None:
         self.shell = shell
         self.path = path
+        # `%%reproducible` runs its body as a cell of its own; only the outer cell counts.
+        self._depth = 0
+
+    def before_cell(self, info: Any) -> None:
+        self._depth += 1
 
     def after_cell(self, result: Any) -> None:
+        self._depth = max(self._depth - 1, 0)
+        if self._depth:
+            return
         started = time.perf_counter()
         hidden = set(getattr(self.shell, "user_ns_hidden", {}))
         names = namespace_fingerprints(self.shell.user_ns, hidden)
@@ -264,5 +272,6 @@ def install_state_recorder(shell: Any) -> StateRecorder | None:
     if not destination:
         return None
     recorder = StateRecorder(shell, Path(destination))
+    shell.events.register("pre_run_cell", recorder.before_cell)
     shell.events.register("post_run_cell", recorder.after_cell)
     return recorder

@@ -146,11 +146,13 @@ def test_when_the_kernel_is_a_verification_one_then_each_cell_appends_its_state(
     try:
         shell.run_cell("import numpy as np\nidx = np.random.permutation(10)")
         shell.run_cell("total = int(idx.sum())")
+        shell.run_cell("%%reproducible seed=1 record=inner\ninner = 2")
     finally:
         shell.run_line_magic("unload_ext", "repro_magics")
     shell.run_cell("after_unload = 1")
     lines = [json.loads(line) for line in destination.read_text().splitlines()]
-    assert len(lines) == 2
+    assert len(lines) == 3, "one line per cell, none for the body %%reproducible runs as a cell of its own"
+    assert lines[2]["names"]["inner"] == ["int", fingerprint_value(2).digest]
     assert lines[0]["names"]["idx"][0] == "int64 array, 10 elements"
     assert lines[1]["names"]["total"] == ["int", fingerprint_value(45).digest]
     assert "NumPy's global generator" in lines[0]["generators"]
