@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .compare import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
-from .diagnosis.causes import likely_causes
 from .diagnosis.epochs import training_line
 from .diagnosis.tolerance import advice_json, advice_lines
+from .divergence_origin import ranked_causes
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
@@ -75,8 +75,8 @@ def difference_text(comparison: Comparison, difference: Difference) -> str:
     return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 
 
-def _cause_lines(notebook: Path, first: Difference) -> list[str]:
-    causes = likely_causes(notebook, first.cell_number)
+def _cause_lines(notebook: Path, first: Difference, origin_cell: int | None) -> list[str]:
+    causes = ranked_causes(notebook, first.cell_number, origin_cell)
     if causes is None:
         return []
     if not causes:
@@ -84,7 +84,9 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
+def _difference_lines(
+    comparison: Comparison, first: Difference, notebook: Path, origin_cell: int | None = None
+) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
@@ -93,7 +95,7 @@ def _difference_lines(comparison: Comparison, first: Difference, notebook: Path)
     spread = comparison.spread
     if spread is not None:
         lines.extend(f"    {line}" for line in advice_lines(spread))
-    lines.extend(_cause_lines(notebook, first))
+    lines.extend(_cause_lines(notebook, first, origin_cell))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
@@ -161,10 +163,13 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
+        parted = result.where_runs_part
+        origin_cell = parted.origin.cell_number if parted and parted.origin else None
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first, result.notebook),
+            *(f"    {line}" for line in (parted.lines() if parted else [])),
+            *_difference_lines(comparison, first, result.notebook, origin_cell),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
@@ -188,15 +193,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+def _difference_json(notebook: Path, difference: Difference, origin_cell: int | None) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
-    causes = likely_causes(notebook, difference.cell_number)
+    causes = ranked_causes(notebook, difference.cell_number, origin_cell)
     data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | None) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -205,7 +210,7 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "differences": [_difference_json(notebook, d, origin_cell) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
@@ -215,6 +220,8 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
 
 
 def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
     return {
         "notebook": str(result.notebook),
         "ledger": str(result.ledger_path),
@@ -230,7 +237,8 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result.notebook, c, origin_cell) for c in result.comparisons],
+        "where_runs_part": parted.to_json() if parted else None,
     }
 
 

@@ -255,8 +255,11 @@ class StateRecorder:
         hidden = set(getattr(self.shell, "user_ns_hidden", {}))
         names = namespace_fingerprints(self.shell.user_ns, hidden)
         generators = global_generators()
+        info = getattr(result, "info", None)
         entry = {
-            "cell_id": getattr(getattr(result, "info", None), "cell_id", None),
+            "cell_id": getattr(info, "cell_id", None),
+            # States are comparable only between runs of the same source.
+            "source": _digest(str(getattr(info, "raw_cell", "")).encode("utf-8", "surrogatepass")),
             "succeeded": bool(getattr(result, "success", True)),
             "names": {name: print_.to_json() for name, print_ in names.items()},
             "generators": {name: print_.to_json() for name, print_ in generators.items()},

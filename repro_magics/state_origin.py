@@ -36,6 +36,8 @@ class CellState:
     names: dict[str, tuple[str, str | None]]
     generators: dict[str, tuple[str, str | None]]
     seconds: float = 0.0
+    #: xxh3-64 of the cell's source as it ran.
+    source: str | None = None
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> CellState:
@@ -48,6 +50,7 @@ class CellState:
             pairs(entry.get("names")),
             pairs(entry.get("generators")),
             float(entry.get("seconds", 0.0)),
+            None if entry.get("source") is None else str(entry.get("source")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -56,6 +59,7 @@ class CellState:
             "names": {name: list(value) for name, value in self.names.items()},
             "generators": {name: list(value) for name, value in self.generators.items()},
             "seconds": self.seconds,
+            "source": self.source,
         }
 
 
@@ -130,11 +134,18 @@ def _differing(
 
 
 def find_origin(first: Sequence[CellState], second: Sequence[CellState], cells: Sequence[CodeCell]) -> Origin | None:
-    """The first cell after which the two runs' states differ; None if they never do, or the runs ran other cells."""
+    """The first cell after which the two runs' states differ.
+
+    None if they never do, or if they ran other cells (or other sources)
+    before they did: a state stored in a ledger may be from an older notebook.
+    """
     by_id = {cell.cell_id: cell for cell in cells if cell.cell_id is not None}
     clock: list[str] = []
+    # Generators are seeded from the OS at start, so they differ in any two runs until a cell seeds them:
+    # a generator parts the runs only once it was the same in both.
+    seeded: set[str] = set()
     for one, other in zip(first, second, strict=False):  # a run that failed stopped early
-        if one.cell_id != other.cell_id:
+        if one.cell_id != other.cell_id or one.source != other.source:
             return None
         names = []
         for name, kind in _differing(one.names, other.names):
@@ -143,7 +154,9 @@ def find_origin(first: Sequence[CellState], second: Sequence[CellState], cells: 
                     clock.append(name)
             else:
                 names.append((name, kind))
-        generators = [name for name, _ in _differing(one.generators, other.generators)]
+        differing = {name for name, _ in _differing(one.generators, other.generators)}
+        generators = sorted(differing & seeded)
+        seeded |= (one.generators.keys() & other.generators.keys()) - differing
         if names or generators:
             cell = by_id.get(one.cell_id) if one.cell_id is not None else None
             return Origin(
@@ -158,9 +171,14 @@ def find_origin(first: Sequence[CellState], second: Sequence[CellState], cells: 
 
 
 class _Finding(Protocol):
-    cell: int
-    line: int
-    message: str
+    @property
+    def cell(self) -> int: ...
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def message(self) -> str: ...
 
 
 class _Cause(Protocol):

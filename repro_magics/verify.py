@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
+from .divergence_origin import WhereRunsPart, where_runs_part
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import CodeCell, code_cell_positions, code_cells
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from .state_origin import CellState
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -46,6 +48,10 @@ class VerifyOptions:
     kernel_name: str | None = None
     #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
     require_records: bool = False
+    #: Fingerprint each kernel's state after every cell, to find where runs that differ first parted.
+    fingerprints: bool = True
+    #: Run each fresh run in its own temporary copy of the notebook's folder.
+    isolate: bool = False
 
 
 @dataclass
@@ -69,6 +75,8 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: Where the runs of the comparison the verdict comes from first parted (only when they differ).
+    where_runs_part: WhereRunsPart | None = None
 
     @property
     def failure(self) -> Any:
@@ -172,6 +180,8 @@ def verify_notebook(
             timeout=options.timeout,
             progress=progress,
             on_kernel_start=on_kernel_start,
+            fingerprints=options.fingerprints,
+            isolate=options.isolate,
         )
 
     if pool is not None and pool.size > 1 and runs > 1:
@@ -210,6 +220,8 @@ def verify_notebook(
                 )
             )
 
+    if options.fingerprints:
+        result.where_runs_part = _where_runs_part(result)
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
@@ -223,11 +235,41 @@ def verify_notebook(
         if not runs_agree:
             result.ledger_action = NOT_SAVED
         elif ledger is None:
-            _save(result, result.runs[0].records, SAVED)
+            first = result.runs[0]
+            _save(result, Ledger(first.records.records, first.records.environments, states=_states(first)), SAVED)
         else:
             latest = result.runs[-1].records
-            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+            states = _states(result.runs[-1])
+            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances, states), UPDATED)
     return result
+
+
+def _where_runs_part(result: NotebookVerification) -> WhereRunsPart | None:
+    """For the first comparison that diverged: the origin, from the states of its two sides."""
+    comparison = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
+    if comparison is None:
+        return None
+    number = _run_number(comparison.new_label)
+    if number is None:
+        return None
+    if comparison.baseline_label == "ledger":
+        baseline_states = [CellState.from_json(state) for state in result.baseline.states] if result.baseline else []
+    else:
+        baseline_number = _run_number(comparison.baseline_label)
+        baseline_states = result.runs[baseline_number - 1].states if baseline_number else []
+    return where_runs_part(
+        result.notebook, result.code_cells, baseline_states, result.runs[number - 1].states, result.runs, number
+    )
+
+
+def _states(run: NotebookRun) -> list[dict[str, Any]]:
+    return [state.to_json() for state in run.states]
+
+
+def _run_number(label: str) -> int | None:
+    """`run 2` -> 2; the comparison's labels are how it names its sides."""
+    prefix, _, number = label.partition(" ")
+    return int(number) if prefix == "run" and number.isdigit() else None
 
 
 def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:

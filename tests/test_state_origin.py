@@ -24,13 +24,23 @@ def state(cell_id: str, generator: str = "g0", **names: tuple[str, str | None]) 
 
 
 def test_when_a_plain_cell_draws_an_array_differently_then_it_is_the_origin_with_its_name_and_kind() -> None:
-    first = [state("a"), state("b"), state("c", "g1", idx=("int64 array, 3601 elements", "1")), state("d")]
-    second = [state("a"), state("b"), state("c", "g2", idx=("int64 array, 3601 elements", "2")), state("d")]
+    first = [state("a", "g0"), state("b", "g0"), state("c", "g1", idx=("int64 array, 3601 elements", "1"))]
+    second = [state("a", "g0"), state("b", "g0"), state("c", "g2", idx=("int64 array, 3601 elements", "2"))]
     origin = find_origin(first, second, CELLS)
     assert origin is not None
     assert origin.line() == (
         "origin: the runs first differ after cell 3 (not recorded): 'idx' (int64 array, 3601 elements), " + NUMPY
     )
+
+
+def test_when_generators_differ_from_the_start_then_they_part_nothing_until_seeded_alike() -> None:
+    unseeded = [state("a", "x1"), state("b", "x2")]
+    other = [state("a", "y1"), state("b", "y2")]
+    assert find_origin(unseeded, other, CELLS) is None
+    first = [state("a", "x1"), state("b", "s"), state("c", "s1")]
+    second = [state("a", "y1"), state("b", "s"), state("c", "s2")]
+    origin = find_origin(first, second, CELLS)
+    assert origin is not None and (origin.cell_number, origin.names, origin.generators) == (3, (), (NUMPY,))
 
 
 def test_when_only_a_clock_reading_differs_earlier_then_it_is_set_aside() -> None:
@@ -64,8 +74,10 @@ def test_when_the_origin_is_a_reproducible_cell_then_it_says_recorded() -> None:
     assert origin is not None and "after cell 4 (recorded)" in origin.line()
 
 
-def test_when_the_runs_ran_other_cells_then_no_origin_is_claimed() -> None:
+def test_when_the_runs_ran_other_cells_or_another_source_then_no_origin_is_claimed() -> None:
     assert find_origin([state("a", x=("int", "1"))], [state("b", x=("int", "2"))], CELLS) is None
+    edited = CellState("a", {"x": ("int", "2")}, {}, source="new")
+    assert find_origin([CellState("a", {"x": ("int", "1")}, {}, source="old")], [edited], CELLS) is None
 
 
 def test_when_a_kernel_died_mid_line_then_the_states_read_stop_before_it(tmp_path: Path) -> None:
