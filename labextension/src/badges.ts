@@ -1,6 +1,7 @@
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { markOrigin } from './origin';
 import { ICellVerdict, IJob } from './request';
 
 const LABELS: { [verdict: string]: string } = {
@@ -60,7 +61,9 @@ export class CellBadges {
     badge.dataset.verdict = verdict ? verdict.verdict : 'stale';
     const label = verdict ? (LABELS[verdict.verdict] ?? verdict.verdict) : '';
     badge.textContent = stale ? `${label}${label ? ' · ' : ''}stale` : label;
-    const details = [verdict?.detail, stale].filter(Boolean).join('\n');
+    const details = [verdict?.origin, verdict?.detail, stale]
+      .filter(Boolean)
+      .join('\n');
     badge.title = details;
     const detail = document.createElement('div');
     detail.className = 'jp-ReproDetail';
@@ -69,6 +72,9 @@ export class CellBadges {
     badge.onclick = () => {
       detail.hidden = !detail.hidden;
     };
+    if (verdict?.origin) {
+      markOrigin(cell, badge);
+    }
     cell.addClass(CELL_CLASS);
     cell.addClass(`${CELL_CLASS}-${kind}`);
     cell.node.appendChild(badge);

@@ -51,6 +51,8 @@ class CellRow:
     first_difference: str = ""
     #: The cell the notebook's verdict names: where the runs first part.
     is_first_difference: bool = False
+    #: The cell after which the runs' states first differ (plain or recorded), from the kernels' fingerprints.
+    is_origin: bool = False
 
 
 @dataclass
@@ -400,4 +402,18 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
             section.arrays += _arrays(cell, reference, record, mine, tolerance)
         section.environment_labels, section.environment = _environment(sides)
     section.cells = _cell_rows(result, sides, recorded_verdicts)
+    _mark_origin(result, section.cells)
     return section
+
+
+def _mark_origin(result: NotebookVerification, rows: list[CellRow]) -> None:
+    """The origin's row says so, and a plain one says what differs there (a recorded one already shows its values)."""
+    parted = result.where_runs_part
+    origin = parted.origin if parted else None
+    if origin is None:
+        return
+    for row in rows:
+        if (row.cell_id, row.number) == (origin.cell_id, origin.cell_number):
+            row.is_origin = True
+            if not row.first_difference:
+                row.first_difference = origin.line().split(": ", 1)[1]

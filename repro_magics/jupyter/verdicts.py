@@ -112,4 +112,8 @@ def cell_verdicts(
                 "verdict": WITHIN_TOLERANCE,
                 "detail": f"equal within rtol {tolerance.rtol:g}, atol {tolerance.atol:g}, not bitwise",
             }
+    parted = result.where_runs_part
+    if parted is not None and parted.origin is not None and str(parted.origin.cell_id) in verdicts:
+        # Any cell, a plain one too: where the runs' states first differ, with the files one run left, if any.
+        verdicts[str(parted.origin.cell_id)]["origin"] = "\n".join(parted.lines())
     return verdicts
