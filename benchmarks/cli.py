@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "ledger": ledger_scale.run_benchmark,
     "fingerprint": fingerprint_speed.run_benchmark,
     "state": state_cost.run_benchmark,
+    "state-verify": state_cost.run_verification_benchmark,
     "html": html_report_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
     "epoch-fingerprints": epoch_fingerprints.run_benchmark,

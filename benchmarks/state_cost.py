@@ -1,15 +1,29 @@
-"""4c. The per-cell state fingerprint of a verification kernel: a namespace holding 1 GB of arrays, against raw xxh3."""
+"""4c. The per-cell state fingerprint of a verification kernel.
+
+A namespace holding 1 GiB of arrays, against raw xxh3 over the same bytes; and
+`repro-verify` on the example notebooks with and without fingerprinting,
+interleaved.
+"""
 
 from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import xxhash
 
+from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 from repro_magics.state_fingerprints import global_generators, namespace_fingerprints
 
 from .config import Config
 from .results import Goal, Row, Section
-from .timing import interleaved, median, ratio
+from .timing import interleaved, median, paired_quartiles, paired_ratio, ratio
 
 #: Eight float32 arrays of 128 MiB: 1 GiB, as a notebook's training data might hold.
 _ARRAYS, _ELEMENTS = 8, 32 * 1024 * 1024
@@ -61,4 +75,51 @@ def run_benchmark(config: Config) -> Section:
         ),
     ]
     section.details = {"bytes": size, "seconds": samples}
+    return section
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "notebooks"
+WITH, WITHOUT = "repro-verify --runs 1", "repro-verify --runs 1 --no-state-fingerprints"
+#: Rounds of (with, without) on every example notebook; a round is about 4 minutes on 2 shared cores.
+_ROUNDS = {False: 3, True: 1}
+
+
+def _verify(command: list[str], folder: Path, environment: dict[str, str]) -> None:
+    completed = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, timeout=1200)
+    if completed.returncode not in (0, 1):  # an example may diverge on purpose; failing to run is no figure
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(command[:3])} exited {completed.returncode}: {' | '.join(tail)}")
+
+
+def run_verification_benchmark(config: Config) -> Section:
+    section = Section("4d verification with state fingerprints")
+    environment = {k: v for k, v in os.environ.items() if k not in (LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR)}
+    verify = str(Path(sys.executable).parent / "repro-verify")
+    with tempfile.TemporaryDirectory(prefix="repro-bench-state-") as scratch:
+        folder = Path(scratch)
+        notebooks = []
+        for example in sorted(EXAMPLES.glob("*.ipynb")):
+            notebooks.append(str(shutil.copy(example, folder / example.name)))
+        commands = {
+            WITH: [verify, "--runs", "1", "-q", *notebooks],
+            WITHOUT: [verify, "--runs", "1", "-q", "--no-state-fingerprints", *notebooks],
+        }
+        _verify(commands[WITHOUT], folder, environment)  # saves the ledgers; each timed run then compares once
+        cases = {name: functools.partial(_verify, command, folder, environment) for name, command in commands.items()}
+        samples = interleaved(cases, _ROUNDS[config.smoke])
+    low, high = paired_quartiles(samples[WITH], samples[WITHOUT])
+    section.rows += [
+        Row(
+            f"{WITH} / {WITHOUT}, {len(notebooks)} example notebooks",
+            ratio(samples[WITH], samples[WITHOUT]),
+            "x",
+            Goal("<=", 1.05),
+        ),
+        Row("the same, per-round ratios, median", paired_ratio(samples[WITH], samples[WITHOUT]), "x"),
+        Row("the same, per-round ratios, first quartile", low, "x"),
+        Row("the same, per-round ratios, third quartile", high, "x"),
+        Row(f"{WITH}, median", median(samples[WITH]), "s"),
+        Row(f"{WITHOUT}, median", median(samples[WITHOUT]), "s"),
+    ]
+    section.details = {"rounds": _ROUNDS[config.smoke], "seconds": samples}
     return section
