@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
-from repro_magics.state_fingerprints import global_generators, namespace_fingerprints
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.state_fingerprints import global_generators, namespace_fingerprints
 
 from .config import Config
 from .results import Goal, Row, Section

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from repro_magics.folder_snapshot import (
+from repro_magics.verify.folder_snapshot import (
     CarriedFiles,
     carried_files_line,
     carried_over,

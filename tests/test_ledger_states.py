@@ -10,8 +10,9 @@ import jsonschema
 import pytest
 from conftest import ledger_data
 
-from repro_magics.ledger import Ledger, LedgerError
-from repro_magics.ledger_schema import ledger_schema
+from repro_magics.exceptions import LedgerError
+from repro_magics.ledger.schema import ledger_schema
+from repro_magics.ledger.store import Ledger
 
 STATES = [
     {

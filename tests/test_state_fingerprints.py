@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from repro_magics.state_fingerprints import (
+from repro_magics.kernel.state_fingerprints import (
     MAX_DEPTH,
     STATE_ENV_VAR,
     fingerprint_value,
@@ -94,7 +94,8 @@ def test_when_python_and_numpy_draw_then_their_global_generators_change() -> Non
 
 def test_when_no_framework_is_imported_then_looking_imports_none() -> None:
     code = (
-        "import sys, numpy as np; from repro_magics.state_fingerprints import global_generators, fingerprint_value;"
+        "import sys, numpy as np;"
+        "from repro_magics.kernel.state_fingerprints import global_generators, fingerprint_value;"
         "global_generators(); fingerprint_value([np.zeros(3), 'a']);"
         "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))"
     )

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from repro_magics.kernel.notebook_context import CodeCell
 from repro_magics.lint import Finding
-from repro_magics.notebook_context import CodeCell
-from repro_magics.state_origin import CellState, find_origin, quoted_finding, rank_by_origin, read_states
+from repro_magics.verify.state_origin import CellState, find_origin, quoted_finding, rank_by_origin, read_states
 
 CELLS = [
     CodeCell(1, "a", "import numpy as np", "import numpy as np"),
