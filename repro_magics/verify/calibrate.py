@@ -80,7 +80,7 @@ def calibrate_notebook(given: VerifyInput, runs: int, options: VerifyOptions, pr
             on_run_start(number, runs)
         run = run_notebook(
             given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-            progress=progress,
+            progress=progress, fingerprints=False,  # the spread needs no origin
         )  # fmt: skip
         calibration.runs.append(run)
         if run.failure:

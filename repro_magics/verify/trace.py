@@ -131,7 +131,7 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
                 on_run_start(number, len(folders))
             run = run_notebook(
                 given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-                progress=progress, environment={TRACE_ENV_VAR: str(folder)},
+                progress=progress, environment={TRACE_ENV_VAR: str(folder)}, fingerprints=False,
             )  # fmt: skip
             result.runs.append(run)
             if run.failure:
