@@ -109,3 +109,20 @@ def test_when_the_origin_cell_has_a_finding_then_it_is_quoted_else_the_helper_th
         "cell 3, line 2 (it made 'make_data', which cell 8 uses): np.random.rand draws from NumPy's global generator"
     )
     assert quoted_finding([], 8) is None
+
+
+def test_when_runs_differ_but_no_fingerprint_shows_it_then_the_line_says_so_and_names_what_was_not_fingerprinted(
+    tmp_path: Path,
+) -> None:
+    from repro_magics.verify.divergence_origin import where_runs_part
+
+    dataset = ("tf.data.Dataset (never iterated here)", None)
+    states = [state("a", x=("int", "1")), state("b", x=("int", "1"), ds=dataset)]
+    parted = where_runs_part(tmp_path / "nb.ipynb", CELLS, states, list(states), [], 2)
+    assert parted.origin is None
+    assert parted.lines() == [
+        "origin: not found: the fingerprinted state agrees after each of 2 cells; "
+        "not fingerprinted: 'ds' (tf.data.Dataset (never iterated here))"
+    ]
+    assert parted.to_json()["not_fingerprinted"] == [{"name": "ds", "kind": dataset[0]}]
+    assert where_runs_part(tmp_path / "nb.ipynb", CELLS, [], [], [], 2).lines() == []

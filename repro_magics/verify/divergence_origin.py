@@ -16,7 +16,15 @@ from ..kernel.notebook_context import CodeCell
 from .causes import LikelyCause, likely_causes
 from .folder_snapshot import CarriedFiles, carried_files_line, carried_over, cells_naming
 from .runner import NotebookRun
-from .state_origin import CellState, Origin, find_origin, quoted_finding, rank_by_origin
+from .state_origin import (
+    MAX_NAMES_SHOWN,
+    CellState,
+    Origin,
+    comparable_prefix,
+    find_origin,
+    quoted_finding,
+    rank_by_origin,
+)
 
 
 @dataclass(frozen=True)
@@ -26,14 +34,28 @@ class WhereRunsPart:
     origin: Origin | None
     #: `run 2 started with 3 files run 1 wrote in ckpt/; cell 2 uses ckpt/`, one per earlier run.
     carried_files: tuple[str, ...] = field(default=())
+    #: With no origin: the cells whose states were compared, and the names there that have no fingerprint.
+    cells_compared: int = 0
+    not_fingerprinted: tuple[tuple[str, str], ...] = field(default=())
 
     def lines(self) -> list[str]:
-        return ([self.origin.line()] if self.origin else []) + list(self.carried_files)
+        if self.origin is not None:
+            return [self.origin.line(), *self.carried_files]
+        if not self.cells_compared:
+            return list(self.carried_files)
+        text = f"origin: not found: the fingerprinted state agrees after each of {self.cells_compared} cells"
+        if self.not_fingerprinted:
+            shown = ", ".join(f"{name!r} ({kind})" for name, kind in self.not_fingerprinted[:MAX_NAMES_SHOWN])
+            more = len(self.not_fingerprinted) - MAX_NAMES_SHOWN
+            text += f"; not fingerprinted: {shown}" + (f" and {more} more" if more > 0 else "")
+        return [text, *self.carried_files]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "origin": self.origin.to_json() if self.origin else None,
             "carried_files": list(self.carried_files),
+            "cells_compared": self.cells_compared,
+            "not_fingerprinted": [{"name": name, "kind": kind} for name, kind in self.not_fingerprinted],
         }
 
 
@@ -60,7 +82,13 @@ def where_runs_part(
                 finding,
                 origin.clock_names,
             )
-    return WhereRunsPart(origin, tuple(_carried_lines(cells, runs, new_run, origin)))
+    carried = tuple(_carried_lines(cells, runs, new_run, origin))
+    if origin is not None:
+        return WhereRunsPart(origin, carried)
+    compared = comparable_prefix(baseline_states, new_states)
+    last = compared[-1] if compared else None
+    unseen = tuple((name, kind) for name, (kind, digest) in (last.names.items() if last else []) if digest is None)
+    return WhereRunsPart(None, carried, len(compared), unseen)
 
 
 def _carried_lines(

@@ -133,6 +133,16 @@ def _differing(
     return found
 
 
+def comparable_prefix(first: Sequence[CellState], second: Sequence[CellState]) -> list[CellState]:
+    """`first`'s states up to where the two runs ran other cells (or other sources)."""
+    prefix = []
+    for one, other in zip(first, second, strict=False):
+        if one.cell_id != other.cell_id or one.source != other.source:
+            break
+        prefix.append(one)
+    return prefix
+
+
 def find_origin(first: Sequence[CellState], second: Sequence[CellState], cells: Sequence[CodeCell]) -> Origin | None:
     """The first cell after which the two runs' states differ.
 
