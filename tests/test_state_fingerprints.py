@@ -67,6 +67,13 @@ def test_when_a_subclass_of_dict_is_met_then_it_is_not_iterated() -> None:
     assert fingerprint_value(Loud(a=1)).digest is None
 
 
+def test_when_an_array_maps_a_file_then_the_file_is_not_read(tmp_path: Path) -> None:
+    mapped = np.memmap(tmp_path / "big.bin", dtype=np.float32, mode="w+", shape=(1000,))
+    assert fingerprint_value(mapped) == type(fingerprint_value(mapped))(
+        "float32 memory-mapped array, 1000 elements (its file is not read)", None
+    )
+
+
 def test_when_containers_nest_deeper_than_the_bound_then_the_deepest_is_named_not_hashed() -> None:
     nested: Any = 1
     for _ in range(MAX_DEPTH + 1):

@@ -139,6 +139,9 @@ def fingerprint_value(value: Any, kind: str | None = None, depth: int = 0) -> Fi
         return Fingerprint(kind or f"str, {len(value)} characters", _digest(value.encode("utf-8", "surrogatepass")))
     if kind_of in (bytes, bytearray):
         return Fingerprint(kind or f"{kind_of.__name__}, {len(value)} bytes", _digest(bytes(value)))
+    if isinstance(value, np.memmap):
+        # Reading it would read its file, which may be far larger than memory.
+        return Fingerprint(f"{value.dtype} memory-mapped array, {value.size} elements (its file is not read)", None)
     if isinstance(value, np.ndarray):
         return _array(value)
     if isinstance(value, np.generic):
@@ -253,8 +256,11 @@ class StateRecorder:
             return
         started = time.perf_counter()
         hidden = set(getattr(self.shell, "user_ns_hidden", {}))
-        names = namespace_fingerprints(self.shell.user_ns, hidden)
-        generators = global_generators()
+        try:
+            names = namespace_fingerprints(self.shell.user_ns, hidden)
+            generators = global_generators()
+        except Exception as error:  # never the notebook's problem: this cell's state is just unknown
+            names, generators = {}, {"(fingerprinting failed)": Fingerprint(type(error).__name__, None)}
         info = getattr(result, "info", None)
         entry = {
             "cell_id": getattr(info, "cell_id", None),
