@@ -271,7 +271,8 @@ def _where_runs_part(result: NotebookVerification) -> WhereRunsPart | None:
 
 
 def _states(run: NotebookRun) -> list[dict[str, Any]]:
-    return [state.to_json() for state in run.states]
+    """The run's states as the ledger keeps them: without their timings, which would change the file on every update."""
+    return [{key: value for key, value in state.to_json().items() if key != "seconds"} for state in run.states]
 
 
 def _run_number(label: str) -> int | None:
