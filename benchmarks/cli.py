@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "fingerprint": fingerprint_speed.run_benchmark,
     "state": state_cost.run_benchmark,
     "state-verify": state_cost.run_verification_benchmark,
+    "state-share": state_cost.run_share_benchmark,
     "html": html_report_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
     "epoch-fingerprints": epoch_fingerprints.run_benchmark,

@@ -123,3 +123,41 @@ def run_verification_benchmark(config: Config) -> Section:
     ]
     section.details = {"rounds": _ROUNDS[config.smoke], "seconds": samples}
     return section
+
+
+def run_share_benchmark(config: Config) -> Section:
+    """What the kernels themselves timed: the seconds spent fingerprinting, as a share of each run.
+
+    Far less noisy on a shared machine than the difference of two whole
+    verifications: both figures come from the same run.
+    """
+    from repro_magics.verify.folder_snapshot import snapshot_folder
+    from repro_magics.verify.runner import run_notebook
+
+    section = Section("4e state fingerprints' share of a run")
+    runs = 1 if config.smoke else 2
+    fingerprinting: list[float] = []
+    whole: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="repro-bench-share-") as scratch:
+        folder = Path(scratch)
+        for example in sorted(EXAMPLES.glob("*.ipynb")):
+            notebook = Path(shutil.copy(example, folder / example.name))
+            for _ in range(runs):
+                run = run_notebook(notebook)
+                if run.failure is not None:
+                    raise RuntimeError(f"{example.name} failed to run: {run.failure.summary}")
+                spent = sum(state.seconds for state in run.states)
+                fingerprinting.append(spent)
+                whole.append(run.seconds)
+                section.rows.append(
+                    Row(
+                        f"{example.name}: {len(run.states)} cells, fingerprinting / run", 100 * spent / run.seconds, "%"
+                    )
+                )
+        snapshot = interleaved({"snapshot": lambda: snapshot_folder(folder)}, 5)["snapshot"]
+    section.rows += [
+        Row("all example runs: fingerprinting / run", 100 * sum(fingerprinting) / sum(whole), "%", Goal("<=", 5.0)),
+        Row("folder snapshot (taken twice per run), the examples' folder", median(snapshot) * 1e3, "ms"),
+    ]
+    section.details = {"fingerprint_seconds": fingerprinting, "run_seconds": whole, "snapshot_seconds": snapshot}
+    return section
