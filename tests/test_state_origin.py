@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro_magics.kernel.notebook_context import CodeCell
 from repro_magics.lint import Finding
+from repro_magics.notebooks import CodeCell
 from repro_magics.verify.state_origin import CellState, find_origin, quoted_finding, rank_by_origin, read_states
 
 CELLS = [

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kernel.notebook_context import CodeCell
+from ..notebooks import CodeCell
 from .causes import LikelyCause, likely_causes
 from .folder_snapshot import CarriedFiles, carried_files_line, carried_over, cells_naming
 from .runner import NotebookRun

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -93,6 +94,18 @@ def snapshot_folder(folder: Path, *, max_files: int = MAX_FILES) -> FolderSnapsh
         if partial:
             break
     return FolderSnapshot(files, partial)
+
+
+def isolated_copy(notebook: Path, scratch: Path) -> Path:
+    """A copy of the notebook's folder in `scratch` (links copied as links); the notebook's path in the copy."""
+    copy_root = scratch / "folder"
+
+    def skipped(folder: str, names: list[str]) -> set[str]:
+        # The scratch folder itself, when the notebook sits in the temporary folder's root.
+        return {name for name in names if (Path(folder) / name).absolute() == scratch} | {".git", ".ipynb_checkpoints"}
+
+    shutil.copytree(notebook.parent, copy_root, symlinks=True, ignore=skipped)
+    return copy_root / notebook.name
 
 
 def files_written(before: FolderSnapshot, after: FolderSnapshot) -> list[str]:

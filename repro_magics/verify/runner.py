@@ -7,7 +7,6 @@ import atexit
 import contextlib
 import copy
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -18,21 +17,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
-from ..exceptions import KernelNotFound, LedgerError, NotebookError, RunStopped
-from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
-from ..kernel.spec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
+from ..exceptions import KernelNotFound, LedgerError, RunStopped
+from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..kernel.state_fingerprints import STATE_ENV_VAR
-from ..kernel_extension import KERNEL_EXT_ARGUMENT
 from ..ledger.store import Ledger
-from ..regular_files import NotRegularFile, read_regular_text
-from .folder_snapshot import FolderSnapshot, snapshot_folder
+from ..notebooks import first_line, read_notebook
+from .folder_snapshot import FolderSnapshot, isolated_copy, snapshot_folder
 from .state_origin import CellState, read_states
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
@@ -130,29 +127,6 @@ class _SignalFreeLoop(asyncio.SelectorEventLoop):
         raise RuntimeError("the program running the notebook handles signals")
 
 
-def read_notebook(path: Path) -> Any:
-    """Read a notebook, or raise `NotebookError` saying why it isn't one."""
-    try:
-        notebook = nbformat.reads(read_regular_text(path), as_version=4)
-    except FileNotFoundError:
-        raise NotebookError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise NotebookError(f"{path} is a folder, not a notebook") from None
-    except NotRegularFile:
-        raise NotebookError(f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotebookError(f"{path} cannot be read: {error}") from None
-    except Exception:  # nbformat raises several unrelated types for non-notebooks
-        raise NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)") from None
-    if not isinstance(notebook.get("cells"), list):
-        raise NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)")
-    # Notebooks older than format 4.5 have no cell ids; give them stable ones
-    # here (the file on disk is never written).
-    for index, cell in enumerate(notebook.cells):
-        cell.setdefault("id", f"cell-{index}")
-    return notebook
-
-
 def _code_cells(notebook: Any) -> list[Any]:
     return [cell for cell in notebook.cells if cell.get("cell_type") == "code"]
 
@@ -182,11 +156,8 @@ def run_notebook(
     raises) stops the kernel before it is passed on. `environment` adds
     variables to the kernel's. `pool.stop()`, from any thread, stops it too
     and makes this raise `RunStopped`.
-
-    With `fingerprints`, the kernel fingerprints its state after every cell
-    (`NotebookRun.states`), and the notebook's folder is snapshot before and
-    after the run. With `isolate`, the run works in a temporary copy of the
-    notebook's folder, so that it cannot see files other runs wrote.
+    With `fingerprints`, the kernel fingerprints its state after every cell and the
+    folder is listed before and after; with `isolate`, the run works in a copy of the folder.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -202,13 +173,11 @@ def run_notebook(
     with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
         state_path = Path(scratch) / "state.jsonl"
-        notebook_path = path
-        if isolate:
-            try:
-                notebook_path = _isolated_copy(path, Path(scratch))
-            except (OSError, shutil.Error) as error:
-                summary = f"could not copy {path.parent} to isolate the run: {_first_line(str(error))}"
-                return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
+        try:
+            notebook_path = isolated_copy(path, Path(scratch)) if isolate else path
+        except OSError as error:
+            summary = f"could not copy {path.parent} to isolate the run: {_first_line(str(error))}"
+            return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
         client = NotebookClient(
             working_copy,
             kernel_name=kernel_name or KERNEL_NAME,
@@ -237,15 +206,13 @@ def run_notebook(
 
             client.on_notebook_start = kernel_started
         kernel_environment = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name != STATE_ENV_VAR},
             **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(notebook_path),
             **({STATE_ENV_VAR: str(state_path)} if fingerprints else {}),
         }
-        if not fingerprints:
-            kernel_environment.pop(STATE_ENV_VAR, None)
         folder_before = snapshot_folder(notebook_path.parent) if fingerprints and not isolate else None
         kernel_log_path = Path(scratch) / "kernel.log"
         started = time.perf_counter()
@@ -294,18 +261,6 @@ def run_notebook(
         states = read_states(state_path)
     cells_run = numbers.get(id(current.get("cell")), 0)
     return NotebookRun(path, records, failure, seconds, cells_run, states, folder_before, folder_after)
-
-
-def _isolated_copy(path: Path, scratch: Path) -> Path:
-    """A copy of the notebook's folder in `scratch` (links copied as links); the notebook's path in it."""
-    copy_root = scratch / "folder"
-
-    def skipped(folder: str, names: list[str]) -> set[str]:
-        # The scratch folder itself, when the notebook sits in the temporary folder's root.
-        return {name for name in names if (Path(folder) / name).absolute() == scratch} | {".git", ".ipynb_checkpoints"}
-
-    shutil.copytree(path.parent, copy_root, symlinks=True, ignore=skipped)
-    return copy_root / path.name
 
 
 class KernelPool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..kernel.notebook_context import CodeCell, magic_line_and_body
+from ..notebooks import CodeCell, magic_line_and_body
 
 #: At most this many differing names are spelled out in the origin line.
 MAX_NAMES_SHOWN = 3
