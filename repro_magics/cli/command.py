@@ -226,6 +226,18 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each fresh run in its own temporary copy of the notebook's folder, so that no run sees the files "
+        "another wrote (a checkpoint, a cache); costs a copy of the folder per run",
+    )
+    parser.add_argument(
+        "--no-state-fingerprints",
+        dest="state_fingerprints",
+        action="store_false",
+        help="do not fingerprint each kernel's variables after every cell; runs that differ then get no origin line",
+    )
+    parser.add_argument(
         "--trace",
         action="store_true",
         help="run each notebook twice with every training step of its captured fits fingerprinted (slow), and "
@@ -365,6 +377,8 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         kernel_name=arguments.kernel,
         require_records=arguments.require_records,
         backend=arguments.backend,
+        fingerprints=arguments.state_fingerprints,
+        isolate=arguments.isolate,
     )
     progress = _ProgressLine(err, arguments.quiet)
 

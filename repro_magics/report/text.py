@@ -12,7 +12,7 @@ from ..compare.epochs import training_line
 from ..compare.results import Comparison, Difference, backend_change_text, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
-from ..verify.causes import likely_causes
+from ..verify.divergence_origin import ranked_causes
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
@@ -62,8 +62,8 @@ def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def _cause_lines(notebook: Path, first: Difference) -> list[str]:
-    causes = likely_causes(notebook, first.cell_number)
+def _cause_lines(notebook: Path, first: Difference, origin_cell: int | None) -> list[str]:
+    causes = ranked_causes(notebook, first.cell_number, origin_cell)
     if causes is None:
         return []
     if not causes:
@@ -71,7 +71,9 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
+def _difference_lines(
+    comparison: Comparison, first: Difference, notebook: Path, origin_cell: int | None = None
+) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
@@ -80,7 +82,7 @@ def _difference_lines(comparison: Comparison, first: Difference, notebook: Path)
     spread = comparison.spread
     if spread is not None:
         lines.extend(f"    {line}" for line in advice_lines(spread))
-    lines.extend(_cause_lines(notebook, first))
+    lines.extend(_cause_lines(notebook, first, origin_cell))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
@@ -154,10 +156,13 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
+        parted = result.where_runs_part
+        origin_cell = parted.origin.cell_number if parted and parted.origin else None
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first, result.notebook),
+            *(f"    {line}" for line in (parted.lines() if parted else [])),
+            *_difference_lines(comparison, first, result.notebook, origin_cell),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
@@ -184,15 +189,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+def _difference_json(notebook: Path, difference: Difference, origin_cell: int | None) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
-    causes = likely_causes(notebook, difference.cell_number)
+    causes = ranked_causes(notebook, difference.cell_number, origin_cell)
     data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | None) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -201,7 +206,7 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "differences": [_difference_json(notebook, d, origin_cell) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "backend_change": (
             None
@@ -217,6 +222,8 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
 
 
 def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
     return {
         "notebook": str(result.notebook),
         "ledger": str(result.ledger_path),
@@ -232,8 +239,9 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result.notebook, c, origin_cell) for c in result.comparisons],
         "cells": [outcome.to_json() for outcome in result.cell_verdicts],
+        "where_runs_part": parted.to_json() if parted else None,
     }
 
 

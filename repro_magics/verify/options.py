@@ -45,6 +45,10 @@ class VerifyOptions:
     require_records: bool = False
     #: The Keras backend to run on (`--backend`), over the ledger's and `KERAS_BACKEND`.
     backend: str | None = None
+    #: Fingerprint each kernel's state after every cell, to find where runs that differ first parted.
+    fingerprints: bool = True
+    #: Run each fresh run in its own temporary copy of the notebook's folder.
+    isolate: bool = False
 
 
 def chosen_backend(

@@ -138,6 +138,7 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
                 given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
                 progress=progress,
                 environment={**backend_environment(options, given.ledger), TRACE_ENV_VAR: str(folder)},
+                fingerprints=False,
             )  # fmt: skip
             result.runs.append(run)
             if run.failure:

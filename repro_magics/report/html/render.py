@@ -48,6 +48,7 @@ section.verdict-diverged { border-color: #c62828; } section.verdict-identical { 
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
 tr.cell-diverged td { background: #fdecea; } tr.cell-failed-to-run td { background: #f3e5f5; }
 tr.first-difference td { background: #f8c9c4; font-weight: 600; }
+.badge.origin { background: #4e342e; } tr.origin td { background: #efebe9; font-weight: 600; }
 tr.first-difference td:first-child::before { content: "\\25B6\\00a0"; color: #c62828; }
 tr.cell-not-run td, tr.cell-not-recorded td { color: #888; }
 tr.changed td { background: #fff3cd; font-weight: 600; }
@@ -105,13 +106,21 @@ def _summary_row(number: int, section: NotebookSection) -> str:
 def _cell_row(row: CellOutcome) -> str:
     verdict = row.verdict.value
     classes = [f"cell-{'-'.join(verdict.split())}"] + (["first-difference"] if row.is_first_difference else [])
+    classes += ["origin"] if row.origin else []
+    origin_badge = (
+        ' <span class="badge origin" title="the states of the runs first differ after this cell">origin</span>'
+    )
     number = "" if row.number is None else str(row.number)
     # The table's last column is the first difference: a diverged cell's, or the failure of a failed one.
     difference = row.detail if row.verdict in {CellVerdict.DIVERGED, CellVerdict.FAILED} else ""
+    if row.origin and not difference:
+        # A plain origin cell shows what differs after it; a recorded one already shows its values.
+        difference = row.origin.removeprefix("origin: ")
     return (
         f'<tr class="{" ".join(classes)}" data-cell-id="{_e(row.cell_id or "")}"><td class=number>{number}</td>'
         f'<td class="mono">{_e(row.cell_id or "")}</td><td class="mono">{_e(row.first_line)}</td>'
-        f'<td>{_badge(verdict)}</td><td class="mono">{_e(difference)}</td></tr>'
+        f"<td>{_badge(verdict)}{origin_badge if row.origin else ''}</td>"
+        f'<td class="mono">{_e(difference)}</td></tr>'
     )
 
 
