@@ -23,6 +23,12 @@ INSTALL_HINT = 'pip install "repro-magics[report]"'
 #: Red is kept for the parting, so that it stands out.
 _REFERENCE_STYLE = {"color": "#222222", "linewidth": 3.0, "alpha": 0.45}
 _RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
+#: A curve of this many epochs or fewer gets a marker at each epoch: a single point draws no line at all,
+#: and on a short curve the markers show where the epochs are. The reference's wide disc stays visible
+#: around a run's smaller marker when the two coincide.
+FEW_EPOCHS = 12
+_REFERENCE_MARKER = {"marker": "o", "markersize": 9, "zorder": 3}
+_RUN_MARKERS = ("s", "^", "D", "v", "P", "X")
 _PARTED = "#d62728"
 #: matplotlib types its settings by name; these are plain settings, so `Any`.
 _RC: Any = {
@@ -68,9 +74,21 @@ def _figure(width: float, height: float) -> Any:
     import matplotlib
     from matplotlib.figure import Figure
 
-    # Fixed margins rather than a layout engine: laying out costs a second drawing of each figure.
+    # A layout engine rather than fixed margins: tick labels as wide as the values need are never cut off.
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=(width, height))
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _plain_values(axis: Any) -> None:
+    """Tick labels that are the values themselves: no offset (`1e-5+2.532`) and no `1e-5` multiplier.
+
+    matplotlib's formatter still chooses as many decimals as tell the ticks apart.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    axis.set_major_formatter(formatter)
 
 
 def curves_svg(curves: TrainingCurves) -> str:
@@ -81,27 +99,35 @@ def curves_svg(curves: TrainingCurves) -> str:
     columns = min(len(metrics), 3)
     rows = math.ceil(len(metrics) / columns)
     figure = _figure(3.4 * columns, 2.3 * rows)
+    few = len(curves.epochs) <= FEW_EPOCHS
     with matplotlib.rc_context(_RC):
         grid = figure.subplots(rows, columns, squeeze=False)
         for axes, (metric, lines) in zip(grid.flat, metrics, strict=False):
             for number, line in enumerate(lines):
                 epochs = curves.epochs[: len(line.values)]
                 if number == 0:
-                    axes.plot(epochs, line.values, label=line.label, **_REFERENCE_STYLE)
+                    markers = _REFERENCE_MARKER if few else {}
+                    axes.plot(epochs, line.values, label=line.label, **_REFERENCE_STYLE, **markers)
                 else:
                     colour = _RUN_COLOURS[(number - 1) % len(_RUN_COLOURS)]
-                    axes.plot(epochs, line.values, label=line.label, color=colour, linewidth=1.4, linestyle="--")
+                    marker = _RUN_MARKERS[(number - 1) % len(_RUN_MARKERS)]
+                    markers = {"marker": marker, "markersize": 5, "zorder": 4} if few else {}
+                    axes.plot(
+                        epochs, line.values, label=line.label, color=colour, linewidth=1.4, linestyle="--", **markers
+                    )
             if curves.first_differing_epoch is not None:
                 axes.axvspan(curves.first_differing_epoch - 0.5, curves.epochs[-1] + 0.5, color=_PARTED, alpha=0.08)
                 axes.axvline(curves.first_differing_epoch, color=_PARTED, linewidth=1.2)
             axes.set_title(metric, loc="left", fontweight="bold")
             axes.set_xlabel("epoch")
-            if len(curves.epochs) <= 12:
+            _plain_values(axes.yaxis)
+            if few:
                 axes.set_xticks(curves.epochs)
+                # Room on every side, so that no marker is cut in half by the edge of the axes.
+                axes.set_xlim(curves.epochs[0] - 0.5, curves.epochs[-1] + 0.5)
+                axes.margins(y=0.15)
         for axes in list(grid.flat)[len(metrics) :]:
             axes.set_visible(False)
-        top = 1 - (0.55 if curves.first_differing_epoch is not None else 0.3) / (2.3 * rows)
-        figure.subplots_adjust(left=0.1, right=0.97, bottom=0.5 / (2.3 * rows), top=top, wspace=0.3, hspace=0.6)
         grid.flat[0].legend(frameon=False, fontsize=8)
         if curves.first_differing_epoch is not None:
             figure.suptitle(
@@ -129,8 +155,8 @@ def differences_svg(array: ArrayComparison) -> str:
                 )
         axes.set_xlabel("log10 |difference| per element")
         axes.set_ylabel("elements")
+        _plain_values(axes.xaxis)
         axes.legend(frameon=False, fontsize=8)
-        figure.subplots_adjust(left=0.12, right=0.97, bottom=0.22, top=0.95)
     return _svg(figure)
 
 
@@ -148,6 +174,6 @@ def sparkline_svg(metrics: dict[str, list[float]]) -> str:
             axes.plot(epochs, values, color=_RUN_COLOURS[number % len(_RUN_COLOURS)], linewidth=1.2, label=metric)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.tick_params(labelsize=6, length=2)
+        _plain_values(axes.yaxis)
         axes.legend(frameon=False, fontsize=6, loc="best")
-        figure.subplots_adjust(left=0.15, right=0.98, bottom=0.2, top=0.95)
     return _svg(figure)
