@@ -38,6 +38,7 @@ from .verify import (
     read_input,
     verify_notebook,
 )
+from .words import agreeing, counted
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -450,7 +451,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
                 stored = len(ledger.tolerances)
                 lines.append(
                     f"  ledger saved: {given.ledger_path} (run 1's records, tolerances for "
-                    f"{stored} {'cell' if stored == 1 else 'cells'}; later runs without --rtol/--atol use them)"
+                    f"{counted(stored, 'cell')}; later runs without --rtol/--atol use them)"
                 )
         out.write("\n".join(printable(line) for line in lines) + "\n")
         out.flush()
@@ -553,8 +554,8 @@ def _ledger_check_lines(check: LedgerCheck) -> list[str]:
     if check.ok:
         if not check.reproducible_cells:
             return [f"{check.notebook}: no %%reproducible cell, no ledger needed"]
-        cells = "cell" if check.reproducible_cells == 1 else "cells"
-        return [f"{check.notebook}: ledger up to date ({check.reproducible_cells} %%reproducible {cells})"]
+        cells = counted(check.reproducible_cells, "%%reproducible cell")
+        return [f"{check.notebook}: ledger up to date ({cells})"]
     verb = "STALE LEDGER" if check.has_ledger else "NO LEDGER"
     hint = f"rerun {PROG} --update {check.notebook}" if check.has_ledger else f"run {PROG} {check.notebook}"
     return [f"{check.notebook}: {verb}", *(f"    {problem}" for problem in check.problems), f"    to fix: {hint}"]
@@ -567,12 +568,12 @@ def _summary(results: list[NotebookVerification]) -> str:
     not_written = sum(r.ledger_error is not None for r in results)
     summary = (
         f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
-        f"{differ} differ, {failed} failed to run"
+        f"{differ} {agreeing(differ, 'differs', 'differ')}, {failed} failed to run"
     )
     if unchecked:
         summary += f", {unchecked} recorded nothing"
     if not_written:
-        summary += f"; {not_written} {'ledger' if not_written == 1 else 'ledgers'} could not be written"
+        summary += f"; {counted(not_written, 'ledger')} could not be written"
     return summary
 
 

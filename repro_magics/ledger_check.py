@@ -12,6 +12,7 @@ import xxhash
 
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import MAGIC_PREFIX, cell_text, first_line
+from .words import counted
 
 
 @dataclass
@@ -95,8 +96,7 @@ def check_ledger(
             check.problems.append(f"{where}: not in the ledger (never recorded)")
     if ledger is None and check.reproducible_cells:
         check.problems.append(
-            f"no ledger ({check.ledger_path.name}) for {check.reproducible_cells} %%reproducible "
-            f"{'cell' if check.reproducible_cells == 1 else 'cells'}"
+            f"no ledger ({check.ledger_path.name}) for {counted(check.reproducible_cells, '%%reproducible cell')}"
         )
     for record in ledger.records if ledger else []:
         cell_id = record.get("cell_id")

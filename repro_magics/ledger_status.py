@@ -11,6 +11,7 @@ from typing import Any
 
 from .ledger import Ledger
 from .notebook_context import CodeCell, code_cells, notebook_cell_source_hash
+from .words import counted
 
 CURRENT = "current"
 STALE = "stale"
@@ -115,7 +116,7 @@ def _heading(status: LedgerStatus) -> str:
     if not status.exists:
         return f"no ledger yet: {status.ledger} does not exist (run a %%reproducible cell to start it)"
     where = f" for {status.notebook.name}" if status.notebook else " (no notebook found for this kernel)"
-    return f"ledger {status.ledger}{where}: {len(status.cells)} recorded cell(s)"
+    return f"ledger {status.ledger}{where}: {counted(len(status.cells), 'recorded cell')}"
 
 
 def _training_text(histories: list[dict[str, list[float]]]) -> str:

@@ -13,6 +13,7 @@ from .diagnosis.epochs import training_line
 from .diagnosis.tolerance import advice_json, advice_lines
 from .values import json_float
 from .verify import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from .words import counted
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
@@ -45,10 +46,6 @@ def _escaped(character: str) -> str:
         code = ord(character)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return character
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _cell(number: int | None, cell_id: str | None) -> str:
@@ -113,7 +110,7 @@ def _ledger_line(result: NotebookVerification) -> str | None:
     if result.ledger_action == NOT_WRITTEN:
         return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
-        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+        return f"  ledger saved: {result.ledger_path} ({counted(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
         return f"  ledger updated: {result.ledger_path}"
     if result.ledger_action == NOT_SAVED:
@@ -131,7 +128,7 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
 def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
-    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
         if failure.cell_id is None:
@@ -158,7 +155,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             "  ledger not saved: it would hold nothing to compare with",
         ]
     if comparison is None:
-        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+        lines = [f"{name}: recorded {counted(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
         lines = [
@@ -167,23 +164,23 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             *_difference_lines(comparison, first, result.notebook),
         ]
     else:
-        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        compared = f"{counted(comparison.cells_compared, 'cell')}, {counted(comparison.numbers_compared, 'number')}"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
             used = (
-                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                f"tolerances calibrated for {counted(result.calibrated_cells, 'cell')}"
                 if result.calibrated_cells
                 else _tolerance_text(tolerance)
             )
             lines = [
-                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {compared}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
         else:
-            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+            lines = [f"{name}: identical {against}, bitwise ({compared}; {run_text})"]
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 

@@ -24,6 +24,7 @@ from ..notebook_context import code_cell_positions
 from ..runner import NotebookRun, Progress, RunFailure, run_notebook
 from ..tracing import TRACE_ENV_VAR, read_traces
 from ..verify import VerifyInput, VerifyOptions
+from ..words import counted
 
 DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"
@@ -192,7 +193,8 @@ def _fit_line(parting: FitParting) -> str:
             "an op-level cause (a non-deterministic op, or something that changed the weights between steps)"
         )
     else:
-        line = f"fit {parting.fit}: inputs and weights agree in all {parting.steps} steps: training reproduced"
+        steps = counted(parting.steps, "step")
+        line = f"fit {parting.fit}: inputs and weights agree in every step ({steps}): training reproduced"
     if not parting.inputs_traced and parting.cause != OP_LEVEL:
         line += " (the inputs were not traced: a step compiled with XLA or by an earlier fit)"
     return line
@@ -209,7 +211,8 @@ def _loop_line(loop: LoopParting) -> str:
             f"training loop outside fit: the runs made {loop.step_counts[0]} and {loop.step_counts[1]} optimizer "
             "updates, with the same weights after each they share"
         )
-    return f"training loop outside fit: the weights agree after all {loop.steps} optimizer updates"
+    updates = counted(loop.steps, "update")
+    return f"training loop outside fit: the weights agree after every optimizer update ({updates})"
 
 
 def trace_lines(result: TraceResult) -> list[str]:

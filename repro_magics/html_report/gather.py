@@ -27,6 +27,7 @@ from ..compare import (
 from ..ledger import Ledger, record_key
 from ..report import difference_text, format_verification, worst_comparison
 from ..verify import NotebookVerification
+from ..words import counted
 
 NOT_RECORDED = "not recorded"
 RECORDED = "recorded"
@@ -261,7 +262,11 @@ def _arrays(
         kind = encoded.get("type")
         if kind not in {"array", "model"}:
             continue
-        label = f"value '{name}'" if kind == "array" else f"model '{name}' ({len(encoded.get('weights', {}))} weights)"
+        label = (
+            f"value '{name}'"
+            if kind == "array"
+            else f"model '{name}' ({counted(len(encoded.get('weights', {})), 'weight')})"
+        )
         all_counts, all_differences = [], []
         for side, partner in partners:
             other = (partner or {}).get("values", {}).get(name)

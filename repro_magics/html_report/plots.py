@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..words import agreeing, counted
 from .gather import ArrayComparison, TrainingCurves
 
 INSTALL_HINT = 'pip install "repro-magics[report]"'
@@ -146,12 +147,13 @@ def differences_svg(array: ArrayComparison) -> str:
         for number, (label, differences) in enumerate(array.differences):
             nonzero = np.abs(differences[differences != 0])
             if nonzero.size:
+                differing = f"{counted(nonzero.size, 'element')} {agreeing(nonzero.size, 'differs', 'differ')}"
                 axes.hist(
                     np.log10(nonzero),
                     bins=40,
                     alpha=0.6,
                     color=_RUN_COLOURS[number % len(_RUN_COLOURS)],
-                    label=f"{label} - {array.reference} ({nonzero.size} elements differ)",
+                    label=f"{label} - {array.reference} ({differing})",
                 )
         axes.set_xlabel("log10 |difference| per element")
         axes.set_ylabel("elements")
