@@ -23,7 +23,7 @@ from .ledger import LedgerError
 from .ledger_check import LedgerCheck, check_ledger
 from .report import format_verification, printable
 from .report_files import ReportPathError, check_report_paths, report_writers
-from .runner import KernelNotFound, KernelPool, NotebookError, RunStopped
+from .runner import KernelNotFound, KernelPool, NotebookError, NotebookRun, RunStopped
 from .shard import Shard, ShardError, parse_shard
 from .verify import (
     EXIT_DIFFERENT,
@@ -214,7 +214,14 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="when the output is not a terminal (a CI log), a progress line per cell, not only one per run",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",
@@ -244,24 +251,32 @@ def verify_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 class _ProgressLine:
-    """One line per cell on a log; on a terminal, one rewritten line showing every run in progress.
+    """Progress on stderr: live on a terminal, a few lines in a log.
+
+    On a terminal, one rewritten line shows every run in progress. Elsewhere
+    (a CI log, a file) a line per run is written once its notebook is done,
+    with the run's time, so that a log of many notebooks stays short; with
+    `verbose`, a line per cell is written as well, as the cells start.
 
     Runs side by side call it from their own threads: each thread's run is
     named by what `start_run` was last told in that thread.
     """
 
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream, self.quiet = stream, quiet
+    def __init__(self, stream: TextIO, quiet: bool, verbose: bool = False) -> None:
+        self.stream, self.quiet, self.verbose = stream, quiet, verbose
         self.interactive = stream.isatty()
         self._this_thread = threading.local()
         self._lock = threading.Lock()
         self._running: dict[str, str] = {}
+        self._runs_planned: dict[Path, int] = {}
 
     def start_run(self, notebook: Path, number: int, runs: int) -> None:
         self._this_thread.prefix = f"{notebook} run {number}/{runs}"
+        with self._lock:
+            self._runs_planned[notebook] = runs
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
-        if self.quiet:
+        if self.quiet or not (self.interactive or self.verbose):
             return
         prefix = getattr(self._this_thread, "prefix", "")
         with self._lock:
@@ -278,14 +293,19 @@ class _ProgressLine:
         width = shutil.get_terminal_size().columns - 1
         self.stream.write("\r\033[K" + printable(" | ".join(self._running.values()))[:width])
 
-    def finished(self, notebook: Path) -> None:
-        """Forget the notebook's runs; clear the line so that its report starts on a line of its own."""
-        if not self.interactive or self.quiet:
+    def finished(self, notebook: Path, runs: Sequence[NotebookRun]) -> None:
+        """The notebook's runs are over: on a terminal, clear the line for its report; in a log, a line per run."""
+        if self.quiet:
             return
         with self._lock:
-            for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
-                del self._running[prefix]
-            self.stream.write("\r\033[K")
+            planned = self._runs_planned.pop(notebook, len(runs))
+            if self.interactive:
+                for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
+                    del self._running[prefix]
+                self.stream.write("\r\033[K")
+            else:
+                for number, run in enumerate(runs, start=1):
+                    self.stream.write(printable(_run_line(notebook, number, planned, run)) + "\n")
             self.stream.flush()
 
     def redraw(self) -> None:
@@ -293,6 +313,11 @@ class _ProgressLine:
             with self._lock:
                 self._draw()
                 self.stream.flush()
+
+
+def _run_line(notebook: Path, number: int, planned: int, run: NotebookRun) -> str:
+    how = "failed" if run.failure is not None else "finished"
+    return f"{notebook} run {number}/{planned} {how}: {counted(run.cells_run, 'cell')} in {run.seconds:.1f} s"
 
 
 def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
@@ -355,10 +380,10 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         kernel_name=arguments.kernel,
         require_records=arguments.require_records,
     )
-    progress = _ProgressLine(err, arguments.quiet)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
 
     def show(result: NotebookVerification) -> None:
-        progress.finished(result.notebook)
+        progress.finished(result.notebook, result.runs)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
         progress.redraw()
@@ -390,7 +415,7 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
     if arguments.update:
         raise UsageFailure("--trace leaves the ledger alone; drop --update")
     options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = _ProgressLine(err, arguments.quiet)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -402,7 +427,7 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, result.runs)
         if result.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
         elif result.cells:
@@ -421,7 +446,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
     if arguments.rtol or arguments.atol:
         raise UsageFailure("--calibrate measures the tolerance; drop --rtol and --atol")
     options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = _ProgressLine(err, arguments.quiet)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -434,7 +459,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, calibration.runs)
         lines = calibration_lines(calibration)
         if calibration.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
