@@ -98,8 +98,9 @@ class Lab:
     """A `jupyter lab` server in a subprocess, serving JupyterLab and Notebook 7."""
 
     def __init__(self, folder: Path) -> None:
-        self.root = folder / "root"
-        self.root.mkdir()
+        # A folder named as a user's project: the screenshots kept in docs/ show what a user would see.
+        self.root = folder / "projects" / "digits"
+        self.root.mkdir(parents=True)
         _write_notebooks(self.root)
         self.port, self.token = _free_port(), uuid.uuid4().hex
         environment = {**os.environ, "JUPYTER_CONFIG_DIR": str(folder / "config"), "HOME": str(folder / "home")}

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from html_pages import Elements
+from html_pages import Elements, one_cell_record, verified_against_ledger
 
-from repro_magics.compare import Tolerance, compare_ledgers
+from repro_magics.compare import Tolerance
 from repro_magics.html_report import html_report
-from repro_magics.ledger import Ledger
 from repro_magics.markdown import markdown_report
-from repro_magics.notebook_context import CodeCell
 from repro_magics.report import format_verification
-from repro_magics.runner import NotebookRun
 from repro_magics.verify import NotebookVerification
 from repro_magics.words import agreeing, counted
 
+BASELINE = one_cell_record({"loss": [1.0]}, 1.0)
 #: A count of one with a plural noun after it, or a noun that leaves its number open.
 WRONG_NUMBER = re.compile(
     r"\b1 (?:cells|numbers|notebooks|entries|elements|runs|fresh runs|records|weights|epochs|steps|ledgers)\b"
@@ -41,30 +37,6 @@ def test_when_a_noun_has_an_irregular_plural_then_that_plural_is_used() -> None:
     assert [counted(n, "entry", "entries") for n in (1, 2)] == ["1 entry", "2 entries"]
 
 
-def _record(loss: float, weight: float) -> dict[str, Any]:
-    return {
-        "cell_id": "a",
-        "cell_number": 1,
-        "seed": 1,
-        "source_first_line": "%%reproducible seed=1 record=w",
-        "source_hash": "0000000000000001",
-        "histories": [{"type": "history", "epochs": [0], "metrics": {"loss": [loss]}}],
-        "values": {"w": {"type": "array", "dtype": "float64", "shape": [1], "values": [weight]}},
-        "environment": "e1",
-    }
-
-
-def _verification(fresh: dict[str, Any], python: str) -> NotebookVerification:
-    """One notebook, one recorded cell, verified once against its ledger."""
-    baseline = Ledger([_record(1.0, 1.0)], {"e1": {"python": "3.11.7"}})
-    run = Ledger([fresh], {"e1": {"python": python}})
-    result = NotebookVerification(Path("one.ipynb"), Path("one.repro.json"), had_ledger=True, baseline=baseline)
-    result.code_cells = [CodeCell(1, "a", "%%reproducible seed=1 record=w", "")]
-    result.runs.append(NotebookRun(Path("one.ipynb"), run, None, 1.0, 1))
-    result.comparisons.append(compare_ledgers(baseline, run, Tolerance(), new_label="run 1"))
-    return result
-
-
 def _three_reports(result: NotebookVerification) -> tuple[str, str, str]:
     text = "\n".join(format_verification(result, Tolerance()))
     markdown = markdown_report([result], result.exit_status)
@@ -74,7 +46,8 @@ def _three_reports(result: NotebookVerification) -> tuple[str, str, str]:
 
 
 def test_when_one_number_of_one_cell_differs_then_every_report_says_it_in_the_singular() -> None:
-    result = _verification(_record(1.0, 1.0 + 2**-20), python="3.11.8")
+    fresh = one_cell_record({"loss": [1.0]}, 1.0 + 2**-20)
+    result = verified_against_ledger("one.ipynb", BASELINE, fresh, python=("3.11.7", "3.11.8"))
     text, markdown, page = _three_reports(result)
 
     assert "(1 number differs)" in text, text
@@ -87,7 +60,7 @@ def test_when_one_number_of_one_cell_differs_then_every_report_says_it_in_the_si
 
 
 def test_when_one_cell_is_identical_then_the_verdict_counts_one_cell_and_one_fresh_run() -> None:
-    result = _verification(_record(1.0, 1.0), python="3.11.7")
+    result = verified_against_ledger("one.ipynb", BASELINE, one_cell_record({"loss": [1.0]}, 1.0))
     text, markdown, page = _three_reports(result)
 
     assert text == "one.ipynb: identical to the ledger, bitwise (1 cell, 2 numbers; 1 fresh run in 1.0 s)"
