@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -21,7 +21,7 @@ def load_ipython_extension(ipython: Any) -> None:
     the reproducible kernel loads the extension at start, and notebooks that
     follow the README load it once more.
     """
-    from .magics import ReproducibleMagics
+    from .kernel.magics import ReproducibleMagics
 
     if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
         return
@@ -32,7 +32,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove everything `load_ipython_extension` installed."""
-    from .magics import ReproducibleMagics
+    from .kernel.magics import ReproducibleMagics
 
     manager = ipython.magics_manager
     instance = manager.registry.pop(ReproducibleMagics.__name__, None)

@@ -12,11 +12,11 @@ import pytest
 from cells import TRAINING
 from conftest import write_notebook
 
-from repro_magics.compare import Tolerance, compare_ledgers
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import CodeCell
-from repro_magics.runner import NotebookRun
-from repro_magics.verify import NotebookVerification, VerifyOptions, read_input, verify_notebook
+from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.ledger.store import Ledger
+from repro_magics.verify.runner import NotebookRun
+from repro_magics.verify.verification import NotebookVerification, VerifyOptions, read_input, verify_notebook
 
 # Seeded training whose learning rate, after epoch 2, is nudged by an unseeded
 # `default_rng`: the runs agree for two epochs and part at the third.

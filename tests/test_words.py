@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from html_pages import Elements, one_cell_record, verified_against_ledger
 
-from repro_magics.compare import Tolerance
-from repro_magics.html_report import html_report
-from repro_magics.markdown import markdown_report
-from repro_magics.report import format_verification
-from repro_magics.verify import NotebookVerification
+from repro_magics.compare.ledgers import Tolerance
+from repro_magics.report.html import html_report
+from repro_magics.report.markdown import markdown_report
+from repro_magics.report.text import format_verification
+from repro_magics.verify.verification import NotebookVerification
 from repro_magics.words import agreeing, counted
 
 BASELINE = one_cell_record({"loss": [1.0]}, 1.0)
@@ -70,8 +70,8 @@ def test_when_one_cell_is_identical_then_the_verdict_counts_one_cell_and_one_fre
 
 
 def test_when_float32_noise_is_one_rounding_step_then_the_advice_says_one_step_and_one_number() -> None:
-    from repro_magics.compare import Spread
-    from repro_magics.diagnosis.tolerance import advice_lines
+    from repro_magics.compare.ledgers import Spread
+    from repro_magics.compare.tolerance import advice_lines
 
     step = float(np.finfo(np.float32).eps)
     lines = advice_lines(Spread(max_abs=step, max_rel=step, numbers_differing=1))
