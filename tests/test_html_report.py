@@ -43,7 +43,7 @@ def pages(verified: dict[str, NotebookVerification], tmp_path_factory: pytest.Te
     written = {}
     for case, result in verified.items():
         written[case] = folder / f"{case}.html"
-        write_html_report(written[case], [result], result.exit_status, Tolerance(), f"repro-verify {case}.ipynb")
+        write_html_report(written[case], [result], result.exit_status, Tolerance(), f"repro-verify {result.notebook}")
     return written
 
 
