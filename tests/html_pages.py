@@ -12,11 +12,13 @@ import pytest
 from cells import TRAINING
 from conftest import write_notebook
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
-from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
+from repro_magics.notebooks import CodeCell
+from repro_magics.verify.options import VerifyOptions
 from repro_magics.verify.runner import NotebookRun
-from repro_magics.verify.verification import NotebookVerification, VerifyOptions, read_input, verify_notebook
+from repro_magics.verify.verification import NotebookVerification, read_input, verify_notebook
 
 # Seeded training whose learning rate, after epoch 2, is nudged by an unseeded
 # `default_rng`: the runs agree for two epochs and part at the third.

@@ -24,7 +24,7 @@ from html_pages import (
     write_case,
 )
 
-from repro_magics.compare.ledgers import Tolerance
+from repro_magics.compare.agreement import Tolerance
 from repro_magics.report.html import html_report, write_html_report
 from repro_magics.verify.verification import NotebookVerification
 

@@ -17,8 +17,7 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from .._version import __version__
-from ..arguments import parse_non_negative_float
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import (
     ArgumentError,
     KernelNotFound,
@@ -32,6 +31,7 @@ from ..exceptions import (
 from ..ledger.check import LedgerCheck, check_ledger
 from ..report.files import check_report_paths, report_writers
 from ..report.text import format_verification, printable
+from ..verify.options import VerifyOptions, parse_non_negative_float
 from ..verify.runner import KernelPool, NotebookRun
 from ..verify.shard import Shard, parse_shard
 from ..verify.verification import (
@@ -42,7 +42,6 @@ from ..verify.verification import (
     EXIT_USAGE,
     NotebookVerification,
     VerifyInput,
-    VerifyOptions,
     overall_exit_status,
     read_input,
     verify_notebook,

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Tolerance,
-    compare_ledgers,
-    values_checked,
-)
-from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from ..compare.ledgers import compare_ledgers
+from ..compare.records import values_checked
+from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
-from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .options import VerifyOptions
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
+from .verdicts import CellOutcome, cell_outcomes
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -45,18 +43,6 @@ def overall_exit_status(statuses: set[int]) -> int:
 
 
 @dataclass
-class VerifyOptions:
-    runs: int | None = None
-    update: bool = False
-    baseline: Path | None = None
-    tolerance: Tolerance = field(default_factory=Tolerance)
-    timeout: float | None = 600
-    kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
-    require_records: bool = False
-
-
-@dataclass
 class NotebookVerification:
     """Everything `repro-verify` learned about one notebook."""
 
@@ -77,6 +63,13 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: The tolerance asked for (`--rtol`, `--atol`).
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @cached_property
+    def cell_verdicts(self) -> list[CellOutcome]:
+        """Each code cell's verdict, computed once for every report and the JupyterLab badges."""
+        return cell_outcomes(self)
 
     @property
     def failure(self) -> Any:
@@ -164,6 +157,7 @@ def verify_notebook(
         require_records=options.require_records,
         baseline=ledger,
         code_cells=code_cells(notebook.cells),
+        tolerance=options.tolerance,
     )
     runs = options.runs or (1 if ledger is not None else 2)
     cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
