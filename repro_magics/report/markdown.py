@@ -9,6 +9,7 @@ from ..compare.agreement import DIVERGED
 from ..compare.results import Comparison, Difference, backend_change_text
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from ..words import counted
 from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
@@ -60,7 +61,7 @@ def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
     nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
     if nothing and not result.nothing_recorded:
-        words += f" ({nothing} {'cell' if nothing == 1 else 'cells'} with nothing recorded)"
+        words += f" ({counted(nothing, 'cell')} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 

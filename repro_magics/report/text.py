@@ -15,6 +15,7 @@ from ..ledger.values import json_float
 from ..verify.divergence_origin import ranked_causes
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from ..words import agreeing, counted
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
@@ -47,10 +48,6 @@ def _escaped(character: str) -> str:
         code = ord(character)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return character
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _cell(number: int | None, cell_id: str | None) -> str:
@@ -102,7 +99,7 @@ def _ledger_line(result: NotebookVerification) -> str | None:
     if result.ledger_action == NOT_WRITTEN:
         return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
-        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+        return f"  ledger saved: {result.ledger_path} ({counted(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
         return f"  ledger updated: {result.ledger_path}"
     if result.ledger_action == NOT_SAVED:
@@ -120,7 +117,7 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
 def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
-    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
         if failure.cell_id is None:
@@ -147,12 +144,13 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             "  ledger not saved: it would hold nothing to compare with",
         ]
     if comparison is None:
-        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+        lines = [f"{name}: recorded {counted(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
     elif comparison.verdict == DIVERGED and comparison.backend_change is not None:
+        changed = len(comparison.differences)
         lines = [
             f"{name}: DIVERGED: {backend_change_text(comparison)}",
-            f"    {_plural(len(comparison.differences), 'cell')} differ; no number is expected to match across "
-            "backends (verify on the recorded one, or rerun with --update to record this one)",
+            f"    {counted(changed, 'cell')} {agreeing(changed, 'differs', 'differ')}; no number is expected to match"
+            " across backends (verify on the recorded one, or rerun with --update to record this one)",
         ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
@@ -165,26 +163,26 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             *_difference_lines(comparison, first, result.notebook, origin_cell),
         ]
     else:
-        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        compared = f"{counted(comparison.cells_compared, 'cell')}, {counted(comparison.numbers_compared, 'number')}"
         nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
         if nothing:
-            counted += f"; {_plural(nothing, 'cell')} with nothing recorded"
+            compared += f"; {counted(nothing, 'cell')} with nothing recorded"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
             used = (
-                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                f"tolerances calibrated for {counted(result.calibrated_cells, 'cell')}"
                 if result.calibrated_cells
                 else _tolerance_text(tolerance)
             )
             lines = [
-                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {compared}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
         else:
-            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+            lines = [f"{name}: identical {against}, bitwise ({compared}; {run_text})"]
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 

@@ -22,6 +22,7 @@ from ...compare.results import worst_comparison
 from ...ledger.store import Ledger, record_key
 from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NotebookVerification
+from ...words import counted
 from ..text import format_verification
 
 RECORDED = CellVerdict.RECORDED.value
@@ -221,7 +222,11 @@ def _arrays(
         kind = encoded.get("type")
         if kind not in {"array", "model"}:
             continue
-        label = f"value '{name}'" if kind == "array" else f"model '{name}' ({len(encoded.get('weights', {}))} weights)"
+        label = (
+            f"value '{name}'"
+            if kind == "array"
+            else f"model '{name}' ({counted(len(encoded.get('weights', {})), 'weight')})"
+        )
         all_counts, all_differences = [], []
         for side, partner in partners:
             other = (partner or {}).get("values", {}).get(name)
