@@ -62,3 +62,7 @@ class UsageFailure(Exception):
 
 class PlotNotDrawn(Exception):
     """matplotlib failed to draw a figure (values it cannot lay out); the message names the figure and says why."""
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device or a socket; the message says so in a few words."""

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from repro_magics.arguments import CellOptions, parse_cell_line
 from repro_magics.exceptions import ArgumentError, SeedError
 from repro_magics.kernel import startup
+from repro_magics.kernel.arguments import CellOptions, parse_cell_line
 from repro_magics.kernel.seeding import default_seed_from_environment, parse_seed
 
 ACCEPTED = "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got "
@@ -92,7 +92,9 @@ def test_the_environment_fingerprint_holds_named_facts_only() -> None:
         "cpu_count",
         "gpu",
         "packages",
+        "backend",
         "startup_variables",
     }
     assert set(fingerprint["packages"]) == {"numpy", "tensorflow", "keras"}
+    assert set(fingerprint["backend"]) == {"name", "version"}
     assert set(fingerprint["startup_variables"]) == set(startup.STARTUP_VARIABLES)

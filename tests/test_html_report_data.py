@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from html_pages import OUTSIDE_ADDRESS, Elements
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
-from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
+from repro_magics.notebooks import CodeCell
 from repro_magics.report.files import report_writers
 from repro_magics.report.html import MAX_FIGURES, html_report
 from repro_magics.verify.runner import NotebookRun
@@ -72,7 +73,7 @@ def test_when_the_environment_changed_then_its_row_is_highlighted_and_the_table_
     assert page.cells(changed) == ["packages.keras", "3.15.1", "3.16.0"]
     assert [page.cells(row) for row in page.having("tr", "same")] == [["python", "3.11.7", "3.11.7"]]
     (details,) = page.having("details")
-    assert "open" in details.attributes and "1 entries differ" in details.text
+    assert "open" in details.attributes and "1 entry differs" in details.text
 
 
 def test_when_text_from_a_notebook_holds_markup_then_the_page_shows_it_as_text() -> None:

@@ -1,6 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { CellVerdict } from './verdicts';
+
 /** Where one verification stands; the server computes everything, the browser only shows it. */
 export interface IProgress {
   run: number;
@@ -12,8 +14,10 @@ export interface IProgress {
 }
 
 export interface ICellVerdict {
-  verdict: string;
+  verdict: CellVerdict;
   detail: string;
+  /** Only on the cell after which the runs' states first differ: the report's origin line. */
+  origin?: string;
 }
 
 export interface IJob {

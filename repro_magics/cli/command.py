@@ -17,8 +17,7 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from .._version import __version__
-from ..arguments import parse_non_negative_float
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import (
     ArgumentError,
     KernelNotFound,
@@ -32,7 +31,8 @@ from ..exceptions import (
 from ..ledger.check import LedgerCheck, check_ledger
 from ..report.files import check_report_paths, report_writers
 from ..report.text import format_verification, printable
-from ..verify.runner import KernelPool
+from ..verify.options import KERAS_BACKENDS, VerifyOptions, parse_non_negative_float
+from ..verify.runner import KernelPool, NotebookRun
 from ..verify.shard import Shard, parse_shard
 from ..verify.verification import (
     EXIT_DIFFERENT,
@@ -42,11 +42,11 @@ from ..verify.verification import (
     EXIT_USAGE,
     NotebookVerification,
     VerifyInput,
-    VerifyOptions,
     overall_exit_status,
     read_input,
     verify_notebook,
 )
+from ..words import agreeing, counted
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -165,6 +165,12 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="an installed kernel spec to run (default: the reproducible kernel of this Python)",
     )
     parser.add_argument(
+        "--backend",
+        choices=KERAS_BACKENDS,
+        help="the Keras backend to run on (default: the one the ledger was recorded on, else KERAS_BACKEND, "
+        "else Keras' default)",
+    )
+    parser.add_argument(
         "--require-records",
         action="store_true",
         help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no value to compare",
@@ -219,7 +225,26 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="when the output is not a terminal (a CI log), a progress line per cell, not only one per run",
+    )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each fresh run in its own temporary copy of the notebook's folder, so that no run sees the files "
+        "another wrote (a checkpoint, a cache); costs a copy of the folder per run",
+    )
+    parser.add_argument(
+        "--no-state-fingerprints",
+        dest="state_fingerprints",
+        action="store_false",
+        help="do not fingerprint each kernel's variables after every cell; runs that differ then get no origin line",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",
@@ -249,24 +274,32 @@ def verify_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 class _ProgressLine:
-    """One line per cell on a log; on a terminal, one rewritten line showing every run in progress.
+    """Progress on stderr: live on a terminal, a few lines in a log.
+
+    On a terminal, one rewritten line shows every run in progress. Elsewhere
+    (a CI log, a file) a line per run is written once its notebook is done,
+    with the run's time, so that a log of many notebooks stays short; with
+    `verbose`, a line per cell is written as well, as the cells start.
 
     Runs side by side call it from their own threads: each thread's run is
     named by what `start_run` was last told in that thread.
     """
 
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream, self.quiet = stream, quiet
+    def __init__(self, stream: TextIO, quiet: bool, verbose: bool = False) -> None:
+        self.stream, self.quiet, self.verbose = stream, quiet, verbose
         self.interactive = stream.isatty()
         self._this_thread = threading.local()
         self._lock = threading.Lock()
         self._running: dict[str, str] = {}
+        self._runs_planned: dict[Path, int] = {}
 
     def start_run(self, notebook: Path, number: int, runs: int) -> None:
         self._this_thread.prefix = f"{notebook} run {number}/{runs}"
+        with self._lock:
+            self._runs_planned[notebook] = runs
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
-        if self.quiet:
+        if self.quiet or not (self.interactive or self.verbose):
             return
         prefix = getattr(self._this_thread, "prefix", "")
         with self._lock:
@@ -283,14 +316,19 @@ class _ProgressLine:
         width = shutil.get_terminal_size().columns - 1
         self.stream.write("\r\033[K" + printable(" | ".join(self._running.values()))[:width])
 
-    def finished(self, notebook: Path) -> None:
-        """Forget the notebook's runs; clear the line so that its report starts on a line of its own."""
-        if not self.interactive or self.quiet:
+    def finished(self, notebook: Path, runs: Sequence[NotebookRun]) -> None:
+        """The notebook's runs are over: on a terminal, clear the line for its report; in a log, a line per run."""
+        if self.quiet:
             return
         with self._lock:
-            for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
-                del self._running[prefix]
-            self.stream.write("\r\033[K")
+            planned = self._runs_planned.pop(notebook, len(runs))
+            if self.interactive:
+                for prefix in [p for p in self._running if p.startswith(f"{notebook} run ")]:
+                    del self._running[prefix]
+                self.stream.write("\r\033[K")
+            else:
+                for number, run in enumerate(runs, start=1):
+                    self.stream.write(printable(_run_line(notebook, number, planned, run)) + "\n")
             self.stream.flush()
 
     def redraw(self) -> None:
@@ -298,6 +336,11 @@ class _ProgressLine:
             with self._lock:
                 self._draw()
                 self.stream.flush()
+
+
+def _run_line(notebook: Path, number: int, planned: int, run: NotebookRun) -> str:
+    how = "failed" if run.failure is not None else "finished"
+    return f"{notebook} run {number}/{planned} {how}: {counted(run.cells_run, 'cell')} in {run.seconds:.1f} s"
 
 
 def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
@@ -359,11 +402,14 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timeout=arguments.timeout or None,
         kernel_name=arguments.kernel,
         require_records=arguments.require_records,
+        backend=arguments.backend,
+        fingerprints=arguments.state_fingerprints,
+        isolate=arguments.isolate,
     )
-    progress = _ProgressLine(err, arguments.quiet)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
 
     def show(result: NotebookVerification) -> None:
-        progress.finished(result.notebook)
+        progress.finished(result.notebook, result.runs)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
         progress.redraw()
@@ -394,8 +440,8 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
             raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
     if arguments.update:
         raise UsageFailure("--trace leaves the ledger alone; drop --update")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = _ProgressLine(err, arguments.quiet)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -407,7 +453,7 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, result.runs)
         if result.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
         elif result.cells:
@@ -425,8 +471,8 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
             raise UsageFailure(f"--calibrate runs the notebook --calibrate times and writes no report; drop {flag}")
     if arguments.rtol or arguments.atol:
         raise UsageFailure("--calibrate measures the tolerance; drop --rtol and --atol")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = _ProgressLine(err, arguments.quiet)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
+    progress = _ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -439,7 +485,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, calibration.runs)
         lines = calibration_lines(calibration)
         if calibration.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
@@ -456,7 +502,7 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
                 stored = len(ledger.tolerances)
                 lines.append(
                     f"  ledger saved: {given.ledger_path} (run 1's records, tolerances for "
-                    f"{stored} {'cell' if stored == 1 else 'cells'}; later runs without --rtol/--atol use them)"
+                    f"{counted(stored, 'cell')}; later runs without --rtol/--atol use them)"
                 )
         out.write("\n".join(printable(line) for line in lines) + "\n")
         out.flush()
@@ -559,8 +605,8 @@ def _ledger_check_lines(check: LedgerCheck) -> list[str]:
     if check.ok:
         if not check.reproducible_cells:
             return [f"{check.notebook}: no %%reproducible cell, no ledger needed"]
-        cells = "cell" if check.reproducible_cells == 1 else "cells"
-        return [f"{check.notebook}: ledger up to date ({check.reproducible_cells} %%reproducible {cells})"]
+        cells = counted(check.reproducible_cells, "%%reproducible cell")
+        return [f"{check.notebook}: ledger up to date ({cells})"]
     verb = "STALE LEDGER" if check.has_ledger else "NO LEDGER"
     hint = f"rerun {PROG} --update {check.notebook}" if check.has_ledger else f"run {PROG} {check.notebook}"
     return [f"{check.notebook}: {verb}", *(f"    {problem}" for problem in check.problems), f"    to fix: {hint}"]
@@ -573,12 +619,12 @@ def _summary(results: list[NotebookVerification]) -> str:
     not_written = sum(r.ledger_error is not None for r in results)
     summary = (
         f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
-        f"{differ} differ, {failed} failed to run"
+        f"{differ} {agreeing(differ, 'differs', 'differ')}, {failed} failed to run"
     )
     if unchecked:
         summary += f", {unchecked} recorded nothing"
     if not_written:
-        summary += f"; {not_written} {'ledger' if not_written == 1 else 'ledgers'} could not be written"
+        summary += f"; {counted(not_written, 'ledger')} could not be written"
     return summary
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import CellOptions, parse_cell_line
 from ..exceptions import ArgumentError
+from ..kernel.arguments import CellOptions, parse_cell_line
 from ..regular_files import NotRegularFile, read_regular_text
 
 # Line magics whose argument is a Python statement: the statement is kept.

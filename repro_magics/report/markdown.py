@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..compare.ledgers import DIVERGED, Comparison, Difference
+from ..compare.agreement import DIVERGED
+from ..compare.results import Comparison, Difference, backend_change_text
+from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from ..words import counted
 from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
@@ -44,6 +47,8 @@ def _first_difference(result: NotebookVerification) -> str:
     diverged: Comparison | None = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
     if diverged is None:
         return ""
+    if diverged.backend_change is not None:
+        return _table_text(backend_change_text(diverged))
     first: Difference = diverged.differences[0]
     return (
         f"{_cell(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
@@ -54,6 +59,9 @@ def _first_difference(result: NotebookVerification) -> str:
 
 def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
+    nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
+    if nothing and not result.nothing_recorded:
+        words += f" ({counted(nothing, 'cell')} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 

@@ -7,12 +7,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ..compare.epochs import training_line
-from ..compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from ..compare.results import Comparison, Difference, backend_change_text, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
-from ..verify.causes import likely_causes
+from ..verify.divergence_origin import ranked_causes
+from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from ..words import agreeing, counted
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
@@ -47,10 +50,6 @@ def _escaped(character: str) -> str:
     return character
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _cell(number: int | None, cell_id: str | None) -> str:
     label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
     return f"{label} (id {cell_id})" if cell_id else label
@@ -60,23 +59,8 @@ def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
-    """The comparison a notebook's verdict comes from: the first that diverged, else within tolerance."""
-    for verdict in (DIVERGED, WITHIN_TOLERANCE):
-        for comparison in comparisons:
-            if comparison.verdict == verdict:
-                return comparison
-    return comparisons[0] if comparisons else None
-
-
-def difference_text(comparison: Comparison, difference: Difference) -> str:
-    """Where a cell's records part and the two values there, as the report says it."""
-    baseline, new = comparison.baseline_label, comparison.new_label
-    return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
-
-
-def _cause_lines(notebook: Path, first: Difference) -> list[str]:
-    causes = likely_causes(notebook, first.cell_number)
+def _cause_lines(notebook: Path, first: Difference, origin_cell: int | None) -> list[str]:
+    causes = ranked_causes(notebook, first.cell_number, origin_cell)
     if causes is None:
         return []
     if not causes:
@@ -84,7 +68,9 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
+def _difference_lines(
+    comparison: Comparison, first: Difference, notebook: Path, origin_cell: int | None = None
+) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
@@ -93,7 +79,7 @@ def _difference_lines(comparison: Comparison, first: Difference, notebook: Path)
     spread = comparison.spread
     if spread is not None:
         lines.extend(f"    {line}" for line in advice_lines(spread))
-    lines.extend(_cause_lines(notebook, first))
+    lines.extend(_cause_lines(notebook, first, origin_cell))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
@@ -113,7 +99,7 @@ def _ledger_line(result: NotebookVerification) -> str | None:
     if result.ledger_action == NOT_WRITTEN:
         return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
-        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+        return f"  ledger saved: {result.ledger_path} ({counted(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
         return f"  ledger updated: {result.ledger_path}"
     if result.ledger_action == NOT_SAVED:
@@ -131,7 +117,7 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
 def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
-    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
         if failure.cell_id is None:
@@ -158,45 +144,58 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             "  ledger not saved: it would hold nothing to compare with",
         ]
     if comparison is None:
-        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+        lines = [f"{name}: recorded {counted(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED and comparison.backend_change is not None:
+        changed = len(comparison.differences)
+        lines = [
+            f"{name}: DIVERGED: {backend_change_text(comparison)}",
+            f"    {counted(changed, 'cell')} {agreeing(changed, 'differs', 'differ')}; no number is expected to match"
+            " across backends (verify on the recorded one, or rerun with --update to record this one)",
+        ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
+        parted = result.where_runs_part
+        origin_cell = parted.origin.cell_number if parted and parted.origin else None
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first, result.notebook),
+            *(f"    {line}" for line in (parted.lines() if parted else [])),
+            *_difference_lines(comparison, first, result.notebook, origin_cell),
         ]
     else:
-        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        compared = f"{counted(comparison.cells_compared, 'cell')}, {counted(comparison.numbers_compared, 'number')}"
+        nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
+        if nothing:
+            compared += f"; {counted(nothing, 'cell')} with nothing recorded"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
             used = (
-                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                f"tolerances calibrated for {counted(result.calibrated_cells, 'cell')}"
                 if result.calibrated_cells
                 else _tolerance_text(tolerance)
             )
             lines = [
-                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {compared}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
         else:
-            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+            lines = [f"{name}: identical {against}, bitwise ({compared}; {run_text})"]
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+def _difference_json(notebook: Path, difference: Difference, origin_cell: int | None) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
-    causes = likely_causes(notebook, difference.cell_number)
+    causes = ranked_causes(notebook, difference.cell_number, origin_cell)
     data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | None) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -205,8 +204,14 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "differences": [_difference_json(notebook, d, origin_cell) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "backend_change": (
+            None
+            if comparison.backend_change is None
+            else {"baseline": comparison.backend_change[0], "new": comparison.backend_change[1]}
+        ),
+        "cells_with_nothing_recorded": comparison.cells_with_nothing_recorded,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
@@ -215,6 +220,8 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
 
 
 def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
     return {
         "notebook": str(result.notebook),
         "ledger": str(result.ledger_path),
@@ -230,7 +237,9 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result.notebook, c, origin_cell) for c in result.comparisons],
+        "cells": [outcome.to_json() for outcome in result.cell_verdicts],
+        "where_runs_part": parted.to_json() if parted else None,
     }
 
 

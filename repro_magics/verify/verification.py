@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Tolerance,
-    compare_ledgers,
-    values_checked,
-)
-from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from ..compare.ledgers import compare_ledgers
+from ..compare.records import values_checked
+from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
-from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .divergence_origin import WhereRunsPart, where_runs_part
+from .options import VerifyOptions, backend_environment
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
+from .state_origin import CellState
+from .verdicts import CellOutcome, cell_outcomes
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -45,18 +45,6 @@ def overall_exit_status(statuses: set[int]) -> int:
 
 
 @dataclass
-class VerifyOptions:
-    runs: int | None = None
-    update: bool = False
-    baseline: Path | None = None
-    tolerance: Tolerance = field(default_factory=Tolerance)
-    timeout: float | None = 600
-    kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
-    require_records: bool = False
-
-
-@dataclass
 class NotebookVerification:
     """Everything `repro-verify` learned about one notebook."""
 
@@ -77,6 +65,15 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: Where the runs of the comparison the verdict comes from first parted (only when they differ).
+    where_runs_part: WhereRunsPart | None = None
+    #: The tolerance asked for (`--rtol`, `--atol`).
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @cached_property
+    def cell_verdicts(self) -> list[CellOutcome]:
+        """Each code cell's verdict, computed once for every report and the JupyterLab badges."""
+        return cell_outcomes(self)
 
     @property
     def failure(self) -> Any:
@@ -164,6 +161,7 @@ def verify_notebook(
         require_records=options.require_records,
         baseline=ledger,
         code_cells=code_cells(notebook.cells),
+        tolerance=options.tolerance,
     )
     runs = options.runs or (1 if ledger is not None else 2)
     cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
@@ -180,6 +178,9 @@ def verify_notebook(
             timeout=options.timeout,
             progress=progress,
             on_kernel_start=on_kernel_start,
+            environment=backend_environment(options, ledger),
+            fingerprints=options.fingerprints,
+            isolate=options.isolate,
         )
 
     if pool is not None and pool.size > 1 and runs > 1:
@@ -218,6 +219,8 @@ def verify_notebook(
                 )
             )
 
+    if options.fingerprints:
+        result.where_runs_part = _where_runs_part(result)
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
@@ -231,11 +234,42 @@ def verify_notebook(
         if not runs_agree:
             result.ledger_action = NOT_SAVED
         elif ledger is None:
-            _save(result, result.runs[0].records, SAVED)
+            first = result.runs[0]
+            _save(result, Ledger(first.records.records, first.records.environments, states=_states(first)), SAVED)
         else:
             latest = result.runs[-1].records
-            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+            states = _states(result.runs[-1])
+            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances, states), UPDATED)
     return result
+
+
+def _where_runs_part(result: NotebookVerification) -> WhereRunsPart | None:
+    """For the first comparison that diverged: the origin, from the states of its two sides."""
+    comparison = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
+    if comparison is None:
+        return None
+    number = _run_number(comparison.new_label)
+    if number is None:
+        return None
+    if comparison.baseline_label == "ledger":
+        baseline_states = [CellState.from_json(state) for state in result.baseline.states] if result.baseline else []
+    else:
+        baseline_number = _run_number(comparison.baseline_label)
+        baseline_states = result.runs[baseline_number - 1].states if baseline_number else []
+    return where_runs_part(
+        result.notebook, result.code_cells, baseline_states, result.runs[number - 1].states, result.runs, number
+    )
+
+
+def _states(run: NotebookRun) -> list[dict[str, Any]]:
+    """The run's states as the ledger keeps them: without their timings, which would change the file on every update."""
+    return [{key: value for key, value in state.to_json().items() if key != "seconds"} for state in run.states]
+
+
+def _run_number(label: str) -> int | None:
+    """`run 2` -> 2; the comparison's labels are how it names its sides."""
+    prefix, _, number = label.partition(" ")
+    return int(number) if prefix == "run" and number.isdigit() else None
 
 
 def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
