@@ -69,6 +69,8 @@ def test_when_a_random_map_built_under_the_magic_is_iterated_in_a_plain_cell_the
         " num_parallel_calls=4)\nn = 8"
     )
     assert found(tmp_path, LOAD, build, "preview = [int(x) for x in ds.take(3)]") == [(3, "RM105")]
+    assert found(tmp_path, LOAD, build, "first = ds.take(1).get_single_element()") == [(3, "RM105")]
+    assert found(tmp_path, LOAD, build, "total = ds.reduce(0, lambda a, b: a + b)") == [(3, "RM105")]
 
 
 def test_when_a_pydataset_with_workers_draws_nothing_then_it_is_left_alone(tmp_path: Path) -> None:

@@ -450,6 +450,6 @@ def iterated_names(node: ast.AST) -> set[str]:
             elif method_name(child) in _CONSUMING_METHODS:
                 sources.extend(child.args[:1])
                 sources.extend(item.value for item in child.keywords if item.arg in ("x", "validation_data"))
-            elif method_name(child) in ("as_numpy_iterator", "get_next"):
+            elif method_name(child) in ("as_numpy_iterator", "get_next", "get_single_element", "reduce"):
                 sources.append(child)
     return {name for source in sources if (name := root_name(source)) is not None}
