@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from cells import TRAINING
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.compare.agreement import Tolerance
 from repro_magics.verify.options import VerifyOptions

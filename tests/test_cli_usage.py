@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.cli.command import module_main
 from repro_magics.ledger.store import Ledger

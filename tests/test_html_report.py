@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM_FLAGS, run_cli
+from helpers import CHROMIUM_FLAGS, run_cli
 from html_pages import CASES, OUTSIDE_ADDRESS, Elements, verify_case, write_case
 
 from repro_magics.compare.agreement import Tolerance

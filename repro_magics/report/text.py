@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from ..compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
@@ -12,7 +11,7 @@ from ..compare.epochs import training_line
 from ..compare.results import Comparison, Difference, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
-from ..verify.causes import likely_causes
+from ..verify.causes import LikelyCause
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
@@ -62,8 +61,15 @@ def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def _cause_lines(notebook: Path, first: Difference) -> list[str]:
-    causes = likely_causes(notebook, first.cell_number)
+def _causes(result: NotebookVerification, difference: Difference) -> list[LikelyCause] | None:
+    """The likely causes the verification found for this cell ([] for a cell no longer in the notebook)."""
+    if difference.cell_number is None:
+        return []
+    return result.likely_causes.get(difference.cell_number)
+
+
+def _cause_lines(result: NotebookVerification, first: Difference) -> list[str]:
+    causes = _causes(result, first)
     if causes is None:
         return []
     if not causes:
@@ -71,7 +77,7 @@ def _cause_lines(notebook: Path, first: Difference) -> list[str]:
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
+def _difference_lines(comparison: Comparison, first: Difference, result: NotebookVerification) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
@@ -80,7 +86,7 @@ def _difference_lines(comparison: Comparison, first: Difference, notebook: Path)
     spread = comparison.spread
     if spread is not None:
         lines.extend(f"    {line}" for line in advice_lines(spread))
-    lines.extend(_cause_lines(notebook, first))
+    lines.extend(_cause_lines(result, first))
     others = comparison.differences[1:]
     if others:
         shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
@@ -151,7 +157,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
-            *_difference_lines(comparison, first, result.notebook),
+            *_difference_lines(comparison, first, result),
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
@@ -178,15 +184,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+def _difference_json(result: NotebookVerification, difference: Difference) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
-    causes = likely_causes(notebook, difference.cell_number)
+    causes = _causes(result, difference)
     data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
+def _comparison_json(result: NotebookVerification, comparison: Comparison) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -195,7 +201,7 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "differences": [_difference_json(result, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
         "cells_with_nothing_recorded": comparison.cells_with_nothing_recorded,
         "environment_compared": comparison.environment_compared,
@@ -221,7 +227,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+        "comparisons": [_comparison_json(result, c) for c in result.comparisons],
         "cells": [outcome.to_json() for outcome in result.cell_verdicts],
     }
 

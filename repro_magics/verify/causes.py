@@ -8,16 +8,18 @@ the functions the diverged cell calls.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..lint import Finding, NotebookReadError, read_notebook
 from ..lint.causes import likely_causes as lint_causes
-from ..lint.cells import Notebook
+from ..lint.cells import Notebook, read_cell
 from ..lint.check import is_suppressed, lint, notebook_ignores
 from ..lint.defuse import Facts
 from ..lint.output import docs_anchor
+from ..notebooks import code_cells
 
 # A cell that diverged recorded something, and repro-verify's kernel loads the
 # extension itself: "records nothing" and "extension not loaded" explain no divergence.
@@ -55,15 +57,28 @@ class LikelyCause:
         }
 
 
-@functools.lru_cache(maxsize=4)
-def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
-    """A notebook read and linted once per report, however many of its cells differ."""
-    try:
-        notebook = read_notebook(path)
-    except NotebookReadError:
-        return None
+def _lint(notebook: Notebook) -> tuple[Notebook, list[Finding], Facts]:
     facts = Facts(notebook)
     return notebook, lint(notebook, honour_suppressions=False, select=["ALL"], facts=facts), facts
+
+
+@functools.lru_cache(maxsize=4)
+def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
+    """A notebook read from disk and linted once, however many of its cells differ."""
+    try:
+        return _lint(read_notebook(path))
+    except NotebookReadError:
+        return None
+
+
+def _causes(linted: tuple[Notebook, list[Finding], Facts], cell_number: int) -> list[LikelyCause]:
+    notebook, findings, facts = linted
+    ignored = notebook_ignores(notebook)
+    return [
+        LikelyCause(cause.finding, cause.made_here, is_suppressed(notebook, cause.finding, ignored))
+        for cause in lint_causes(facts, cell_number, findings)
+        if cause.finding.code not in _NOT_CAUSES
+    ]
 
 
 def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCause] | None:
@@ -75,12 +90,14 @@ def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCa
     except OSError:
         return None
     linted = _linted(notebook_path, (status.st_mtime_ns, status.st_size))
-    if linted is None:
-        return None
-    notebook, findings, facts = linted
-    ignored = notebook_ignores(notebook)
-    return [
-        LikelyCause(cause.finding, cause.made_here, is_suppressed(notebook, cause.finding, ignored))
-        for cause in lint_causes(facts, cell_number, findings)
-        if cause.finding.code not in _NOT_CAUSES
-    ]
+    return None if linted is None else _causes(linted, cell_number)
+
+
+def causes_of_run(path: Path, notebook: Any, cell_numbers: set[int]) -> dict[int, list[LikelyCause]]:
+    """The likely causes for each of `cell_numbers` in the notebook as it was run (read once, linted once)."""
+    if not cell_numbers:
+        return {}
+    cells = [read_cell(cell.number, cell.source) for cell in code_cells(notebook.cells)]
+    metadata = notebook.get("metadata")
+    linted = _lint(Notebook(path, cells, metadata if isinstance(metadata, Mapping) else {}))
+    return {number: _causes(linted, number) for number in sorted(cell_numbers)}

@@ -14,6 +14,7 @@ from ..compare.records import values_checked
 from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
 from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .causes import LikelyCause, causes_of_run
 from .options import VerifyOptions
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
 from .verdicts import CellOutcome, cell_outcomes
@@ -63,6 +64,8 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: Lint findings that may explain each differing cell (by cell number), from the notebook as it was run.
+    likely_causes: dict[int, list[LikelyCause]] = field(default_factory=dict)
     #: The tolerance asked for (`--rtol`, `--atol`).
     tolerance: Tolerance = field(default_factory=Tolerance)
 
@@ -212,6 +215,8 @@ def verify_notebook(
                 )
             )
 
+    differing = {d.cell_number for c in result.comparisons for d in c.differences if d.cell_number is not None}
+    result.likely_causes = causes_of_run(notebook_path, notebook, differing)
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
