@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 from pathlib import Path
@@ -17,7 +16,7 @@ from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
 from repro_magics.notebooks import CodeCell
-from repro_magics.report.files import report_writers
+from repro_magics.report.files import ReportPaths, report_writers
 from repro_magics.report.html import MAX_FIGURES, html_report
 from repro_magics.verify.runner import NotebookRun
 
@@ -127,8 +126,9 @@ def test_when_a_plot_cannot_be_drawn_then_the_html_report_is_not_written_and_the
     fresh = with_metric("loss", [1.7e308, -1.7e308])
     results = [verification("huge.ipynb", baseline, fresh, Tolerance())]
     page = tmp_path / "report.html"
-    arguments = argparse.Namespace(json=None, markdown=None, html=page)
-    (write,) = report_writers(arguments, results, Tolerance(), [], "repro-verify --html report.html", "repro-verify")
+    (write,) = report_writers(
+        ReportPaths(html=page), results, Tolerance(), [], "repro-verify --html report.html", "repro-verify"
+    )
     err = io.StringIO()
     assert write(verdicts, err) == after
     message = err.getvalue()

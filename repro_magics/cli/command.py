@@ -11,7 +11,7 @@ from typing import TextIO
 from .._version import __version__
 from ..compare.agreement import Tolerance
 from ..exceptions import KernelNotFound, LedgerError, NotebookError, ReportPathError, UsageFailure
-from ..report.files import check_report_paths, report_writers
+from ..report.files import ReportPaths, check_report_paths, report_writers
 from ..report.text import format_verification, printable
 from ..verify.options import VerifyOptions
 from ..verify.parallel import verify_each
@@ -31,6 +31,10 @@ from .progress import ProgressLine
 from .signals import guarded
 
 __all__ = ["main", "module_main", "run_verify", "verify_parser"]
+
+
+def _report_paths(arguments: argparse.Namespace) -> ReportPaths:
+    return ReportPaths(arguments.json, arguments.markdown, arguments.html, arguments.force_json)
 
 
 def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
@@ -63,7 +67,7 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
     except (NotebookError, LedgerError) as error:
         raise UsageFailure(str(error)) from None
     try:
-        check_report_paths(arguments, inputs)
+        check_report_paths(_report_paths(arguments), inputs)
     except ReportPathError as error:
         raise UsageFailure(str(error)) from None
     return inputs
@@ -114,7 +118,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.flush()
     command = shlex.join([*arguments.prog.split(), *arguments.argv])
     heading = PROG if arguments.shard is None else f"{PROG}, shard {arguments.shard}"
-    for write in report_writers(arguments, results, tolerance, not_verified, command, heading):
+    for write in report_writers(_report_paths(arguments), results, tolerance, not_verified, command, heading):
         status = write(status, err)
     return status
 
