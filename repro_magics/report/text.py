@@ -11,6 +11,7 @@ from ..compare.epochs import training_line
 from ..compare.results import Comparison, Difference, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
+from ..notebooks import cell_label
 from ..verify.causes import LikelyCause
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
@@ -52,11 +53,6 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _cell(number: int | None, cell_id: str | None) -> str:
-    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
-    return f"{label} (id {cell_id})" if cell_id else label
-
-
 def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
@@ -89,7 +85,7 @@ def _difference_lines(comparison: Comparison, first: Difference, result: Noteboo
     lines.extend(_cause_lines(result, first))
     others = comparison.differences[1:]
     if others:
-        shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
+        shown = ", ".join(cell_label(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
         more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
         lines.append(f"    later cells that differ too: {shown}{more}")
     if comparison.environment_changes:
@@ -130,7 +126,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         if failure.cell_id is None:
             where, line = "the start, before the first cell", ""
         else:
-            where = _cell(failure.cell_number, failure.cell_id)
+            where = cell_label(failure.cell_number, failure.cell_id)
             line = f": {failure.source_first_line}" if failure.source_first_line else ""
         return [
             f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
@@ -156,7 +152,7 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         first = comparison.differences[0]
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
-            f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
+            f"first at {cell_label(first.cell_number, first.cell_id)}: {first.source_first_line}",
             *_difference_lines(comparison, first, result),
         ]
     else:
