@@ -74,7 +74,7 @@ def test_when_the_environment_changed_then_its_row_is_highlighted_and_the_table_
     assert page.cells(changed) == ["packages.keras", "3.15.1", "3.16.0"]
     assert [page.cells(row) for row in page.having("tr", "same")] == [["python", "3.11.7", "3.11.7"]]
     (details,) = page.having("details")
-    assert "open" in details.attributes and "1 entries differ" in details.text
+    assert "open" in details.attributes and "1 entry differs" in details.text
 
 
 def test_when_text_from_a_notebook_holds_markup_then_the_page_shows_it_as_text() -> None:

@@ -24,6 +24,7 @@ from ..verify.verification import (
     overall_exit_status,
     read_input,
 )
+from ..words import agreeing, counted
 from .ledger_check import check_ledgers
 from .modes import run_calibrate, run_trace
 from .parser import EPILOG, PROG, Parser, add_verify_arguments, parse_arguments, verify_parser
@@ -96,11 +97,14 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         timeout=arguments.timeout or None,
         kernel_name=arguments.kernel,
         require_records=arguments.require_records,
+        backend=arguments.backend,
+        fingerprints=arguments.state_fingerprints,
+        isolate=arguments.isolate,
     )
-    progress = ProgressLine(err, arguments.quiet)
+    progress = ProgressLine(err, arguments.quiet, arguments.verbose)
 
     def show(result: NotebookVerification) -> None:
-        progress.finished(result.notebook)
+        progress.finished(result.notebook, result.runs)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
         out.flush()
         progress.redraw()
@@ -130,12 +134,12 @@ def _summary(results: list[NotebookVerification]) -> str:
     not_written = sum(r.ledger_error is not None for r in results)
     summary = (
         f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
-        f"{differ} differ, {failed} failed to run"
+        f"{differ} {agreeing(differ, 'differs', 'differ')}, {failed} failed to run"
     )
     if unchecked:
         summary += f", {unchecked} recorded nothing"
     if not_written:
-        summary += f"; {not_written} {'ledger' if not_written == 1 else 'ledgers'} could not be written"
+        summary += f"; {counted(not_written, 'ledger')} could not be written"
     return summary
 
 

@@ -7,6 +7,7 @@ from typing import TextIO
 from ..ledger.check import LedgerCheck, check_ledger
 from ..report.text import printable
 from ..verify.verification import EXIT_DIFFERENT, EXIT_REPRODUCED, VerifyInput
+from ..words import counted
 from .parser import PROG
 
 
@@ -24,8 +25,8 @@ def _ledger_check_lines(check: LedgerCheck) -> list[str]:
     if check.ok:
         if not check.reproducible_cells:
             return [f"{check.notebook}: no %%reproducible cell, no ledger needed"]
-        cells = "cell" if check.reproducible_cells == 1 else "cells"
-        return [f"{check.notebook}: ledger up to date ({check.reproducible_cells} %%reproducible {cells})"]
+        cells = counted(check.reproducible_cells, "%%reproducible cell")
+        return [f"{check.notebook}: ledger up to date ({cells})"]
     verb = "STALE LEDGER" if check.has_ledger else "NO LEDGER"
     hint = f"rerun {PROG} --update {check.notebook}" if check.has_ledger else f"run {PROG} {check.notebook}"
     return [f"{check.notebook}: {verb}", *(f"    {problem}" for problem in check.problems), f"    to fix: {hint}"]

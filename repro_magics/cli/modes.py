@@ -9,6 +9,7 @@ from ..exceptions import KernelNotFound, UsageFailure
 from ..report.text import printable
 from ..verify.options import VerifyOptions
 from ..verify.verification import EXIT_DIFFERENT, EXIT_FAILED_TO_RUN, EXIT_NOT_WRITTEN, VerifyInput, overall_exit_status
+from ..words import counted
 from .progress import ProgressLine
 
 
@@ -32,8 +33,8 @@ def run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Tex
         raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
     if arguments.update:
         raise UsageFailure("--trace leaves the ledger alone; drop --update")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = ProgressLine(err, arguments.quiet)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
+    progress = ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -45,7 +46,7 @@ def run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Tex
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, result.runs)
         if result.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
         elif result.cells:
@@ -62,8 +63,8 @@ def run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out:
         raise UsageFailure(f"--calibrate runs the notebook --calibrate times and writes no report; drop {flag}")
     if arguments.rtol or arguments.atol:
         raise UsageFailure("--calibrate measures the tolerance; drop --rtol and --atol")
-    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel)
-    progress = ProgressLine(err, arguments.quiet)
+    options = VerifyOptions(timeout=arguments.timeout or None, kernel_name=arguments.kernel, backend=arguments.backend)
+    progress = ProgressLine(err, arguments.quiet, arguments.verbose)
     statuses = set()
     for given in inputs:
         try:
@@ -76,7 +77,7 @@ def run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out:
             )
         except KernelNotFound as error:
             raise UsageFailure(str(error)) from None
-        progress.finished(given.path)
+        progress.finished(given.path, calibration.runs)
         lines = calibration_lines(calibration)
         if calibration.failure is not None:
             statuses.add(EXIT_FAILED_TO_RUN)
@@ -93,7 +94,7 @@ def run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out:
                 stored = len(ledger.tolerances)
                 lines.append(
                     f"  ledger saved: {given.ledger_path} (run 1's records, tolerances for "
-                    f"{stored} {'cell' if stored == 1 else 'cells'}; later runs without --rtol/--atol use them)"
+                    f"{counted(stored, 'cell')}; later runs without --rtol/--atol use them)"
                 )
         out.write("\n".join(printable(line) for line in lines) + "\n")
         out.flush()

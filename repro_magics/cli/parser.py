@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from .._version import __version__
 from ..exceptions import ArgumentError, ShardError, UsageFailure
-from ..verify.options import parse_non_negative_float
+from ..verify.options import KERAS_BACKENDS, parse_non_negative_float
 from ..verify.shard import Shard, parse_shard
 
 EPILOG = """\
@@ -128,6 +128,12 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="an installed kernel spec to run (default: the reproducible kernel of this Python)",
     )
     parser.add_argument(
+        "--backend",
+        choices=KERAS_BACKENDS,
+        help="the Keras backend to run on (default: the one the ledger was recorded on, else KERAS_BACKEND, "
+        "else Keras' default)",
+    )
+    parser.add_argument(
         "--require-records",
         action="store_true",
         help="fail (exit status 5) for a notebook whose %%%%reproducible cells recorded no value to compare",
@@ -182,7 +188,26 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help='also write a self-contained HTML report with plots here (needs "repro-magics[report]")',
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="when the output is not a terminal (a CI log), a progress line per cell, not only one per run",
+    )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each fresh run in its own temporary copy of the notebook's folder, so that no run sees the files "
+        "another wrote (a checkpoint, a cache); costs a copy of the folder per run",
+    )
+    parser.add_argument(
+        "--no-state-fingerprints",
+        dest="state_fingerprints",
+        action="store_false",
+        help="do not fingerprint each kernel's variables after every cell; runs that differ then get no origin line",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",

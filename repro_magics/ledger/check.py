@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..notebooks import cell_label, code_cells
+from ..words import counted
 from .staleness import STALE, notebook_cell_source_hash, record_states
 from .store import Ledger, ledger_path_for
 
@@ -59,8 +60,7 @@ def check_ledger(
             check.problems.append(f"{where}: not in the ledger (never recorded)")
     if ledger is None and check.reproducible_cells:
         check.problems.append(
-            f"no ledger ({check.ledger_path.name}) for {check.reproducible_cells} %%reproducible "
-            f"{'cell' if check.reproducible_cells == 1 else 'cells'}"
+            f"no ledger ({check.ledger_path.name}) for {counted(check.reproducible_cells, '%%reproducible cell')}"
         )
     for state in states:
         cell_id = state.record.get("cell_id")

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..compare.agreement import DIVERGED
-from ..compare.results import Comparison, Difference
+from ..compare.results import Comparison, Difference, backend_change_text
 from ..notebooks import cell_label
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from ..words import counted
 from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
@@ -42,6 +43,8 @@ def _first_difference(result: NotebookVerification) -> str:
     diverged: Comparison | None = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
     if diverged is None:
         return ""
+    if diverged.backend_change is not None:
+        return _table_text(backend_change_text(diverged))
     first: Difference = diverged.differences[0]
     return (
         f"{cell_label(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
@@ -54,7 +57,7 @@ def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
     nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
     if nothing and not result.nothing_recorded:
-        words += f" ({nothing} {'cell' if nothing == 1 else 'cells'} with nothing recorded)"
+        words += f" ({counted(nothing, 'cell')} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 

@@ -8,13 +8,14 @@ from typing import Any
 
 from ..compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ..compare.epochs import training_line
-from ..compare.results import Comparison, Difference, difference_text, worst_comparison
+from ..compare.results import Comparison, Difference, backend_change_text, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
 from ..notebooks import cell_label
 from ..verify.causes import LikelyCause
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from ..words import agreeing, counted
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
@@ -47,10 +48,6 @@ def _escaped(character: str) -> str:
         code = ord(character)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return character
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _tolerance_text(tolerance: Tolerance) -> str:
@@ -102,7 +99,7 @@ def _ledger_line(result: NotebookVerification) -> str | None:
     if result.ledger_action == NOT_WRITTEN:
         return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
-        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+        return f"  ledger saved: {result.ledger_path} ({counted(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
         return f"  ledger updated: {result.ledger_path}"
     if result.ledger_action == NOT_SAVED:
@@ -120,7 +117,7 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
 def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
-    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
         if failure.cell_id is None:
@@ -147,35 +144,44 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             "  ledger not saved: it would hold nothing to compare with",
         ]
     if comparison is None:
-        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+        lines = [f"{name}: recorded {counted(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED and comparison.backend_change is not None:
+        changed = len(comparison.differences)
+        lines = [
+            f"{name}: DIVERGED: {backend_change_text(comparison)}",
+            f"    {counted(changed, 'cell')} {agreeing(changed, 'differs', 'differ')}; no number is expected to match"
+            " across backends (verify on the recorded one, or rerun with --update to record this one)",
+        ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
+        parted = result.where_runs_part
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
             f"first at {cell_label(first.cell_number, first.cell_id)}: {first.source_first_line}",
+            *(f"    {line}" for line in (parted.lines() if parted else [])),
             *_difference_lines(comparison, first, result),
         ]
     else:
-        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        compared = f"{counted(comparison.cells_compared, 'cell')}, {counted(comparison.numbers_compared, 'number')}"
         nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
         if nothing:
-            counted += f"; {_plural(nothing, 'cell')} with nothing recorded"
+            compared += f"; {counted(nothing, 'cell')} with nothing recorded"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
             used = (
-                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                f"tolerances calibrated for {counted(result.calibrated_cells, 'cell')}"
                 if result.calibrated_cells
                 else _tolerance_text(tolerance)
             )
             lines = [
-                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {compared}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
         else:
-            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+            lines = [f"{name}: identical {against}, bitwise ({compared}; {run_text})"]
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 
@@ -199,6 +205,11 @@ def _comparison_json(result: NotebookVerification, comparison: Comparison) -> di
         "max_rel_difference": json_float(comparison.max_rel_difference),
         "differences": [_difference_json(result, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "backend_change": (
+            None
+            if comparison.backend_change is None
+            else {"baseline": comparison.backend_change[0], "new": comparison.backend_change[1]}
+        ),
         "cells_with_nothing_recorded": comparison.cells_with_nothing_recorded,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
@@ -208,6 +219,7 @@ def _comparison_json(result: NotebookVerification, comparison: Comparison) -> di
 
 
 def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    parted = result.where_runs_part
     return {
         "notebook": str(result.notebook),
         "ledger": str(result.ledger_path),
@@ -225,6 +237,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
         ],
         "comparisons": [_comparison_json(result, c) for c in result.comparisons],
         "cells": [outcome.to_json() for outcome in result.cell_verdicts],
+        "where_runs_part": parted.to_json() if parted else None,
     }
 
 

@@ -8,18 +8,16 @@ the functions the diverged cell calls.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..lint import Finding, NotebookReadError, read_notebook
 from ..lint.causes import likely_causes as lint_causes
-from ..lint.cells import Notebook, read_cell
+from ..lint.cells import Notebook
 from ..lint.check import is_suppressed, lint, notebook_ignores
 from ..lint.defuse import Facts
 from ..lint.output import docs_anchor
-from ..notebooks import code_cells
 
 # A cell that diverged recorded something, and repro-verify's kernel loads the
 # extension itself: "records nothing" and "extension not loaded" explain no divergence.
@@ -91,13 +89,3 @@ def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCa
         return None
     linted = _linted(notebook_path, (status.st_mtime_ns, status.st_size))
     return None if linted is None else _causes(linted, cell_number)
-
-
-def causes_of_run(path: Path, notebook: Any, cell_numbers: set[int]) -> dict[int, list[LikelyCause]]:
-    """The likely causes for each of `cell_numbers` in the notebook as it was run (read once, linted once)."""
-    if not cell_numbers:
-        return {}
-    cells = [read_cell(cell.number, cell.source) for cell in code_cells(notebook.cells)]
-    metadata = notebook.get("metadata")
-    linted = _lint(Notebook(path, cells, metadata if isinstance(metadata, Mapping) else {}))
-    return {number: _causes(linted, number) for number in sorted(cell_numbers)}

@@ -23,6 +23,7 @@ from ...ledger.store import Ledger, record_key
 from ...notebooks import cell_label
 from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NotebookVerification
+from ...words import counted
 from ..text import format_verification
 
 RECORDED = CellVerdict.RECORDED.value
@@ -217,7 +218,11 @@ def _arrays(
         kind = encoded.get("type")
         if kind not in {"array", "model"}:
             continue
-        label = f"value '{name}'" if kind == "array" else f"model '{name}' ({len(encoded.get('weights', {}))} weights)"
+        label = (
+            f"value '{name}'"
+            if kind == "array"
+            else f"model '{name}' ({counted(len(encoded.get('weights', {})), 'weight')})"
+        )
         all_counts, all_differences = [], []
         for side, partner in partners:
             other = (partner or {}).get("values", {}).get(name)
