@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from cells import TRAINING
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.compare.agreement import Tolerance
 from repro_magics.compare.ledgers import compare_ledgers

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from test_verify_faults import REPRO_VERIFY
 
 THREE_CELLS = ("import numpy as np", "%%reproducible seed=1 record=x\nx = np.random.rand(2)", "y = x * 2")

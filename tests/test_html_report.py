@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM_FLAGS, run_cli
+from helpers import CHROMIUM_FLAGS, run_cli
 from html_pages import (
     CASES,
     OUTSIDE_ADDRESS,

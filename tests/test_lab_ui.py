@@ -26,7 +26,7 @@ from typing import Any
 import nbformat
 import psutil
 import pytest
-from conftest import CHROMIUM_FLAGS
+from helpers import CHROMIUM_FLAGS
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from repro_magics.kernel_extension import KERNEL_EXT_ARGUMENT

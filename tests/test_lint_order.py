@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.lint import lint, lint_path, read_notebook
 from repro_magics.lint.causes import likely_causes

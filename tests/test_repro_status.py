@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cells import TRAINING
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.ledger.store import Ledger
 

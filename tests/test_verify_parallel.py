@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from test_verify_faults import REPRO_VERIFY, is_running, processes_marked
 
 from repro_magics.notebooks import read_notebook

@@ -14,7 +14,8 @@ from ..compare.records import values_checked
 from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
 from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
-from .divergence_origin import WhereRunsPart, where_runs_part
+from .causes import LikelyCause
+from .divergence_origin import WhereRunsPart, ranked_causes, where_runs_part
 from .options import VerifyOptions, backend_environment
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
 from .state_origin import CellState
@@ -65,6 +66,8 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: Lint findings that may explain each differing cell (by cell number), from the notebook as it was run.
+    likely_causes: dict[int, list[LikelyCause]] = field(default_factory=dict)
     #: Where the runs of the comparison the verdict comes from first parted (only when they differ).
     where_runs_part: WhereRunsPart | None = None
     #: The tolerance asked for (`--rtol`, `--atol`).
@@ -221,6 +224,13 @@ def verify_notebook(
 
     if options.fingerprints:
         result.where_runs_part = _where_runs_part(result)
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
+    differing = {d.cell_number for c in result.comparisons for d in c.differences if d.cell_number is not None}
+    for number in sorted(differing):
+        causes = ranked_causes(notebook_path, number, origin_cell)
+        if causes is not None:
+            result.likely_causes[number] = causes
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
