@@ -32,6 +32,10 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = ReproducibleMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.remember_cell_id)
+    from .kernel.state_fingerprints import install_state_recorder
+
+    # Kept on the magics, so that unloading finds the hook to remove.
+    magics.state_recorder = install_state_recorder(ipython)  # type: ignore[attr-defined]
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -45,3 +49,7 @@ def unload_ipython_extension(ipython: Any) -> None:
             manager.magics[kind].pop(name, None)
     if instance is not None:
         ipython.events.unregister("pre_run_cell", instance.remember_cell_id)
+        recorder = getattr(instance, "state_recorder", None)
+        if recorder is not None:
+            ipython.events.unregister("pre_run_cell", recorder.before_cell)
+            ipython.events.unregister("post_run_cell", recorder.after_cell)

@@ -83,7 +83,9 @@ def calibrate_notebook(given: VerifyInput, runs: int, options: VerifyOptions, pr
             on_run_start(number, runs)
         run = run_notebook(
             given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-            progress=progress, environment=backend_environment(options, given.ledger),
+            progress=progress,
+            fingerprints=False,  # the spread needs no origin
+            environment=backend_environment(options, given.ledger),
         )  # fmt: skip
         calibration.runs.append(run)
         if run.failure:

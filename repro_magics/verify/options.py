@@ -28,9 +28,27 @@ def parse_non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise ArgumentError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
+    if not is_non_negative(value):
         raise ArgumentError(f"{text!r} must be a finite number of 0 or more")
     return value
+
+
+def is_non_negative(value: float) -> bool:
+    """The rule for a tolerance or a timeout, whoever gives it: a finite number of 0 or more."""
+    return math.isfinite(value) and value >= 0
+
+
+def non_negative_number(value: object) -> float:
+    """A tolerance given as a number (JSON, an ini file), or `ArgumentError`; True and False are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(f"{value!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the largest float, such as 10**400
+        raise ArgumentError("the number is too large") from None
+    if not is_non_negative(number):
+        raise ArgumentError(f"{value!r} must be a finite number of 0 or more")
+    return number
 
 
 @dataclass
@@ -45,6 +63,10 @@ class VerifyOptions:
     require_records: bool = False
     #: The Keras backend to run on (`--backend`), over the ledger's and `KERAS_BACKEND`.
     backend: str | None = None
+    #: Fingerprint each kernel's state after every cell, to find where runs that differ first parted.
+    fingerprints: bool = True
+    #: Run each fresh run in its own temporary copy of the notebook's folder.
+    isolate: bool = False
 
 
 def chosen_backend(
