@@ -10,7 +10,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -19,11 +18,20 @@ from typing import NoReturn, TextIO
 from . import __version__
 from .arguments import ArgumentError, parse_non_negative_float
 from .compare import Tolerance
+from .engines import (
+    DASK_ADDRESS_VARIABLE,
+    EngineError,
+    EngineSettings,
+    executor_address,
+    is_bad_news,
+    open_executor,
+    verify_all,
+)
 from .ledger import LedgerError
 from .ledger_check import LedgerCheck, check_ledger
 from .report import format_verification, printable
 from .report_files import ReportPathError, check_report_paths, report_writers
-from .runner import KernelNotFound, KernelPool, NotebookError, RunStopped
+from .runner import KernelNotFound, NotebookError
 from .shard import Shard, ShardError, parse_shard
 from .verify import (
     EXIT_DIFFERENT,
@@ -192,6 +200,19 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         "(default 1; auto: one per core)",
     )
     parser.add_argument(
+        "--executor",
+        metavar="SCHEME://HOST:PORT",
+        help="verify each notebook as a task on a cluster, one kernel per task: dask://HOST:PORT for a "
+        f"dask.distributed scheduler (default: ${DASK_ADDRESS_VARIABLE} if set, else kernels on this machine; "
+        'needs "repro-magics[dask]")',
+    )
+    parser.add_argument(
+        "--ship-folder",
+        action="store_true",
+        help="with --executor: send each notebook's folder with its task (up to 64 MiB), for workers that do "
+        "not share this machine's filesystem",
+    )
+    parser.add_argument(
         "--fail-fast", action="store_true", help="stop at the first notebook that differs or fails to run"
     )
     parser.add_argument(
@@ -260,9 +281,15 @@ class _ProgressLine:
         self._this_thread.prefix = f"{notebook} run {number}/{runs}"
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
+        self._show(getattr(self._this_thread, "prefix", ""), number, total, source_line)
+
+    def cell_of(self, notebook: Path, run: int, runs: int, number: int, total: int, source_line: str) -> None:
+        """A cell of a run elsewhere (a cluster's worker), named by its notebook and run."""
+        self._show(f"{notebook} run {run}/{runs}", number, total, source_line)
+
+    def _show(self, prefix: str, number: int, total: int, source_line: str) -> None:
         if self.quiet:
             return
-        prefix = getattr(self._this_thread, "prefix", "")
         with self._lock:
             if self.interactive:
                 self._running[prefix] = f"{prefix}: cell {number}/{total}"
@@ -304,6 +331,10 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             KernelSpecManager().get_kernel_spec(arguments.kernel)
         except NoSuchKernel:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
+    if arguments.ship_folder and (executor_address(arguments.executor) is None or arguments.jobs != 1):
+        raise UsageFailure("--ship-folder goes with --executor (or $DASK_SCHEDULER_ADDRESS)")
+    if arguments.executor is not None and arguments.jobs != 1:
+        raise UsageFailure("--executor runs one kernel per task on the cluster's workers; drop -j")
     if arguments.force_json and arguments.json is None:
         raise UsageFailure("--force-json goes with --json PATH")
     if arguments.check_ledger:
@@ -315,6 +346,7 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             ("--html", arguments.html is not None),
             ("--trace", arguments.trace),
             ("--calibrate", arguments.calibrate is not None),
+            ("--executor", arguments.executor is not None),
         )
         for option, given in writes_nothing:
             if given:
@@ -363,7 +395,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress.redraw()
 
     try:
-        results, not_verified = _verify_each(inputs, options, arguments.jobs, arguments.fail_fast, progress, show)
+        results, not_verified = _verify_each(inputs, arguments, options, progress, show)
     except KernelNotFound as error:
         raise UsageFailure(str(error)) from None
     status = overall_exit_status({result.exit_status for result in results})
@@ -383,7 +415,12 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
     from .diagnosis.trace import trace_lines, trace_notebook
 
-    for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
+    for flag, given in (
+        ("--runs", arguments.runs),
+        ("--json", arguments.json),
+        ("--baseline", arguments.baseline),
+        ("--executor", arguments.executor),
+    ):
         if given is not None:
             raise UsageFailure(f"--trace runs each notebook twice and writes no report; drop {flag}")
     if arguments.update:
@@ -414,7 +451,12 @@ def _run_trace(arguments: argparse.Namespace, inputs: list[VerifyInput], out: Te
 def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out: TextIO, err: TextIO) -> int:
     from .diagnosis.calibrate import calibrate_notebook, calibrated_ledger, calibration_lines
 
-    for flag, given in (("--runs", arguments.runs), ("--json", arguments.json), ("--baseline", arguments.baseline)):
+    for flag, given in (
+        ("--runs", arguments.runs),
+        ("--json", arguments.json),
+        ("--baseline", arguments.baseline),
+        ("--executor", arguments.executor),
+    ):
         if given is not None:
             raise UsageFailure(f"--calibrate runs the notebook --calibrate times and writes no report; drop {flag}")
     if arguments.rtol or arguments.atol:
@@ -457,86 +499,44 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
     return overall_exit_status(statuses)
 
 
-def _is_bad_news(result: NotebookVerification) -> bool:
-    return result.exit_status in (EXIT_DIFFERENT, EXIT_FAILED_TO_RUN)
-
-
 def _verify_each(
     inputs: list[VerifyInput],
+    arguments: argparse.Namespace,
     options: VerifyOptions,
-    jobs: int,
-    fail_fast: bool,
     progress: _ProgressLine,
     show: Callable[[NotebookVerification], None],
 ) -> tuple[list[NotebookVerification], list[Path]]:
-    """Verify the notebooks, `jobs` kernels at a time; `show` each result in the order given.
+    """Verify the notebooks, one after the other here, or on an engine (`-j N`, `--executor`); `show` each
+    result in the order given.
 
     Returns the results and, after --fail-fast stopped, the notebooks not verified.
     """
-
-    def verify(given: VerifyInput, pool: KernelPool | None) -> NotebookVerification:
-        return verify_notebook(
-            given,
-            options,
-            progress=progress.cell,
-            on_run_start=lambda number, runs: progress.start_run(given.path, number, runs),
-            pool=pool,
-        )
-
-    results: list[NotebookVerification] = []
-    if jobs == 1:
+    # -j N asks for this machine's kernels, over $DASK_SCHEDULER_ADDRESS.
+    address = executor_address(arguments.executor) if arguments.jobs == 1 else None
+    if address is None and arguments.jobs == 1:
+        results: list[NotebookVerification] = []
         for index, given in enumerate(inputs):
-            results.append(verify(given, None))
+            results.append(
+                verify_notebook(
+                    given,
+                    options,
+                    progress=progress.cell,
+                    on_run_start=lambda number, runs, path=given.path: progress.start_run(path, number, runs),
+                )
+            )
             show(results[-1])
-            if fail_fast and _is_bad_news(results[-1]):
+            if arguments.fail_fast and is_bad_news(results[-1]):
                 return results, [given.path for given in inputs[index + 1 :]]
         return results, []
-    return _verify_side_by_side(inputs, jobs, fail_fast, verify, show)
-
-
-def _verify_side_by_side(
-    inputs: list[VerifyInput],
-    jobs: int,
-    fail_fast: bool,
-    verify: Callable[[VerifyInput, KernelPool | None], NotebookVerification],
-    show: Callable[[NotebookVerification], None],
-) -> tuple[list[NotebookVerification], list[Path]]:
-    pool = KernelPool(jobs)
-    done: dict[int, NotebookVerification] = {}
-    stopped: set[int] = set()
-    shown = 0
-    # Threads, not processes: each drives its kernel through its own event
-    # loop and mostly waits on it; the kernels do the work, in processes.
-    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="repro-verify notebook")
+    settings = EngineSettings(options, progress, jobs=arguments.jobs, ship_folder=arguments.ship_folder)
     try:
-        futures: dict[Future[NotebookVerification], int] = {
-            executor.submit(verify, given, pool): index for index, given in enumerate(inputs)
-        }
-        pending = set(futures)
-        while pending:
-            # A timeout, so that the main thread keeps taking signals.
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = futures[future]
-                if future.cancelled() or isinstance(future.exception(), RunStopped):
-                    stopped.add(index)
-                    continue
-                done[index] = future.result()
-                if fail_fast and _is_bad_news(done[index]) and not pool.stopped:
-                    pool.stop()
-                    for other in pending:
-                        other.cancel()
-            while shown < len(inputs) and (shown in done or shown in stopped):
-                if shown in done:
-                    show(done[shown])
-                shown += 1
-    except BaseException:
-        pool.stop()
-        executor.shutdown(wait=True, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
-    results = [done[index] for index in sorted(done)]
-    return results, [inputs[index].path for index in sorted(stopped)]
+        executor = open_executor(address, settings)
+    except EngineError as error:
+        raise UsageFailure(str(error)) from None
+    try:
+        return verify_all(inputs, executor, arguments.fail_fast, show)
+    except EngineError as error:
+        raise UsageFailure(str(error)) from None
 
 
 def _check_ledgers(inputs: list[VerifyInput], out: TextIO) -> int:

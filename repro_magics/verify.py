@@ -69,6 +69,8 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
+    pending_ledger: Ledger | None = None
 
     @property
     def failure(self) -> Any:
@@ -134,6 +136,7 @@ def verify_notebook(
     on_run_start: Any = None,
     on_kernel_start: KernelStarted | None = None,
     pool: KernelPool | None = None,
+    write: bool = True,
 ) -> NotebookVerification:
     """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
 
@@ -146,6 +149,9 @@ def verify_notebook(
     a thread of its own that calls `on_run_start` and then `progress`; the
     first failed run is reported, as when they run one after the other.
     `RunStopped` passes through when the pool is stopped.
+
+    With `write=False` the ledger decided on is left in `pending_ledger`
+    for `write_ledger`, so that one process, the client, writes every ledger.
     """
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
@@ -223,10 +229,12 @@ def verify_notebook(
         if not runs_agree:
             result.ledger_action = NOT_SAVED
         elif ledger is None:
-            _save(result, result.runs[0].records, SAVED)
+            _decide(result, result.runs[0].records, SAVED)
         else:
             latest = result.runs[-1].records
-            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+            _decide(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+    if write:
+        write_ledger(result)
     return result
 
 
@@ -238,13 +246,20 @@ def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
     }
 
 
-def _save(result: NotebookVerification, records: Ledger, action: str) -> None:
-    """Write the ledger; a failure is kept on the result, so the verdict stands and the next notebook runs."""
+def _decide(result: NotebookVerification, records: Ledger, action: str) -> None:
+    result.pending_ledger = records
+    result.ledger_action = action
+
+
+def write_ledger(result: NotebookVerification) -> None:
+    """Write the ledger decided on, if any; a failure is kept on the result, so the verdict stands and the next
+    notebook runs."""
+    records, result.pending_ledger = result.pending_ledger, None
+    if records is None:
+        return
     try:
         records.save(result.ledger_path)
     except OSError as error:
         # The error may name a temporary file beside the ledger; the user knows the ledger.
         result.ledger_action = NOT_WRITTEN
         result.ledger_error = f"could not write {result.ledger_path}: {error.strerror or error}"
-    else:
-        result.ledger_action = action

@@ -108,3 +108,15 @@ WRONG_INNER_TYPES = {
         "records[0].values is null; expected an object",
     ),
 }
+
+
+@pytest.fixture
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Dask scheduler and two nanny-managed workers, separate processes on 127.0.0.1; stopped by process id."""
+    from dask_cluster import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("dask-cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
