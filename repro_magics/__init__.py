@@ -21,8 +21,10 @@ def load_ipython_extension(ipython: Any) -> None:
     the reproducible kernel loads the extension at start, and notebooks that
     follow the README load it once more.
     """
+    from .input_reads import watch_reads
     from .magics import ReproducibleMagics
 
+    watch_reads()
     if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
         return
     magics = ReproducibleMagics(ipython)

@@ -17,6 +17,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from .arguments import ArgumentError, parse_non_negative_float
+from .changed import note_verification, shown_time, unchanged_since
 from .compare import Tolerance
 from .engines import (
     DASK_ADDRESS_VARIABLE,
@@ -24,6 +25,7 @@ from .engines import (
     EngineSettings,
     executor_address,
     is_bad_news,
+    kernels_environment_key,
     open_executor,
     verify_all,
 )
@@ -213,6 +215,13 @@ def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         "not share this machine's filesystem",
     )
     parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="skip a notebook whose code cells, environment and input files (those its last run read in its "
+        "folder) are unchanged since the verification noted in its ledger; note each verification that "
+        "reproduced there (a ledger without such a note is always verified)",
+    )
+    parser.add_argument(
         "--fail-fast", action="store_true", help="stop at the first notebook that differs or fails to run"
     )
     parser.add_argument(
@@ -335,6 +344,10 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
         raise UsageFailure("--ship-folder goes with --executor (or $DASK_SCHEDULER_ADDRESS)")
     if arguments.executor is not None and arguments.jobs != 1:
         raise UsageFailure("--executor runs one kernel per task on the cluster's workers; drop -j")
+    if arguments.changed and arguments.baseline is not None:
+        raise UsageFailure("--changed notes verifications in the notebook's own ledger; drop --baseline")
+    if arguments.changed and (arguments.trace or arguments.calibrate):
+        raise UsageFailure("--changed goes with verification, not with --trace or --calibrate")
     if arguments.force_json and arguments.json is None:
         raise UsageFailure("--force-json goes with --json PATH")
     if arguments.check_ledger:
@@ -347,6 +360,7 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             ("--trace", arguments.trace),
             ("--calibrate", arguments.calibrate is not None),
             ("--executor", arguments.executor is not None),
+            ("--changed", arguments.changed),
         )
         for option, given in writes_nothing:
             if given:
@@ -387,23 +401,39 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         require_records=arguments.require_records,
     )
     progress = _ProgressLine(err, arguments.quiet)
+    skipped = _unchanged_notebooks(inputs, arguments) if arguments.changed else {}
+    to_verify = [given for given in inputs if given.path not in skipped]
+    waiting = [given.path for given in inputs]  # output in argument order, skipped ones included
+
+    def show_skipped(until: Path | None) -> None:
+        while waiting and waiting[0] != until:
+            path = waiting.pop(0)
+            if path in skipped:
+                out.write(printable(f"{path}: skipped: unchanged since its verification at {skipped[path]}") + "\n")
+        if waiting:
+            waiting.pop(0)
 
     def show(result: NotebookVerification) -> None:
         progress.finished(result.notebook)
+        show_skipped(result.notebook)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
+        if arguments.changed:
+            _stamp(result, inputs, err)
         out.flush()
         progress.redraw()
 
     try:
-        results, not_verified = _verify_each(inputs, arguments, options, progress, show)
+        results, not_verified = _verify_each(to_verify, arguments, options, progress, show)
     except KernelNotFound as error:
         raise UsageFailure(str(error)) from None
+    if not not_verified:
+        show_skipped(None)
     status = overall_exit_status({result.exit_status for result in results})
     if not_verified:
         names = ", ".join(str(path) for path in not_verified)
         out.write(printable(f"stopped by --fail-fast: {len(not_verified)} not verified: {names}") + "\n")
-    if len(results) > 1:
-        out.write(printable(_summary(results)) + "\n")
+    if len(results) + len(skipped) > 1:
+        out.write(printable(_summary(results, len(skipped))) + "\n")
     out.flush()
     command = shlex.join([*arguments.prog.split(), *arguments.argv])
     heading = PROG if arguments.shard is None else f"{PROG}, shard {arguments.shard}"
@@ -560,15 +590,39 @@ def _ledger_check_lines(check: LedgerCheck) -> list[str]:
     return [f"{check.notebook}: {verb}", *(f"    {problem}" for problem in check.problems), f"    to fix: {hint}"]
 
 
-def _summary(results: list[NotebookVerification]) -> str:
+def _unchanged_notebooks(inputs: list[VerifyInput], arguments: argparse.Namespace) -> dict[Path, str]:
+    """--changed: the notebooks to skip, with the time of the verification that still holds."""
+    address = executor_address(arguments.executor) if arguments.jobs == 1 else None
+    try:
+        environment = kernels_environment_key(address)
+    except EngineError as error:
+        raise UsageFailure(str(error)) from None
+    skipped = {}
+    for given in inputs:
+        since = unchanged_since(given.path, given.notebook, given.ledger, environment)
+        if since is not None:
+            skipped[given.path] = shown_time(since)
+    return skipped
+
+
+def _stamp(result: NotebookVerification, inputs: list[VerifyInput], err: TextIO) -> None:
+    notebook = next(given.notebook for given in inputs if given.path == result.notebook)
+    problem = note_verification(result, notebook)
+    if problem is not None:
+        err.write(printable(f"{PROG}: {problem}") + "\n")
+
+
+def _summary(results: list[NotebookVerification], skipped: int = 0) -> str:
     failed = sum(r.exit_status == EXIT_FAILED_TO_RUN for r in results)
     differ = sum(r.exit_status == EXIT_DIFFERENT for r in results)
     unchecked = sum(r.nothing_recorded and not r.failure for r in results)
     not_written = sum(r.ledger_error is not None for r in results)
     summary = (
-        f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
+        f"{len(results) + skipped} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
         f"{differ} differ, {failed} failed to run"
     )
+    if skipped:
+        summary += f", {skipped} skipped (unchanged)"
     if unchecked:
         summary += f", {unchecked} recorded nothing"
     if not_written:

@@ -121,6 +121,9 @@ class Ledger:
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Tolerances measured by `repro-verify --calibrate`, by record key: {"rtol", "atol", "runs"}.
     tolerances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What the last verification that reproduced depended on (`repro-verify --changed`); None: never stamped.
+    #: Not carried into a ledger whose records change.
+    verified: dict[str, Any] | None = None
 
     def with_record(self, record: dict[str, Any], environment: dict[str, Any], key: str | None = None) -> Ledger:
         """A copy with `record` added, replacing the earlier record of the same cell.
@@ -139,6 +142,7 @@ class Ledger:
 
     def to_json(self) -> dict[str, Any]:
         calibrated = {"tolerances": self.tolerances} if self.tolerances else {}
+        stamped = {"verified": self.verified} if self.verified else {}
         return {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -146,6 +150,7 @@ class Ledger:
             "environments": self.environments,
             "records": sorted(self.records, key=_record_order),
             **calibrated,
+            **stamped,
         }
 
     def with_entries(self, entries: list[tuple[dict[str, Any], dict[str, Any]]]) -> Ledger:
@@ -190,7 +195,7 @@ class Ledger:
             validate_ledger(data)
         except InvalidLedger as error:
             raise LedgerError(f"{origin} is corrupt: {error}") from None
-        return cls(data["records"], data["environments"], data.get("tolerances") or {})
+        return cls(data["records"], data["environments"], data.get("tolerances") or {}, data.get("verified"))
 
     @classmethod
     def load(cls, path: Path) -> Ledger:

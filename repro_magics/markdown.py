@@ -36,6 +36,8 @@ def _cell(cell_number: int | None, cell_id: str | None) -> str:
 def _first_difference(result: NotebookVerification) -> str:
     failure = result.failure
     if failure is not None:
+        if failure.place is not None:
+            return f"{failure.place}: {_table_text(failure.summary)}"
         if failure.cell_id is None:
             return f"before the first cell: {_table_text(failure.summary)}"
         return f"{_cell(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,6 +24,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
+from .changed import summarize_reads
+from .input_reads import READS_LOG_ENV_VAR
 from .kernel_extension import KERNEL_EXT_ARGUMENT
 from .kernelspec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from .ledger import Ledger, LedgerError
@@ -55,6 +57,8 @@ class RunFailure:
     cell_id: str | None
     source_first_line: str
     summary: str
+    #: Where it stopped, when no cell can be named (a cluster worker that died mid-task).
+    place: str | None = None
 
 
 @dataclass
@@ -66,6 +70,10 @@ class NotebookRun:
     failure: RunFailure | None
     seconds: float
     cells_run: int
+    #: Files the run read inside the notebook's folder, by relative path -> hash (see `changed.summarize_reads`).
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: Folders it listed there -> hash of their names.
+    listings: dict[str, str] = field(default_factory=dict)
 
 
 class _BundledKernelSpecs(KernelSpecManager):
@@ -193,6 +201,7 @@ def run_notebook(
         return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
     with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
+        reads_log = Path(scratch) / "reads.log"
         client = NotebookClient(
             working_copy,
             kernel_name=kernel_name or KERNEL_NAME,
@@ -226,6 +235,7 @@ def run_notebook(
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(path),
+            READS_LOG_ENV_VAR: str(reads_log),
         }
         kernel_log_path = Path(scratch) / "kernel.log"
         started = time.perf_counter()
@@ -270,8 +280,9 @@ def run_notebook(
         except LedgerError as error:
             records = Ledger()
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
+        inputs, listings = summarize_reads(reads_log, path)
     cells_run = numbers.get(id(current.get("cell")), 0)
-    return NotebookRun(path, records, failure, seconds, cells_run)
+    return NotebookRun(path, records, failure, seconds, cells_run, inputs, listings)
 
 
 class KernelPool:

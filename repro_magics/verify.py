@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .changed import kernel_environment_key
 from .compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Comparison, Tolerance, compare_ledgers, values_checked
 from .ledger import Ledger, ledger_path_for
 from .notebook_context import CodeCell, code_cell_positions, code_cells
@@ -69,6 +70,10 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: The key of the environment the kernels ran in, and what the runs read in the notebook's folder (`--changed`).
+    environment_key: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    listings: dict[str, str] = field(default_factory=dict)
     #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
     pending_ledger: Ledger | None = None
 
@@ -216,6 +221,10 @@ def verify_notebook(
                 )
             )
 
+    result.environment_key = kernel_environment_key()
+    for run in result.runs:
+        result.inputs.update(run.inputs)
+        result.listings.update(run.listings)
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )

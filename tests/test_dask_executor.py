@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 from conftest import run_cli, write_notebook
 from dask_cluster import LoopbackCluster
-from test_verify_faults import REPRO_VERIFY, processes_marked
+from test_verify_faults import REPRO_VERIFY
 
 pytestmark = pytest.mark.kernel
 
@@ -64,3 +62,90 @@ def test_when_four_notebooks_go_through_the_cluster_then_verdicts_reports_and_st
     assert verdicts[0] == verdicts[1]
     # Progress came back from the workers, a line per cell, naming the notebook and the run.
     assert "b_diverging.ipynb run 1/1: cell 1/1 %%reproducible seed=1 record=x" in dask[4]
+
+
+def kernel_log_cell(log: Path, sleep_while_attempt_at_most: int) -> str:
+    """A recorded cell that writes its kernel's pid to `log`, and sleeps long on the first attempts."""
+    return (
+        "%%reproducible seed=1 record=x\n"
+        "import os, time, pathlib\n"
+        f"log = pathlib.Path({str(log)!r})\n"
+        "with log.open('a') as handle:\n"
+        "    handle.write(f'{os.getpid()}\\n')\n"
+        f"if len(log.read_text().split()) <= {sleep_while_attempt_at_most}:\n"
+        "    time.sleep(300)\n"
+        "x = 1.5"
+    )
+
+
+def kernel_pids(log: Path) -> list[int]:
+    return [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
+def wait_until(condition: object, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError("waited in vain")
+
+
+def verify_in_background(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*REPRO_VERIFY, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def scheduler_task_count(address: str) -> int:
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        return int(client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)))
+
+
+@pytest.mark.parametrize(
+    ("kills", "status"), [(1, 0), (2, 3)], ids=["retried-on-another-worker", "killed-twice-failed"]
+)
+def test_when_a_worker_dies_mid_task_then_the_task_runs_once_more_elsewhere_and_a_second_death_is_a_failure(
+    tmp_path: Path, dask_cluster: LoopbackCluster, kills: int, status: int
+) -> None:
+    log = tmp_path / "kernels.log"
+    notebook = write_notebook(tmp_path / "slow.ipynb", kernel_log_cell(log, kills))
+    verifying = verify_in_background("--executor", f"dask://{dask_cluster.address[6:]}", "--runs", "1", str(notebook))
+    killed_workers = []
+    for attempt in range(1, kills + 1):
+        wait_until(lambda attempt=attempt: len(kernel_pids(log)) >= attempt)
+        worker = psutil.Process(kernel_pids(log)[-1]).parent()
+        assert worker is not None and "spawn_main" in " ".join(worker.cmdline())  # the nanny's worker process
+        killed_workers.append(worker.pid)
+        worker.kill()
+    out, err = verifying.communicate(timeout=400)
+    assert verifying.returncode == status, out + err
+    if kills == 1:
+        assert out.startswith(f"{notebook}: recorded"), out
+        assert len(kernel_pids(log)) == 2
+    else:
+        lines = out.splitlines()
+        assert lines[0] == f"{notebook}: FAILED to run, in run 1, on the cluster", out
+        assert lines[1].startswith("    the worker running it died, and again on a second worker ("), out
+        assert not (tmp_path / "slow.repro.json").exists()
+    # The kernels of the dead workers went with them (ipykernel watches its parent).
+    wait_until(lambda: not any(pid in psutil.pids() for pid in kernel_pids(log)), timeout=60)
+
+
+def test_when_interrupted_mid_run_then_130_and_no_kernel_or_task_is_left_on_the_cluster(
+    tmp_path: Path, dask_cluster: LoopbackCluster
+) -> None:
+    log = tmp_path / "kernels.log"
+    notebooks = [write_notebook(tmp_path / f"n{n}.ipynb", kernel_log_cell(log, 99)) for n in range(4)]
+    verifying = verify_in_background("--executor", f"dask://{dask_cluster.address[6:]}", *map(str, notebooks))
+    wait_until(lambda: len(kernel_pids(log)) >= 2)
+    assert scheduler_task_count(dask_cluster.address) >= 4
+    verifying.send_signal(signal.SIGINT)
+    out, err = verifying.communicate(timeout=120)
+    assert verifying.returncode == 130, out + err
+    assert "repro-verify: interrupted" in err
+    assert not any(pid in psutil.pids() and psutil.Process(pid).status() != "zombie" for pid in kernel_pids(log))
+    wait_until(lambda: scheduler_task_count(dask_cluster.address) == 0, timeout=30)
+    assert not list(tmp_path.glob("*.repro.json"))

@@ -24,7 +24,8 @@ from ..verify import EXIT_DIFFERENT, EXIT_FAILED_TO_RUN, NotebookVerification, V
 #: The variable Dask's own tools read for a scheduler's address.
 DASK_ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 
-#: `--executor SCHEME://ADDRESS` -> the module that runs it (a `make_executor(address, settings)` function).
+#: `--executor SCHEME://ADDRESS` -> the module that runs it: `make_executor(address, settings)`, and
+#: `environment_key(address)` for --changed.
 ENGINES = {"dask": "repro_magics.engines.dask_engine"}
 
 
@@ -96,6 +97,20 @@ def open_executor(address: str | None, settings: EngineSettings) -> NotebookExec
     module = importlib.import_module(ENGINES[scheme])
     make: Callable[[str, EngineSettings], NotebookExecutor] = module.make_executor
     return make(rest, settings)
+
+
+def kernels_environment_key(address: str | None) -> str | None:
+    """The environment key of the kernels an engine would start (`--changed`); None when its workers differ."""
+    if address is None:
+        from ..changed import kernel_environment_key
+
+        return kernel_environment_key()
+    scheme, _, rest = address.partition("://")
+    if scheme not in ENGINES:
+        raise EngineError(f"--executor {address!r}: no engine is called {scheme!r}")
+    module = importlib.import_module(ENGINES[scheme])
+    key: str | None = module.environment_key(rest)
+    return key
 
 
 def is_bad_news(result: NotebookVerification) -> bool:

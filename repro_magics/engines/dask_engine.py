@@ -42,6 +42,31 @@ def make_executor(address: str, settings: EngineSettings) -> DaskExecutor:
     return DaskExecutor(address, settings)
 
 
+def environment_key(address: str) -> str | None:
+    """The key of the environment the workers' kernels run in; None when the workers differ (nothing is skipped)."""
+    from ..changed import kernel_environment_key
+
+    client = _connect(address if "://" in address else f"tcp://{address}")
+    try:
+        keys = set(client.run(kernel_environment_key).values())
+    finally:
+        client.close()
+    return keys.pop() if len(keys) == 1 else None
+
+
+def _connect(address: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise EngineError('--executor dask:// needs Dask: pip install "repro-magics[dask]"') from None
+    try:
+        return Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise EngineError(
+            f"--executor: no Dask scheduler answered at {address} within {CONNECT_SECONDS} s ({error})"
+        ) from None
+
+
 class ShipError(EngineError):
     """--ship-folder: a folder past the size limit."""
 
@@ -76,18 +101,9 @@ def pack_folder(notebook: Path, limit: int = SHIP_LIMIT_BYTES) -> bytes:
 
 class DaskExecutor(NotebookExecutor):
     def __init__(self, address: str, settings: EngineSettings) -> None:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise EngineError('--executor dask:// needs Dask: pip install "repro-magics[dask]"') from None
         self.settings = settings
         self.address = address if "://" in address else f"tcp://{address}"
-        try:
-            self.client = Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
-        except (OSError, TimeoutError) as error:
-            raise EngineError(
-                f"--executor: no Dask scheduler answered at {self.address} within {CONNECT_SECONDS} s ({error})"
-            ) from None
+        self.client = _connect(self.address)
         self.run_id = uuid.uuid4().hex[:12]
         self.topic = f"repro-verify-{self.run_id}"
         self._lock = threading.Lock()
@@ -208,7 +224,7 @@ def _failed(given: VerifyInput, summary: str) -> NotebookVerification:
     from ..ledger import Ledger
     from ..notebook_context import code_cells
 
-    run = NotebookRun(given.path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
+    run = NotebookRun(given.path, Ledger(), RunFailure(None, None, "", summary, place="on the cluster"), 0.0, 0)
     return NotebookVerification(
         given.path,
         given.ledger_path,
