@@ -149,3 +149,56 @@ def test_when_interrupted_mid_run_then_130_and_no_kernel_or_task_is_left_on_the_
     assert not any(pid in psutil.pids() and psutil.Process(pid).status() != "zombie" for pid in kernel_pids(log))
     wait_until(lambda: scheduler_task_count(dask_cluster.address) == 0, timeout=30)
     assert not list(tmp_path.glob("*.repro.json"))
+
+
+def test_when_ship_folder_then_the_task_runs_in_a_copy_of_the_folder_on_the_worker(
+    tmp_path: Path, dask_cluster: LoopbackCluster
+) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "data.csv").write_text("1.5")
+    where = tmp_path / "where.log"
+    notebook = write_notebook(
+        folder / "reads.ipynb",
+        "%%reproducible seed=1 record=x\n"
+        f"import os\nopen({str(where)!r}, 'a').write(os.getcwd() + '\\n')\n"
+        "x = float(open('data.csv').read())",
+    )
+    address = f"dask://{dask_cluster.address[6:]}"
+    status, out, err = run_cli("--executor", address, "--ship-folder", "--runs", "1", "--changed", str(notebook))
+    assert status == 0, out + err
+    assert out.startswith(f"{notebook}: recorded"), out
+    ran_in = Path(where.read_text().split()[0])
+    assert ran_in.name == "project" and ran_in != folder  # a copy, unpacked on the worker
+    assert not ran_in.exists()  # and cleaned up after the task
+    # The inputs the worker saw are noted with the client's ledger, which the client alone wrote.
+    ledger = json.loads((folder / "reads.repro.json").read_text())
+    assert list(ledger["verified"]["inputs"]) == ["data.csv"]
+    status, out, err = run_cli("--executor", address, "--ship-folder", "--changed", str(notebook))
+    assert status == 0, out + err
+    assert out.startswith(f"{notebook}: skipped: unchanged since its verification at "), out
+
+
+def test_when_the_shipped_folder_is_too_large_then_2_and_one_sentence(
+    tmp_path: Path, dask_cluster: LoopbackCluster
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    with (tmp_path / "big.bin").open("wb") as big:
+        big.truncate(65 * 1024 * 1024)  # sparse: the size counts, the disk is spared
+    status, out, err = run_cli("--executor", f"dask://{dask_cluster.address[6:]}", "--ship-folder", str(notebook))
+    assert status == 2, out + err
+    assert err == (
+        f"repro-verify: error: --ship-folder: the folder of {notebook} ({tmp_path}) holds more than the 64 MiB a "
+        "task may carry; put it on a filesystem the workers share and drop --ship-folder\n"
+    )
+
+
+def test_when_no_scheduler_answers_then_2_and_one_sentence(tmp_path: Path) -> None:
+    from dask_cluster import free_loopback_port
+
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    port = free_loopback_port()
+    status, out, err = run_cli("--executor", f"dask://127.0.0.1:{port}", str(notebook))
+    assert status == 2, out + err
+    assert err.startswith(f"repro-verify: error: --executor: no Dask scheduler answered at tcp://127.0.0.1:{port} ")
+    assert err.count("\n") == 1
