@@ -44,11 +44,9 @@ def make_executor(address: str, settings: EngineSettings) -> DaskExecutor:
 
 def environment_key(address: str) -> str | None:
     """The key of the environment the workers' kernels run in; None when the workers differ (nothing is skipped)."""
-    from ..changed import kernel_environment_key
-
     client = _connect(address if "://" in address else f"tcp://{address}")
     try:
-        keys = set(client.run(kernel_environment_key).values())
+        keys = set(client.run(worker_kernel_environment_key).values())
     finally:
         client.close()
     return keys.pop() if len(keys) == 1 else None
@@ -237,6 +235,44 @@ def _failed(given: VerifyInput, summary: str) -> NotebookVerification:
 
 # On the worker.
 
+
+def undo_nanny_environment(worker: Any) -> None:
+    """Give this worker's kernels the thread settings the worker was started with, not the nanny's.
+
+    A Dask nanny sets OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS
+    to 1 for its worker (`distributed.nanny.pre-spawn-environ`); a kernel that
+    inherited them would compute with other thread counts than under `-j`,
+    and its ledger would name another environment. The values the nanny
+    itself started with are read from its /proc entry (Linux); elsewhere the
+    worker's are kept. The worker's own libraries are loaded already, so
+    changing its environment now changes only what its kernels inherit.
+    """
+    import dask
+
+    if not worker.nanny:  # started with --no-nanny: nothing was imposed
+        return
+    imposed = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    try:
+        raw = Path(f"/proc/{os.getppid()}/environ").read_bytes()
+    except OSError:
+        return
+    nanny = dict(entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+    for name in imposed:
+        started = nanny.get(name.encode())
+        if started is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = started.decode(errors="surrogateescape")
+
+
+def worker_kernel_environment_key(dask_worker: Any) -> str:
+    """Run by `Client.run`, which passes the worker as `dask_worker`."""
+    from ..changed import kernel_environment_key
+
+    undo_nanny_environment(dask_worker)
+    return kernel_environment_key()
+
+
 _pools_lock = threading.Lock()
 _running: dict[str, set[KernelPool]] = {}
 _stopped_runs: set[str] = set()
@@ -264,6 +300,7 @@ def verify_on_worker(
         worker.log_event(topic, {"key": key, **message})
 
     event(kind="start", worker=worker.address)
+    undo_nanny_environment(worker)
     pool = KernelPool(1)
     with _pools_lock:
         if run_id in _stopped_runs:
