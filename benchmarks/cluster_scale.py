@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 
 from .config import Config
 from .notebook import write_notebook

@@ -18,8 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.ledger.store import Ledger
 
 from .config import Config
 from .results import Goal, Row, Section

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from repro_magics.determinism import is_op_determinism_enabled, op_determinism
-from repro_magics.seeding import reset_randomness
+from repro_magics.kernel.determinism import is_op_determinism_enabled, op_determinism
+from repro_magics.kernel.seeding import reset_randomness
 
 from .config import Config
 from .results import Row, Section

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from repro_magics import recording
-from repro_magics.determinism import op_determinism
-from repro_magics.recording import capturing_histories
-from repro_magics.seeding import reset_randomness
-from repro_magics.values import weights_fingerprint
+from repro_magics.kernel import recording
+from repro_magics.kernel.determinism import op_determinism
+from repro_magics.kernel.recording import capturing_histories
+from repro_magics.kernel.seeding import reset_randomness
+from repro_magics.ledger.values import weights_fingerprint
 
 from .config import Config
 from .results import Goal, Row, Section

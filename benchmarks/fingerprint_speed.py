@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from repro_magics.values import encode_model, fingerprint
+from repro_magics.ledger.values import encode_model, fingerprint
 
 from .config import Config
 from .results import Goal, Row, Section

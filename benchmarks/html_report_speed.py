@@ -7,13 +7,13 @@ import json
 import random
 from pathlib import Path
 
-from repro_magics.compare import Tolerance, compare_ledgers
-from repro_magics.html_report import html_report
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import CodeCell
-from repro_magics.report import report_json
-from repro_magics.runner import NotebookRun
-from repro_magics.verify import NotebookVerification
+from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.ledger.store import Ledger
+from repro_magics.report.html import html_report
+from repro_magics.report.text import report_json
+from repro_magics.verify.runner import NotebookRun
+from repro_magics.verify.verification import NotebookVerification
 
 from .config import Config
 from .ledger_scale import build_ledger

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from repro_magics.compare import DIVERGED, IDENTICAL, compare_ledgers
-from repro_magics.environment import environment_fingerprint
-from repro_magics.ledger import Ledger, LedgerAppender, environment_key
-from repro_magics.values import encode_array, encode_history, encode_value
+from repro_magics.compare.ledgers import DIVERGED, IDENTICAL, compare_ledgers
+from repro_magics.kernel.environment import environment_fingerprint
+from repro_magics.ledger.store import Ledger, LedgerAppender, environment_key
+from repro_magics.ledger.values import encode_array, encode_history, encode_value
 
 from .config import Config
 from .results import Goal, Row, Section

@@ -29,9 +29,9 @@ PROFILE_TARGETS = (
     ("ledger update (_save)", "magics.py", "_save"),
     ("cell body (inner run_cell)", "magics.py", "_run_body"),
     ("  keras clear_session", "global_state.py", "clear_session"),
-    ("  ledger save (JSON + write)", "ledger.py", "save"),
+    ("  ledger save (JSON + write)", "ledger/store.py", "save"),
     ("  of which os.fsync", "~", "<built-in method posix.fsync>"),
-    ("  ledger load", "ledger.py", "load"),
+    ("  ledger load", "ledger/store.py", "load"),
     ("  notebook lookup (find_notebook_path)", "notebook_context.py", "find_notebook_path"),
     ("op determinism on/off", "determinism.py", "op_determinism"),
 )

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from repro_magics.determinism import is_op_determinism_enabled
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.determinism import is_op_determinism_enabled
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 
 
 def determinism_off() -> None:

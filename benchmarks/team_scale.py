@@ -10,9 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from repro_magics.ledger_check import check_ledger
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
-from repro_magics.verify import read_input
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.ledger.check import check_ledger
+from repro_magics.verify.verification import read_input
 
 from .config import Config
 from .notebook import write_notebook

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from repro_magics.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 
 from .config import Config
 from .notebook import write_notebook

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -21,8 +21,8 @@ def load_ipython_extension(ipython: Any) -> None:
     the reproducible kernel loads the extension at start, and notebooks that
     follow the README load it once more.
     """
-    from .input_reads import watch_reads
-    from .magics import ReproducibleMagics
+    from .kernel.input_reads import watch_reads
+    from .kernel.magics import ReproducibleMagics
 
     watch_reads()
     if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
@@ -34,7 +34,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove everything `load_ipython_extension` installed."""
-    from .magics import ReproducibleMagics
+    from .kernel.magics import ReproducibleMagics
 
     manager = ipython.magics_manager
     instance = manager.registry.pop(ReproducibleMagics.__name__, None)

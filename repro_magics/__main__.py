@@ -1,5 +1,5 @@
 import sys
 
-from .cli import module_main
+from .cli.command import module_main
 
 sys.exit(module_main())

@@ -6,13 +6,10 @@ import math
 import shlex
 from dataclasses import dataclass
 
-from .seeding import SeedError, parse_seed
+from .exceptions import ArgumentError, SeedError
+from .kernel.seeding import parse_seed
 
 OPTIONS = ("seed", "record")
-
-
-class ArgumentError(ValueError):
-    """A `%%reproducible` line that can't be understood; the message is one sentence."""
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .arguments import ArgumentError, parse_non_negative_float
-from .shard import Shard, ShardError, parse_shard
+from .arguments import parse_non_negative_float
+from .exceptions import ArgumentError, ShardError
+from .verify.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
-    from .verify import NotebookVerification, VerifyOptions
+    from .verify.verification import NotebookVerification, VerifyOptions
 
 #: Each option on the command line, and its help; the ini file's name drops the dashes (`repro_rtol`).
 _HELP = {
@@ -81,8 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _setting(config, "--repro-verify"):
         return
     # Imported here: a pytest session without --repro-verify pays nothing for nbclient and numpy.
-    from .compare import Tolerance
-    from .verify import VerifyOptions
+    from .compare.ledgers import Tolerance
+    from .verify.verification import VerifyOptions
 
     shard_text = _setting(config, "--repro-shard")
     try:
@@ -144,17 +145,17 @@ class NotebookItem(pytest.Item):
     report_lines: list[str]
 
     def setup(self) -> None:
-        from .changed import kernel_environment_key, note_verification, shown_time, unchanged_since
-        from .ledger import LedgerError
-        from .report import format_verification
-        from .runner import KernelNotFound, NotebookError
-        from .verify import read_input, verify_notebook
+        from .exceptions import KernelNotFound, LedgerError, NotebookError
+        from .report.text import format_verification
+        from .verify.changed import kernel_environment_key, note_verification, shown_time, unchanged_since
+        from .verify.verification import read_input, verify_notebook
 
         settings = self.config.stash[_SETTINGS]
         options = settings.options
         # Relative to where pytest started, as repro-verify shows the path it was given.
         start = self.config.invocation_params.dir
         shown = self.path.relative_to(start) if self.path.is_relative_to(start) else self.path
+        refusal: str | None = None
         try:
             given = read_input(shown, None)
             if settings.changed:
@@ -163,7 +164,10 @@ class NotebookItem(pytest.Item):
                     pytest.skip(f"{shown}: skipped: unchanged since its verification at {shown_time(since)}")
             self.result = verify_notebook(given, options)
         except (NotebookError, LedgerError, KernelNotFound) as error:
-            _fail([str(error)])
+            refusal = str(error)
+        # Failed outside the `except`: inside it, pytest would show the message twice, chained.
+        if refusal is not None or self.result is None:
+            _fail([refusal or "repro-verify gave no result"])
         if settings.changed:
             problem = note_verification(self.result, given.notebook)
             if problem is not None:

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from repro_magics.cli import main
+from repro_magics.cli.command import main
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +74,9 @@ def ledger_data(**values: Any) -> dict[str, Any]:
     """A valid ledger, as JSON data, with one record: a 2-epoch history and the given values (encoded)."""
     from types import SimpleNamespace
 
-    from repro_magics.ledger import Ledger
-    from repro_magics.recording import CellRecord
-    from repro_magics.values import encode_history, encode_value
+    from repro_magics.kernel.recording import CellRecord
+    from repro_magics.ledger.store import Ledger
+    from repro_magics.ledger.values import encode_history, encode_value
 
     history = SimpleNamespace(epoch=[0, 1], history={"loss": [0.5, 0.25], "accuracy": [0.5, 0.75]})
     record = CellRecord(

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from repro_magics import startup
-from repro_magics.arguments import ArgumentError, CellOptions, parse_cell_line
-from repro_magics.seeding import SeedError, default_seed_from_environment, parse_seed
+from repro_magics.arguments import CellOptions, parse_cell_line
+from repro_magics.exceptions import ArgumentError, SeedError
+from repro_magics.kernel import startup
+from repro_magics.kernel.seeding import default_seed_from_environment, parse_seed
 
 ACCEPTED = "seed must be a whole number from 0 to 4294967295, written with the digits 0-9 only, got "
 
@@ -79,7 +80,7 @@ def test_startup_values_name_only_the_listed_variables() -> None:
 
 
 def test_the_environment_fingerprint_holds_named_facts_only() -> None:
-    from repro_magics.environment import environment_fingerprint
+    from repro_magics.kernel.environment import environment_fingerprint
 
     fingerprint = environment_fingerprint()
     assert set(fingerprint) == {

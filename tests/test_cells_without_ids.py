@@ -13,7 +13,7 @@ import pytest
 from conftest import run_cli, write_notebook
 from nbclient import NotebookClient
 
-from repro_magics.ledger import Ledger
+from repro_magics.ledger.store import Ledger
 
 pytestmark = pytest.mark.kernel
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import ledger_data, run_cli, write_notebook
 
-from repro_magics.changed import code_hash, kernel_environment_key, stamp, unchanged_since
-from repro_magics.ledger import Ledger
-from repro_magics.runner import read_notebook
+from repro_magics.ledger.store import Ledger
+from repro_magics.verify.changed import code_hash, kernel_environment_key, stamp, unchanged_since
+from repro_magics.verify.runner import read_notebook
 
 READS_DATA = "%%reproducible seed=1 record=x\nx = float(open('data.csv').read())"
 
@@ -36,7 +36,7 @@ def test_when_a_stamp_is_saved_then_the_schema_accepts_it_and_any_change_it_name
     ledger_path = tmp_path / "n.repro.json"
     ledger_path.write_text(json.dumps(ledger_data(x=1.5)))
     ledger = Ledger.load(ledger_path)
-    from repro_magics.changed import file_hash, listing_hash
+    from repro_magics.verify.changed import file_hash, listing_hash
 
     ledger.verified = stamp(
         notebook, "env-a", {"data.csv": str(file_hash(tmp_path / "data.csv"))}, {".": str(listing_hash(tmp_path))}
@@ -70,7 +70,7 @@ def test_when_the_kernel_side_hook_watches_then_reads_listings_and_own_outputs_a
     (tmp_path / "sub").mkdir()
     script = (
         "import os, glob, numpy\n"
-        "from repro_magics.input_reads import watch_reads\n"
+        "from repro_magics.kernel.input_reads import watch_reads\n"
         "watch_reads()\n"
         "open('data.csv').read()\n"
         "numpy.savetxt('out.txt', [1.0]); numpy.loadtxt('out.txt')\n"
@@ -90,7 +90,7 @@ def test_when_the_kernel_side_hook_watches_then_reads_listings_and_own_outputs_a
         f"read\t{tmp_path / 'out.txt'}",
         f"list\t{tmp_path / 'sub'}",
     ]
-    from repro_magics.changed import summarize_reads
+    from repro_magics.verify.changed import summarize_reads
 
     inputs, listings = summarize_reads(log, tmp_path / "n.ipynb")
     assert list(inputs) == ["data.csv"]  # out.txt is the run's own output

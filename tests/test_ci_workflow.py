@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from repro_magics.cli import verify_parser
+from repro_magics.cli.command import verify_parser
 
 ROOT = Path(__file__).parent.parent
 WORKFLOW = ROOT / "docs" / "ci" / "repro-verify.yml"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import run_cli, write_notebook
 
-from repro_magics.cli import module_main
-from repro_magics.ledger import Ledger
-from repro_magics.report import printable
+from repro_magics.cli.command import module_main
+from repro_magics.ledger.store import Ledger
+from repro_magics.report.text import printable
 
 
 def digest(path: Path) -> str:
@@ -173,3 +174,56 @@ def test_when_no_scratch_folder_can_be_made_then_3_naming_the_folder_and_the_nex
     assert f"{first}: FAILED to run, in run 1, at the start, before the first cell" in out
     assert f"    could not make a scratch folder in {not_a_folder}: Not a directory" in out
     assert out.endswith("2 notebooks: 0 reproduced, 0 differ, 2 failed to run\n")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("--json", "--html"), ("--markdown", "--html"), ("--json", "--markdown")]
+)
+def test_when_two_reports_name_the_same_file_then_exit_2_and_it_is_untouched(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    report = tmp_path / "report.out"
+    link = tmp_path / "link.out"
+    link.symlink_to(report)
+    assert_usage_error(
+        [str(notebook), first, str(report), second, str(link)],
+        f"{second} and {first} name the same file; give each report a file of its own",
+    )
+    assert not report.exists()
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown", "--html"])
+@pytest.mark.parametrize("state", ["absent", "empty"])
+def test_when_a_report_names_the_ledgers_journal_then_exit_2_whether_or_not_it_exists(
+    tmp_path: Path, option: str, state: str
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    journal = tmp_path / "n.repro.journal.jsonl"
+    if state != "absent":
+        Ledger().save(tmp_path / "n.repro.json")
+        journal.write_text("")
+    before = journal.read_bytes() if journal.exists() else None
+    assert_usage_error([str(notebook), option, str(journal)], f"{option} {journal} is a ledger's journal")
+    assert (journal.read_bytes() if journal.exists() else None) == before
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown", "--html"])
+@pytest.mark.parametrize("name", [".n.repro.lock", ".other.repro.lock"])
+def test_when_a_report_names_a_ledgers_lock_then_exit_2_and_the_lock_keeps_its_inode(
+    tmp_path: Path, option: str, name: str
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    Ledger().save(tmp_path / "n.repro.json")
+    lock = tmp_path / name
+    lock.touch()
+    inode = lock.stat().st_ino
+    assert_usage_error([str(notebook), option, str(lock)], f"{option} {lock} is a ledger's lock")
+    assert lock.stat().st_ino == inode
+
+
+def test_when_the_notebook_is_a_fifo_then_check_ledger_exits_2_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "f.ipynb"
+    os.mkfifo(fifo)
+    assert_usage_error(["--check-ledger", str(fifo)], f"{fifo} is not a regular file")
+    assert_usage_error([str(fifo)], f"{fifo} is not a regular file")

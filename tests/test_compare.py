@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from repro_magics.compare import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, compare_ledgers
-from repro_magics.ledger import Ledger
-from repro_magics.values import encode_value
+from repro_magics.compare.ledgers import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, compare_ledgers
+from repro_magics.ledger.store import Ledger
+from repro_magics.ledger.values import encode_value
 
 ENVIRONMENT = {"packages": {"tensorflow": "2.21.0"}, "python": "3.11.7"}
 

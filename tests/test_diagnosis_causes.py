@@ -7,9 +7,9 @@ from typing import Any
 
 from conftest import write_notebook
 
-from repro_magics.compare import training_divergence
-from repro_magics.diagnosis.causes import likely_causes
-from repro_magics.diagnosis.epochs import training_line
+from repro_magics.compare.epochs import training_line
+from repro_magics.compare.ledgers import training_divergence
+from repro_magics.verify.causes import likely_causes
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 

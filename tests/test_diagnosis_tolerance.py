@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from test_compare import cell, history, ledger
 
-from repro_magics.compare import DIVERGED, WITHIN_TOLERANCE, Tolerance, compare_ledgers
-from repro_magics.diagnosis.tolerance import NOISE, REAL_CHANGE, UNCLEAR, advice_lines, advise, round_up
-from repro_magics.values import encode_value
+from repro_magics.compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance, compare_ledgers
+from repro_magics.compare.tolerance import NOISE, REAL_CHANGE, UNCLEAR, advice_lines, advise, round_up
+from repro_magics.ledger.values import encode_value
 
 
 @pytest.mark.parametrize("value", [4.2e-7, 1e-7, 3.0000001e-12, 0.999, 1.0, 123456.0, 9.99e-5])

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from html_pages import OUTSIDE_ADDRESS, Elements
 
-from repro_magics.compare import Tolerance, compare_ledgers
-from repro_magics.html_report import MAX_FIGURES, html_report
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import CodeCell
-from repro_magics.runner import NotebookRun
-from repro_magics.values import encode_array, encode_value
+from repro_magics.compare.ledgers import Tolerance, compare_ledgers
+from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.ledger.store import Ledger
+from repro_magics.ledger.values import encode_array, encode_value
+from repro_magics.report.files import report_writers
+from repro_magics.report.html import MAX_FIGURES, html_report
+from repro_magics.verify.runner import NotebookRun
 
 ENVIRONMENT = {"python": "3.11.7", "packages": {"keras": "3.15.1"}}
 
@@ -33,7 +37,7 @@ def record(cell_id: str, number: int, loss: list[float], weights: list[float], l
 
 
 def verification(name: str, baseline: Ledger, fresh: Ledger, tolerance: Tolerance) -> Any:
-    from repro_magics.verify import NotebookVerification
+    from repro_magics.verify.verification import NotebookVerification
 
     result = NotebookVerification(Path(name), Path(name).with_suffix(".repro.json"), had_ledger=True, baseline=baseline)
     result.code_cells = [CodeCell(r["cell_number"], r["cell_id"], r["source_first_line"], "") for r in baseline.records]
@@ -98,3 +102,35 @@ def test_when_many_notebooks_diverge_then_the_page_draws_the_cap_and_names_every
     assert [p.text for p in undrawn] == ["Not drawn (1): cell 1 (id a), history 1 (diverged)."] * 5
     assert "5 training histories were not drawn" in page.having("p", "note")[-1].text
     assert OUTSIDE_ADDRESS.search(text) is None
+
+
+def with_metric(name: str, values: list[float]) -> Ledger:
+    data = record("a", 1, values, [1.0])
+    data["histories"][0]["metrics"] = {name: values}
+    return ledger(data)
+
+
+def test_when_a_metric_name_is_matplotlib_mathtext_then_it_is_drawn_as_the_text_recorded() -> None:
+    baseline, fresh = with_metric("$\\alertx$", [1.0, 0.5]), with_metric("$\\alertx$", [1.0, 0.75])
+    text = html_report([verification("m.ipynb", baseline, fresh, Tolerance())], 1, Tolerance(), "x")
+    (figure,) = Elements(text).having("figure", "curves")
+    assert "$\\alertx$" in figure.text
+
+
+@pytest.mark.parametrize(("verdicts", "after"), [(0, 4), (1, 1), (3, 3)])
+def test_when_a_plot_cannot_be_drawn_then_the_html_report_is_not_written_and_the_verdicts_stand(
+    tmp_path: Path, verdicts: int, after: int
+) -> None:
+    # Values at the ends of float64: matplotlib's axis range overflows and it cannot place the ticks.
+    baseline = with_metric("loss", [1.7e308, -1.7e308])
+    fresh = with_metric("loss", [1.7e308, -1.7e308])
+    results = [verification("huge.ipynb", baseline, fresh, Tolerance())]
+    page = tmp_path / "report.html"
+    arguments = argparse.Namespace(json=None, markdown=None, html=page)
+    (write,) = report_writers(arguments, results, Tolerance(), [], "repro-verify --html report.html", "repro-verify")
+    err = io.StringIO()
+    assert write(verdicts, err) == after
+    message = err.getvalue()
+    assert message.startswith(f"repro-verify: could not write the HTML report {page}: matplotlib could not draw ")
+    assert "cell 1 (id a), history 1" in message and message.count("\n") == 1, message
+    assert not page.exists() and list(tmp_path.iterdir()) == []

@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from html_pages import write_case
+from conftest import run_cli, write_notebook
+from html_pages import Elements, write_case
 
-from repro_magics.compare import Tolerance
-from repro_magics.html_report import html_report, is_html_report
+from repro_magics.compare.ledgers import Tolerance
+from repro_magics.report.html import html_report, is_html_report
 
 
 def test_when_matplotlib_is_missing_then_html_is_refused_with_exit_2_before_any_kernel_starts(
@@ -68,3 +68,37 @@ def test_when_html_names_an_earlier_report_then_it_is_recognised_as_one_to_repla
     assert is_html_report(earlier)
     (tmp_path / "page.html").write_text("<!DOCTYPE html><title>mine</title>")
     assert not is_html_report(tmp_path / "page.html")
+
+
+MATHTEXT_METRIC = r"""%%reproducible seed=5 record=model
+import numpy as np
+import keras
+
+features = np.linspace(-1, 1, 64, dtype="float32").reshape(16, 4)
+labels = (features.sum(axis=1) > 0).astype("float32")
+
+
+class Alert(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        logs["$\\alertx$"] = 0.5 * epoch
+
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile("sgd", "binary_crossentropy")
+history = model.fit(features, labels, epochs=2, verbose=0, callbacks=[Alert()])
+"""
+
+
+@pytest.mark.kernel
+def test_when_a_metric_name_is_mathtext_and_a_notebook_fails_then_the_page_is_written_and_the_exit_status_is_3(
+    tmp_path: Path,
+) -> None:
+    mathtext = write_notebook(tmp_path / "mathtext.ipynb", MATHTEXT_METRIC)
+    failing = write_case(tmp_path, "failing")
+    page = tmp_path / "report.html"
+    status, out, err = run_cli(str(mathtext), str(failing), "--quiet", "--html", str(page))
+    assert status == 3, out + err
+    assert f"{mathtext}: identical across the fresh runs" in out and f"{failing}: FAILED to run" in out
+    assert err == "", err
+    figures = Elements(page.read_text(encoding="utf-8")).having("figure", "curves")
+    assert any("$\\alertx$" in figure.text for figure in figures)

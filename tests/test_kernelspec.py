@@ -13,8 +13,8 @@ import pytest
 from conftest import write_notebook
 from nbclient import NotebookClient
 
-from repro_magics.cli import module_main
-from repro_magics.kernelspec import KERNEL_NAME, kernel_spec_dict
+from repro_magics.cli.command import module_main
+from repro_magics.kernel.spec import KERNEL_NAME, kernel_spec_dict
 
 REPO = Path(__file__).resolve().parents[1]
 

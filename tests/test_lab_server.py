@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
+import logging
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from conftest import run_cli, write_notebook
+from conftest import ledger_data, run_cli, write_notebook
 from tornado.httpclient import HTTPClientError
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -301,7 +307,7 @@ async def test_when_a_path_is_outside_the_root_or_not_a_notebook_then_4xx_and_no
     ("body", "message"),
     [
         ({"path": "a.ipynb", "rtol": -1}, "rtol must be a finite number of 0 or more, got -1"),
-        ({"path": "a.ipynb", "runs": 0}, "runs must be a whole number of 1 or more, got 0"),
+        ({"path": "a.ipynb", "runs": 0}, "runs must be a whole number from 1 to 100, got 0"),
         ({"path": "a.ipynb", "update": "yes"}, "update must be true or false, got 'yes'"),
         (
             {"path": "a.ipynb", "baseline": "x"},
@@ -336,6 +342,356 @@ async def test_when_a_request_has_no_valid_token_then_403_and_nothing_runs(
         )
     assert refused.value.code == 403
     assert not _kernels_of_this_process()
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("other_name", ["./slow.ipynb", "sub/../slow.ipynb", "alias.ipynb"])
+async def test_when_the_notebook_being_verified_is_named_another_way_then_that_request_is_refused_with_409_too(
+    jp_fetch: Any, jp_root_dir: Path, other_name: str
+) -> None:
+    _slow_notebook(jp_root_dir)
+    (jp_root_dir / "sub").mkdir()
+    (jp_root_dir / "alias.ipynb").symlink_to("slow.ipynb")
+    first = await _post(jp_fetch, path="slow.ipynb")
+
+    try:
+        with pytest.raises(HTTPClientError) as refused:
+            await jp_fetch(API, "verifications", method="POST", body=json.dumps({"path": other_name, "update": True}))
+        latest = json.loads((await jp_fetch(API, "verifications", params={"path": other_name})).body)
+    finally:
+        await jp_fetch(API, "verifications", first["id"], method="DELETE")
+        await _wait(jp_fetch, first["id"], lambda job: job["state"] != "running", timeout=60)
+
+    status, message = _failure_status(refused.value)
+    assert status == 409
+    assert message.startswith("slow.ipynb is already being verified (started ")
+    assert json.loads(refused.value.response.body)["job"]["id"] == first["id"] == latest["id"]
+
+
+SECRET = "s3cret-api-token-7f3a"
+
+
+def _server_trouble(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the server logged as an error or with a traceback."""
+    return [
+        record.getMessage()[:300]
+        for record in caplog.records
+        if record.exc_info or record.levelno >= logging.ERROR or "Traceback" in record.getMessage()
+    ]
+
+
+async def _refused(jp_fetch: Any, request: str, path: str, **options: Any) -> tuple[int, str, str]:
+    """Ask about `path` (`request` is "verify", "stale" or "latest"); the refusal's status, message and whole body."""
+    with pytest.raises(HTTPClientError) as refused:
+        if request == "verify":
+            await jp_fetch(API, "verifications", method="POST", body=json.dumps({"path": path, **options}))
+        elif request == "stale":
+            await jp_fetch(API, "stale", params={"path": path})
+        else:
+            await jp_fetch(API, "verifications", params={"path": path})
+    assert refused.value.response is not None
+    status, message = _failure_status(refused.value)
+    return status, message, refused.value.response.body.decode()
+
+
+def _one_sentence(message: str) -> bool:
+    return "\n" not in message and len(message) < 300 and "Traceback" not in message
+
+
+def _fingerprint(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in sorted(folder.iterdir())}
+
+
+def _a_ledger_holding_a_secret() -> str:
+    """A ledger in form, whose records are not records but something private, as in issue 16."""
+    data = ledger_data()
+    data["records"] = {"api_token": SECRET}
+    return json.dumps(data)
+
+
+@pytest.fixture
+def outside(tmp_path: Path, jp_root_dir: Path) -> Path:
+    """A folder beside the server's root, not in it."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    assert not folder.resolve().is_relative_to(jp_root_dir.resolve())
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("which", "link", "target_text", "request_", "options"),
+    [
+        ("ledger", "r.repro.json", _a_ledger_holding_a_secret(), "stale", {}),
+        ("ledger", "r.repro.json", _a_ledger_holding_a_secret(), "verify", {}),
+        ("ledger", "r.repro.json", json.dumps(ledger_data()), "verify", {"update": True}),
+        ("ledger", "r.repro.json", None, "verify", {}),
+        ("journal", "r.repro.journal.jsonl", SECRET + "\n", "stale", {}),
+        ("journal", "r.repro.journal.jsonl", SECRET + "\n", "verify", {}),
+        ("lock", ".r.repro.lock", SECRET, "verify", {"update": True}),
+    ],
+    ids=[
+        "stale, ledger linked out",
+        "verify, ledger linked out",
+        "verify --update, ledger linked out",
+        "verify, ledger linked to a file that is not there yet",
+        "stale, journal linked out",
+        "verify, journal linked out",
+        "verify --update, lock linked out",
+    ],
+)
+async def test_when_a_ledger_file_links_outside_the_root_then_403_quoting_none_of_it_and_nothing_written_there(
+    jp_fetch: Any,
+    jp_root_dir: Path,
+    outside: Path,
+    caplog: pytest.LogCaptureFixture,
+    which: str,
+    link: str,
+    target_text: str | None,
+    request_: str,
+    options: dict[str, Any],
+) -> None:
+    write_notebook(jp_root_dir / "r.ipynb", "%%reproducible seed=1 record=x\nx = 1.5")
+    if which != "ledger":
+        (jp_root_dir / "r.repro.json").write_text(json.dumps(ledger_data()))
+    target = outside / "private.txt"
+    if target_text is not None:
+        target.write_text(target_text)
+    (jp_root_dir / link).symlink_to(target)
+    before = _fingerprint(outside)
+
+    status, message, body = await _refused(jp_fetch, request_, "r.ipynb", **options)
+
+    assert status == 403
+    assert message == (
+        f"the {which} {link} of r.ipynb links to a file outside the server's root directory; "
+        "the server reads and writes only files inside it"
+    )
+    assert SECRET not in body
+    assert _fingerprint(outside) == before
+    assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "reason"),
+    [
+        ("r.repro.json", _a_ledger_holding_a_secret(), "it is corrupt or not a repro_magics ledger"),
+        (
+            "r.repro.json",
+            json.dumps({**ledger_data(), "version": SECRET}),
+            "it is corrupt or not a repro_magics ledger",
+        ),
+        ("r.repro.json", "\udcff" + SECRET, "it is corrupt or not a repro_magics ledger"),
+        (
+            "r.repro.json",
+            json.dumps(ledger_data(x=1.5)).replace("1.5", "1" * 5000),
+            "it is corrupt or not a repro_magics ledger",
+        ),
+        ("r.repro.json", '{"format": "repro-magics-ledger",\n "' + SECRET, "it is not valid JSON at line 2, column 2"),
+        ("r.repro.journal.jsonl", '{"record": "' + SECRET + '"}\n', "line 1 is not a record"),
+    ],
+    ids=[
+        "a record that is not one",
+        "a version that is not one",
+        "not UTF-8",
+        "a 5000-digit number",
+        "not JSON",
+        "a journal line",
+    ],
+)
+async def test_when_the_ledger_is_corrupt_then_400_names_the_file_and_quotes_none_of_it(
+    jp_fetch: Any, jp_root_dir: Path, caplog: pytest.LogCaptureFixture, file: str, text: str, reason: str
+) -> None:
+    write_notebook(jp_root_dir / "r.ipynb", "%%reproducible seed=1 record=x\nx = 1.5")
+    if file != "r.repro.json":
+        (jp_root_dir / "r.repro.json").write_text(json.dumps(ledger_data()))
+    (jp_root_dir / file).write_bytes(text.encode("utf-8", "surrogateescape"))
+    named = "ledger r.repro.json" if file == "r.repro.json" else "journal r.repro.journal.jsonl"
+
+    for request_ in ("stale", "verify"):
+        status, message, body = await _refused(jp_fetch, request_, "r.ipynb")
+        assert status == 400
+        assert (
+            message
+            == f"the {named} of r.ipynb cannot be read: {reason} (repro-verify --check-ledger r.ipynb says more)"
+        )
+        assert SECRET not in body
+    assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+LONG_NAME = "a" * 4994 + ".ipynb"
+
+
+@pytest.mark.parametrize(
+    ("path", "requests", "status", "message"),
+    [
+        (LONG_NAME, ("verify", "stale"), 400, f"{LONG_NAME[:40]}… is too long for a file name on this server"),
+        (LONG_NAME, ("latest",), 404, f"{LONG_NAME[:40]}… has not been verified since the server started"),
+        ("loop.ipynb", ("verify", "stale"), 404, "loop.ipynb is a symbolic link that leads round in a loop"),
+        ("a\x00.ipynb", ("verify",), 400, "the path holds a character that no file name can hold"),
+        ("\ud800.ipynb", ("verify",), 400, "the path holds a character that no file name can hold"),
+        ("folder.ipynb", ("verify", "stale"), 400, "folder.ipynb is a folder, not a notebook"),
+        ("", ("verify", "stale", "latest"), 400, "the path is empty; name a notebook, such as folder/notebook.ipynb"),
+    ],
+    ids=[
+        "5000 characters",
+        "5000 characters, latest",
+        "a symbolic link loop",
+        "a NUL",
+        "a lone surrogate",
+        "a folder",
+        "empty",
+    ],
+)
+async def test_when_a_path_names_no_readable_notebook_then_4xx_in_one_sentence_and_no_traceback_in_the_log(
+    jp_fetch: Any,
+    jp_root_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    requests: tuple[str, ...],
+    status: int,
+    message: str,
+) -> None:
+    (jp_root_dir / "loop.ipynb").symlink_to("loop.ipynb")
+    (jp_root_dir / "folder.ipynb").mkdir()
+
+    for request_ in requests:
+        said = await _refused(jp_fetch, request_, path)
+        assert said[:2] == (status, message), request_
+    assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+@contextlib.contextmanager
+def _unblocking(*fifos: Path) -> Iterator[list[str]]:
+    """Whoever opens one of `fifos` to read gets an empty file at once, instead of waiting forever.
+
+    Yields the names of the fifos someone opened, so that a server that opens
+    one fails the test rather than hanging it (and the test with it).
+    """
+    opened: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            for fifo in fifos:
+                try:
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError as error:
+                    assert error.errno == errno.ENXIO  # nobody is reading it
+                else:
+                    opened.append(fifo.name)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield opened
+    finally:
+        done.set()
+        watcher.join()
+
+
+@pytest.mark.parametrize(
+    ("fifo", "message"),
+    [
+        ("pipe.ipynb", "pipe.ipynb is not a regular file"),
+        ("r.repro.json", "the ledger r.repro.json of r.ipynb is not a regular file"),
+        ("r.repro.journal.jsonl", "the journal r.repro.journal.jsonl of r.ipynb is not a regular file"),
+    ],
+)
+async def test_when_a_file_to_read_is_a_fifo_then_400_at_once_and_nothing_waits_on_it(
+    jp_fetch: Any, jp_root_dir: Path, caplog: pytest.LogCaptureFixture, fifo: str, message: str
+) -> None:
+    write_notebook(jp_root_dir / "r.ipynb", "%%reproducible seed=1 record=x\nx = 1.5")
+    if fifo == "r.repro.journal.jsonl":
+        (jp_root_dir / "r.repro.json").write_text(json.dumps(ledger_data()))
+    os.mkfifo(jp_root_dir / fifo)
+    notebook = "pipe.ipynb" if fifo == "pipe.ipynb" else "r.ipynb"
+
+    with _unblocking(jp_root_dir / fifo) as opened:
+        answers = [(await _refused(jp_fetch, request_, notebook))[:2] for request_ in ("verify", "stale")]
+
+    assert answers == [(400, message)] * 2
+    assert opened == []
+    assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+BIG = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"path": "a.ipynb", "rtol": ' + BIG + "}", f"rtol must be a finite number of 0 or more, got {BIG[:40]}…"),
+        ('{"path": "a.ipynb", "atol": 1e999}', "atol must be a finite number of 0 or more, got inf"),
+        ('{"path": "a.ipynb", "atol": NaN}', "atol must be a finite number of 0 or more, got nan"),
+        ('{"path": "a.ipynb", "rtol": -Infinity}', "rtol must be a finite number of 0 or more, got -inf"),
+        ('{"path": "a.ipynb", "rtol": "0.1"}', "rtol must be a finite number of 0 or more, got '0.1'"),
+        ('{"path": "a.ipynb", "runs": ' + BIG + "}", f"runs must be a whole number from 1 to 100, got {BIG[:40]}…"),
+        ('{"path": "a.ipynb", "runs": 101}', "runs must be a whole number from 1 to 100, got 101"),
+        ('{"path": "a.ipynb", "runs": 2.0}', "runs must be a whole number from 1 to 100, got 2.0"),
+        ('{"path": "a.ipynb", "runs": true}', "runs must be a whole number from 1 to 100, got True"),
+        ('{"path": "a.ipynb", "update": ' + BIG + "}", f"update must be true or false, got {BIG[:40]}…"),
+        (
+            '{"path": "a.ipynb", "' + "x" * 5000 + '": 1}',
+            f"unknown option '{'x' * 39}…; the options are rtol, atol, runs and update",
+        ),
+        ('{"path": "a.ipynb", "runs": 1' + "0" * 5000 + "}", "the request body holds a number too long to read"),
+        ("[" * 100_000 + "]" * 100_000, "the request body is nested too deeply to read"),
+        (b'{"path": "\xff.ipynb"}', "the request body is not UTF-8 text"),
+        ('{"path": "a.ipynb"', "the request body is not JSON"),
+        ('["a.ipynb"]', 'say which notebook to verify: {"path": "folder/notebook.ipynb"}'),
+    ],
+    ids=[
+        "rtol 10**400",
+        "atol 1e999",
+        "atol NaN",
+        "rtol -Infinity",
+        "rtol text",
+        "runs 10**400",
+        "runs 101",
+        "runs 2.0",
+        "runs true",
+        "update 10**400",
+        "an option named with 5000 characters",
+        "a 5000-digit number",
+        "nested 100,000 deep",
+        "not UTF-8",
+        "not JSON",
+        "not an object",
+    ],
+)
+async def test_when_the_request_body_is_unreadable_or_out_of_range_then_400_in_one_sentence_and_no_traceback(
+    jp_fetch: Any, jp_root_dir: Path, caplog: pytest.LogCaptureFixture, body: str | bytes, message: str
+) -> None:
+    write_notebook(jp_root_dir / "a.ipynb", "%%reproducible seed=1 record=x\nx = 1.5")
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, "verifications", method="POST", body=body)
+
+    assert _failure_status(refused.value) == (400, message)
+    assert _one_sentence(message)
+    assert not _kernels_of_this_process()
+    assert not _server_trouble(caplog)
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "message"),
+    [
+        ("stale", {}, "Missing argument path"),
+        ("verifications", {}, "Missing argument path"),
+        ("stale", {"path": b"\xff.ipynb"}, "Invalid unicode in path: b'\\xff.ipynb'"),
+        ("verifications", {"path": b"\xff.ipynb"}, "Invalid unicode in path: b'\\xff.ipynb'"),
+    ],
+)
+async def test_when_the_path_argument_is_missing_or_not_utf8_then_400_and_no_traceback_in_the_log(
+    jp_fetch: Any, caplog: pytest.LogCaptureFixture, url: str, params: dict[str, bytes], message: str
+) -> None:
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch(API, url, params=params)
+    assert _failure_status(refused.value) == (400, message)
+    assert not _server_trouble(caplog)
 
 
 def _listed(module: str) -> str:

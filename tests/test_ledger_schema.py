@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from conftest import WRONG_INNER_TYPES, ledger_data, run_cli, write_notebook
 
-from repro_magics.compare import compare_ledgers
-from repro_magics.ledger import Ledger, LedgerError
-from repro_magics.ledger_schema import ledger_schema, validate_ledger
-from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS
+from repro_magics.compare.ledgers import compare_ledgers
+from repro_magics.exceptions import LedgerError
+from repro_magics.ledger.schema import ledger_schema, validate_ledger
+from repro_magics.ledger.store import Ledger
+from repro_magics.ledger.values import MAX_DEPTH, MAX_STORED_ELEMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,7 +97,7 @@ def test_when_values_of_every_kind_are_recorded_then_the_ledger_matches_the_sche
 
 def test_the_schema_is_draft_7_and_the_copy_published_in_docs_is_the_packaged_one() -> None:
     jsonschema.Draft7Validator.check_schema(ledger_schema())
-    packaged = (ROOT / "repro_magics" / "ledger.schema.json").read_bytes()
+    packaged = (ROOT / "repro_magics" / "ledger" / "ledger.schema.json").read_bytes()
     assert (ROOT / "docs" / "ledger.schema.json").read_bytes() == packaged
 
 

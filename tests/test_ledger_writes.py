@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 from conftest import run_cli, write_notebook
 
-from repro_magics import journal
-from repro_magics.ledger import FOLD_MINIMUM_BYTES, Ledger, LedgerAppender, LedgerError
+from repro_magics.exceptions import LedgerError
+from repro_magics.ledger import journal
+from repro_magics.ledger.store import FOLD_MINIMUM_BYTES, Ledger, LedgerAppender
 
 REPOSITORY = Path(__file__).parents[1]
 ENVIRONMENT = {"python": "3.11", "packages": {"keras": "3.15"}}
@@ -167,3 +169,105 @@ def test_when_update_writes_a_ledger_that_is_a_symlink_then_the_link_stays_and_i
     assert link.is_symlink() and os.readlink(link) == str(Path("shared") / "kept.repro.json")
     assert json.loads(target.read_text())["records"][0]["values"]["total"]["value"] == 0.75
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
+
+
+LINE_BREAKS_BUT_NOT_NEWLINES = ["\u2028", "\u2029", "\x85"]
+
+
+@pytest.mark.parametrize("separator", LINE_BREAKS_BUT_NOT_NEWLINES, ids=["U+2028", "U+2029", "NEL"])
+def test_when_a_recorded_string_holds_a_unicode_line_break_then_the_journal_keeps_every_record(
+    tmp_path: Path, separator: str
+) -> None:
+    path = tmp_path / "n.repro.json"
+    Ledger().save(path)
+    appender = LedgerAppender(path)
+    first = record("a", 1)
+    first["values"] = {"s": {"type": "str", "value": f"a{separator}b"}}
+    appender.add(first, ENVIRONMENT)
+    appender.add(record("b", 2), ENVIRONMENT)
+    text = journal.journal_path_for(path).read_text(encoding="utf-8")
+    assert separator not in text and text.count("\n") == 2, "one line per record"
+    loaded = Ledger.load(path)
+    assert [r["cell_id"] for r in loaded.records] == ["a", "b"]
+    assert loaded.records[0]["values"]["s"]["value"] == f"a{separator}b"
+
+
+def test_when_an_existing_journal_holds_unicode_line_breaks_raw_then_its_records_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "n.repro.json"
+    Ledger().save(path)
+    lines = []
+    for number, separator in enumerate(LINE_BREAKS_BUT_NOT_NEWLINES, start=1):
+        entry = record(f"c{number}", number)
+        entry["values"] = {"s": {"type": "str", "value": f"a{separator}b"}}
+        entry["environment"] = "e"
+        # As journals were written before: raw characters, not escapes.
+        lines.append(json.dumps({"record": entry, "environment": ENVIRONMENT}, ensure_ascii=False) + "\n")
+    journal.journal_path_for(path).write_text("".join(lines), encoding="utf-8")
+    loaded = Ledger.load(path)
+    assert [r["values"]["s"]["value"] for r in loaded.records] == [f"a{s}b" for s in LINE_BREAKS_BUT_NOT_NEWLINES]
+
+
+@pytest.mark.kernel
+def test_when_a_recorded_cell_holds_a_unicode_line_separator_then_verify_sees_both_records(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "n.ipynb",
+        '%%reproducible seed=1 record=s\ns = "a\\u2028b"',
+        "%%reproducible seed=2 record=t\nt = 5",
+    )
+    status, out, err = run_cli(str(notebook), "--quiet")
+    assert status == 0, out + err
+    assert "NOTHING CHECKED" not in out
+    assert "bitwise (2 cells, " in out and "(2 cell records)" in out, out
+    ledger = Ledger.load(tmp_path / "n.repro.json")
+    assert [sorted(r["values"]) for r in ledger.records] == [["s"], ["t"]]
+    assert ledger.records[0]["values"]["s"]["value"] == "a\u2028b"
+    status, out, err = run_cli(str(notebook), "--quiet")
+    assert status == 0 and "NOTHING CHECKED" not in out, out + err
+
+
+@pytest.mark.parametrize("where", ["ledger", "journal"])
+def test_when_a_ledger_holds_an_integer_of_5000_digits_then_it_is_corrupt_naming_the_file_and_the_field(
+    tmp_path: Path, where: str
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "%%reproducible seed=1 record=x\nx = 1")
+    path = tmp_path / "n.repro.json"
+    entry = record("c0", 1)
+    entry["values"] = {"x": {"type": "int", "value": 7}}
+    if where == "ledger":
+        Ledger().with_record(entry, ENVIRONMENT).save(path)
+        path.write_text(path.read_text().replace('"value": 7', '"value": ' + "7" * 5000))
+        field, file = "records[0].values.x.value", f"ledger {path}"
+    else:
+        Ledger().save(path)
+        LedgerAppender(path).add(entry, ENVIRONMENT)
+        journal_file = journal.journal_path_for(path)
+        journal_file.write_text(journal_file.read_text().replace('"value":7', '"value":' + "7" * 5000))
+        field, file = "record.values.x.value", f"journal {journal_file}"
+    sentence = f"{file} is corrupt: {'line 1: ' if where == 'journal' else ''}{field} is a whole number of 5000 digits"
+    with pytest.raises(LedgerError, match=re.escape(sentence)):
+        Ledger.load(path)
+    for argv in ([str(notebook)], ["--check-ledger", str(notebook)]):
+        status, out, err = run_cli(*argv)
+        assert status == 2 and out == ""
+        assert err.startswith(f"repro-verify: error: {sentence}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("which", ["notebook", "ledger", "journal"])
+def test_when_an_input_is_a_fifo_then_exit_2_at_once_saying_it_is_not_a_regular_file(
+    tmp_path: Path, which: str
+) -> None:
+    notebook = tmp_path / "f.ipynb"
+    if which != "notebook":
+        write_notebook(notebook, "x = 1")
+    fifo = {
+        "notebook": notebook,
+        "ledger": tmp_path / "f.repro.json",
+        "journal": tmp_path / "f.repro.journal.jsonl",
+    }[which]
+    if which == "journal":
+        Ledger().save(tmp_path / "f.repro.json")
+    os.mkfifo(fifo)
+    for argv in ([str(notebook)], ["--check-ledger", str(notebook)]):
+        status, out, err = run_cli(*argv)
+        assert status == 2 and out == ""
+        assert f"{fifo} is not a regular file" in err and err.count("\n") == 1, err

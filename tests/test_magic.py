@@ -12,8 +12,8 @@ import pytest
 from cells import OTHER_RANDOM_WORK, TRAINING
 from IPython.core.error import UsageError
 
-from repro_magics.determinism import is_op_determinism_enabled
-from repro_magics.ledger import Ledger
+from repro_magics.kernel.determinism import is_op_determinism_enabled
+from repro_magics.ledger.store import Ledger
 
 
 def run_reproducible(ipython: Any, line: str, body: str) -> Any:
@@ -99,7 +99,7 @@ def test_when_determinism_was_off_then_it_is_off_after_the_cell_and_after_a_fail
     run_reproducible(
         ipython,
         "seed=1",
-        "from repro_magics.determinism import is_op_determinism_enabled\ninside = is_op_determinism_enabled()",
+        "from repro_magics.kernel.determinism import is_op_determinism_enabled\ninside = is_op_determinism_enabled()",
     )
     assert ipython.user_ns["inside"] is True
     assert is_op_determinism_enabled() is False
@@ -260,7 +260,7 @@ def test_when_the_cell_is_done_then_the_history_hooks_are_the_original_again(ipy
 def test_when_a_fit_is_captured_then_the_weights_are_fingerprinted_before_it_and_after_each_epoch(
     ipython: Any, tmp_path: Path
 ) -> None:
-    from repro_magics.values import weights_fingerprint
+    from repro_magics.ledger.values import weights_fingerprint
 
     assert run_reproducible(ipython, "seed=1", TRAINING).success
     (record,) = json.loads((tmp_path / "ledger.repro.json").read_text())["records"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from repro_magics.notebook_context import CellLocator, find_notebook_path, magic_cell_source
+from repro_magics.kernel.notebook_context import CellLocator, find_notebook_path, magic_cell_source
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ import pytest
 from conftest import run_cli, write_notebook
 
 from repro_magics import pytest_plugin
-from repro_magics.ledger import Ledger
-from repro_magics.shard import parse_shard
+from repro_magics.ledger.store import Ledger
+from repro_magics.verify.shard import parse_shard
 
 PLUGIN = "repro_magics.pytest_plugin"
 ROOT = Path(__file__).parent.parent
@@ -157,3 +157,14 @@ def test_when_a_tolerance_is_set_in_the_ini_file_then_it_applies_the_command_lin
     updated = run_pytest(tmp_path, "--repro-atol", "0", "--repro-update", "-q")
     assert updated.returncode == 0 and "1 passed" in updated.stdout, updated.stdout
     assert Ledger.load(ledger).to_json()["records"][0]["values"]["x"]["value"] == 1.5
+
+
+def test_when_a_file_is_not_a_notebook_then_its_error_is_said_once_without_a_chained_traceback(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bad.ipynb").write_text("just some words")
+    completed = run_pytest(tmp_path, "--repro-verify", "-q")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert completed.stdout.count("bad.ipynb is not a Jupyter notebook (.ipynb JSON)\n") == 1, completed.stdout
+    assert "During handling of the above exception" not in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr

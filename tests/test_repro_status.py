@@ -12,7 +12,7 @@ from conftest import write_notebook
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from repro_magics.ledger import Ledger
+from repro_magics.ledger.store import Ledger
 
 FIT = """\
 import numpy as np

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from test_ci_workflow import WORKFLOW, repro_verify_commands
 
-from repro_magics.cli import verify_parser
+from repro_magics.cli.command import verify_parser
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "scale.md"

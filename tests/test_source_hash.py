@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from repro_magics.ledger import Ledger
-from repro_magics.notebook_context import notebook_cell_source_hash
+from repro_magics.kernel.notebook_context import notebook_cell_source_hash
+from repro_magics.ledger.store import Ledger
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,12 @@ import nbformat
 import pytest
 from conftest import ledger_data, run_cli, write_notebook
 
-from repro_magics.compare import DIVERGED, Comparison, Difference
-from repro_magics.markdown import MARKDOWN_MARKER, markdown_report
-from repro_magics.runner import NotebookRun, RunFailure, read_notebook
-from repro_magics.shard import ShardError, parse_shard, shard_of
-from repro_magics.verify import NotebookVerification
+from repro_magics.compare.ledgers import DIVERGED, Comparison, Difference
+from repro_magics.exceptions import ShardError
+from repro_magics.report.markdown import MARKDOWN_MARKER, markdown_report
+from repro_magics.verify.runner import NotebookRun, RunFailure, read_notebook
+from repro_magics.verify.shard import parse_shard, shard_of
+from repro_magics.verify.verification import NotebookVerification
 
 
 def fleet(count: int, seed: int = 7) -> list[Path]:
@@ -128,7 +129,7 @@ def _verification(tmp_path: Path, **kwargs: object) -> NotebookVerification:
 def test_when_markdown_is_written_then_a_row_per_notebook_with_verdict_time_and_first_difference(
     tmp_path: Path,
 ) -> None:
-    from repro_magics.ledger import Ledger
+    from repro_magics.ledger.store import Ledger
 
     comparison = Comparison("ledger", "run 1")
     comparison.differences.append(
@@ -193,7 +194,7 @@ def test_when_check_ledger_meets_a_record_of_a_removed_or_plain_cell_then_1_nami
 
 
 def test_when_j_is_auto_then_one_kernel_per_core_this_process_may_use() -> None:
-    from repro_magics.cli import verify_parser
+    from repro_magics.cli.command import verify_parser
 
     cores = len(os.sched_getaffinity(0))
     assert verify_parser().parse_args(["-j", "auto", "a.ipynb"]).jobs == cores

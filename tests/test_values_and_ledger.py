@@ -11,9 +11,10 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from repro_magics.ledger import Ledger, LedgerError, ledger_path_for
-from repro_magics.recording import CellRecord, record_named_values
-from repro_magics.values import MAX_DEPTH, MAX_STORED_ELEMENTS, UnrecordableValue, encode_value, fingerprint
+from repro_magics.exceptions import LedgerError, UnrecordableValue
+from repro_magics.kernel.recording import CellRecord, record_named_values
+from repro_magics.ledger.store import Ledger, ledger_path_for
+from repro_magics.ledger.values import MAX_DEPTH, MAX_STORED_ELEMENTS, encode_value, fingerprint
 
 
 def roundtrip(value: object) -> dict:
@@ -241,3 +242,14 @@ def test_when_encoding_a_value_raises_then_it_is_recorded_as_unsupported_without
     }
     assert recorded["worse"]["reason"] == "Unprintable"
     assert capsys.readouterr().err.count("\n") == 2
+
+
+def test_when_an_integer_has_more_digits_than_python_reads_then_it_is_recorded_as_unsupported_saying_why() -> None:
+    encoded = encode_value({"big": 10**5000, "small": 10**100})
+    assert encoded["items"]["big"] == {
+        "type": "unsupported",
+        "python_type": "builtins.int",
+        "reason": "a whole number of more than 4300 digits, which no ledger reader converts",
+    }
+    assert encoded["items"]["small"] == {"type": "int", "value": 10**100}
+    json.dumps(encoded)  # what the journal writes; it raised ValueError for the whole number

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, write_notebook
 
-from repro_magics.ledger import Ledger
+from repro_magics.ledger.store import Ledger
 
 pytestmark = pytest.mark.kernel
 

@@ -10,7 +10,7 @@ import pytest
 from cells import TRAINING
 from conftest import run_cli, write_notebook
 
-from repro_magics.ledger import Ledger
+from repro_magics.ledger.store import Ledger
 
 pytestmark = pytest.mark.kernel
 

@@ -16,10 +16,10 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..ledger import LedgerError
-from ..runner import NotebookError
-from ..verify import read_input
-from .jobs import AlreadyRunning, VerificationJobs, notebook_file, verify_options
+from .jobs import AlreadyRunning, VerificationJobs
+from .notebook_input import read_notebook_input
+from .options import request_body, verify_options
+from .paths import Refused, resolved_notebook, shown
 from .verdicts import stale_cells
 
 API = "repro-magics"
@@ -33,43 +33,16 @@ class _Handler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps({"message": message, **extra}))
 
-    def read_notebook_input(self, notebook: str) -> Any:
-        """The notebook and its ledger as `repro-verify` reads them; None after answering with an error."""
-        try:
-            path = notebook_file(self.root, notebook)
-        except PermissionError as error:
-            self.fail(403, str(error))
-            return
-        except ValueError as error:
-            self.fail(400, str(error))
-            return
-        try:
-            return read_input(path, None)
-        except NotebookError as error:
-            self.fail(404 if not path.exists() else 400, str(error))
-        except LedgerError as error:
-            self.fail(400, str(error))
-        return
-
 
 class VerificationsHandler(_Handler):
     @web.authenticated
     def post(self) -> None:
         try:
-            body = json.loads(self.request.body or b"{}")
-        except json.JSONDecodeError:
-            self.fail(400, "the request body is not JSON")
-            return
-        if not isinstance(body, dict) or not isinstance(body.get("path"), str):
-            self.fail(400, 'say which notebook to verify: {"path": "folder/notebook.ipynb"}')
-            return
-        try:
+            body = request_body(self.request.body)
             options = verify_options(body)
-        except ValueError as error:
-            self.fail(400, str(error))
-            return
-        given = self.read_notebook_input(body["path"])
-        if given is None:
+            given = read_notebook_input(self.root, body["path"])
+        except Refused as refused:
+            self.fail(refused.status, refused.message)
             return
         try:
             job = self.jobs.start(body["path"], given, options)
@@ -82,9 +55,13 @@ class VerificationsHandler(_Handler):
     @web.authenticated
     def get(self) -> None:
         notebook = self.get_query_argument("path")
-        job = self.jobs.latest(notebook)
+        try:
+            job = self.jobs.latest(resolved_notebook(self.root, notebook))
+        except Refused as refused:
+            self.fail(refused.status, refused.message)
+            return
         if job is None:
-            self.fail(404, f"{notebook} has not been verified since the server started")
+            self.fail(404, f"{shown(notebook)} has not been verified since the server started")
             return
         self.finish(json.dumps(job.to_json()))
 
@@ -112,11 +89,12 @@ class VerificationHandler(_Handler):
 class StaleHandler(_Handler):
     @web.authenticated
     def get(self) -> None:
-        given = self.read_notebook_input(self.get_query_argument("path"))
-        if given is None:
+        try:
+            given = read_notebook_input(self.root, self.get_query_argument("path"))
+        except Refused as refused:
+            self.fail(refused.status, refused.message)
             return
         self.finish(json.dumps({"stale": stale_cells(given.notebook, given.ledger)}))
-        return
 
 
 def handlers(jobs: VerificationJobs, root: Path) -> list[tuple[str, Any, dict[str, Any]]]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare import Tolerance
-from ..report import format_verification, report_json
-from ..runner import KernelNotFound
-from ..verify import VerifyInput, VerifyOptions, verify_notebook
+from ..exceptions import KernelNotFound
+from ..report.text import format_verification, report_json
+from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook
+from .paths import shown
 from .verdicts import cell_verdicts, stale_cells
 
 RUNNING = "running"
@@ -32,7 +32,7 @@ class AlreadyRunning(Exception):
 
     def __init__(self, job: VerificationJob) -> None:
         super().__init__(
-            f"{job.notebook} is already being verified (started {time.time() - job.started:.0f} s ago); "
+            f"{shown(job.notebook)} is already being verified (started {time.time() - job.started:.0f} s ago); "
             "wait for it to finish or cancel it"
         )
         self.job = job
@@ -129,7 +129,11 @@ class VerificationJob:
             return
         except Exception as error:  # the browser gets a sentence; the server log keeps the traceback
             _log.exception("repro_magics: verifying %s failed", self.notebook)
-            self._finish(ERROR, f"the verification stopped with an internal error: {error}")
+            # Its words may quote anything the notebook or the ledger holds.
+            self._finish(
+                ERROR,
+                f"the verification stopped with an internal error ({type(error).__name__}); the server log has it",
+            )
             return
         if self._cancelled.is_set() and result.failure is not None:
             self._finish(CANCELLED, "cancelled; the verification's kernel was stopped and no ledger was written")
@@ -176,32 +180,38 @@ class VerificationJob:
 
 
 class VerificationJobs:
-    """The server's verifications: at most one running per notebook; the last one of each is kept."""
+    """The server's verifications: at most one running per notebook file; the last one of each is kept.
+
+    They are keyed on the notebook's resolved file, not on the name a request
+    gave, so that `nb.ipynb`, `./nb.ipynb` and a link to it are one notebook,
+    with one writer of its ledger.
+    """
 
     def __init__(self) -> None:
         self._jobs: dict[str, VerificationJob] = {}
-        self._latest: dict[str, VerificationJob] = {}
+        self._latest: dict[Path, VerificationJob] = {}
         self._lock = threading.Lock()
 
     def start(self, notebook: str, given: VerifyInput, options: VerifyOptions) -> VerificationJob:
-        """Start verifying; `AlreadyRunning` when this notebook's last verification has not ended."""
+        """Start verifying `given.path` (named `notebook` by the request); `AlreadyRunning` while it is verified."""
         with self._lock:
-            latest = self._latest.get(notebook)
+            latest = self._latest.get(given.path)
             if latest is not None and latest.state == RUNNING:
                 raise AlreadyRunning(latest)
             job = VerificationJob(notebook, given, options)
             self._jobs[job.id] = job
             if latest is not None:
                 self._jobs.pop(latest.id, None)
-            self._latest[notebook] = job
+            self._latest[given.path] = job
         job.start()
         return job
 
     def get(self, job_id: str) -> VerificationJob | None:
         return self._jobs.get(job_id)
 
-    def latest(self, notebook: str) -> VerificationJob | None:
-        return self._latest.get(notebook)
+    def latest(self, notebook_file: Path) -> VerificationJob | None:
+        """The last verification of the notebook at this resolved path."""
+        return self._latest.get(notebook_file)
 
     def running(self) -> list[VerificationJob]:
         with self._lock:
@@ -215,40 +225,3 @@ class VerificationJobs:
         deadline = time.monotonic() + timeout
         for job in running:
             job.wait(max(0.0, deadline - time.monotonic()))
-
-
-def verify_options(body: dict[str, Any]) -> VerifyOptions:
-    """The request's options, checked as `repro-verify` checks its flags; `ValueError` says what is wrong."""
-    unknown = sorted(set(body) - {"path", "rtol", "atol", "runs", "update"})
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r}; the options are rtol, atol, runs and update")
-    tolerance = {}
-    for name in ("rtol", "atol"):
-        value = body.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-            raise ValueError(f"{name} must be a finite number of 0 or more, got {value!r}")
-        tolerance[name] = float(value)
-    runs = body.get("runs")
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
-        raise ValueError(f"runs must be a whole number of 1 or more, got {runs!r}")
-    update = body.get("update", False)
-    if not isinstance(update, bool):
-        raise ValueError(f"update must be true or false, got {update!r}")
-    return VerifyOptions(runs=runs, update=update, tolerance=Tolerance(**tolerance))
-
-
-def notebook_file(root: Path, notebook: str) -> Path:
-    """The notebook's file inside the server's root.
-
-    `PermissionError` for a path that leads outside it (`..`, an absolute
-    path, a symbolic link), `ValueError` for a file that is not a notebook.
-    """
-    root = root.resolve()
-    candidate = (root / notebook).resolve()
-    if not candidate.is_relative_to(root):
-        raise PermissionError(
-            f"{notebook} is outside the server's root directory; only notebooks inside it are verified"
-        )
-    if candidate.suffix != ".ipynb":
-        raise ValueError(f"{notebook} is not a notebook (.ipynb)")
-    return candidate

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..compare import IDENTICAL, Comparison, Tolerance, compare_ledgers
-from ..ledger import Ledger
-from ..notebook_context import notebook_cell_source_hash
-from ..report import difference_text
-from ..verify import NotebookVerification
+from ..compare.ledgers import IDENTICAL, Comparison, Tolerance, compare_ledgers
+from ..kernel.notebook_context import notebook_cell_source_hash
+from ..ledger.store import Ledger
+from ..report.text import difference_text
+from ..verify.verification import NotebookVerification
 
 REPRODUCED = "reproduced"
 WITHIN_TOLERANCE = "within tolerance"

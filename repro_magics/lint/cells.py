@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import ArgumentError, CellOptions, parse_cell_line
+from ..arguments import CellOptions, parse_cell_line
+from ..exceptions import ArgumentError
 
 # Line magics whose argument is a Python statement: the statement is kept.
 _MAGICS_RUNNING_PYTHON = ("time", "timeit", "prun")

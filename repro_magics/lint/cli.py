@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .. import __version__
+from .._version import __version__
 from .cells import NotebookReadError, read_notebook
 from .check import lint
 from .output import format_json, format_text

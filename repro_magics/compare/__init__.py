@@ -1,0 +1,1 @@
+"""Pure comparison of recorded runs: records, tolerances, the epoch where training parts."""

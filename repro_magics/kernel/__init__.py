@@ -1,0 +1,1 @@
+"""Code that runs inside the kernel: the magics, seeding, determinism, recording, tracing and `%repro_status`."""

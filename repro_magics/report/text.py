@@ -1,0 +1,246 @@
+"""Say what `repro-verify` found: lines for people, JSON for machines."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..compare.epochs import training_line
+from ..compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from ..compare.tolerance import advice_json, advice_lines
+from ..ledger.values import json_float
+from ..verify.causes import likely_causes
+from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+
+REPORT_FORMAT = "repro-magics-report"
+_MAX_OTHER_CELLS_SHOWN = 5
+_ESCAPED_CATEGORIES = {"Cc", "Zl", "Zp"}
+# Controls that reorder what a terminal shows (the "Trojan source" characters).
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+NO_LIKELY_CAUSE = (
+    "likely cause: no lint rule applies to this cell or to the cells that made what it uses; "
+    "repro-verify --trace finds the first batch that differs, and docs/limits.md lists causes the code does not show"
+)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`), for a terminal or a log.
+
+    Cell sources, error messages and file names reach the human output; raw,
+    an escape sequence in them could retitle the terminal, clear it or hide a
+    line. JSON output keeps the exact text.
+    """
+    if text.isprintable():  # no control characters: the common case, without a pass per character
+        return text
+    return "".join(_escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    if character in _BIDI_CONTROLS or unicodedata.category(character) in _ESCAPED_CATEGORIES:
+        code = ord(character)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return character
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _cell(number: int | None, cell_id: str | None) -> str:
+    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
+    return f"{label} (id {cell_id})" if cell_id else label
+
+
+def _tolerance_text(tolerance: Tolerance) -> str:
+    return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
+
+
+def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
+    """The comparison a notebook's verdict comes from: the first that diverged, else within tolerance."""
+    for verdict in (DIVERGED, WITHIN_TOLERANCE):
+        for comparison in comparisons:
+            if comparison.verdict == verdict:
+                return comparison
+    return comparisons[0] if comparisons else None
+
+
+def difference_text(comparison: Comparison, difference: Difference) -> str:
+    """Where a cell's records part and the two values there, as the report says it."""
+    baseline, new = comparison.baseline_label, comparison.new_label
+    return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
+
+
+def _cause_lines(notebook: Path, first: Difference) -> list[str]:
+    causes = likely_causes(notebook, first.cell_number)
+    if causes is None:
+        return []
+    if not causes:
+        return [f"    {NO_LIKELY_CAUSE}"]
+    return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
+
+
+def _difference_lines(comparison: Comparison, first: Difference, notebook: Path) -> list[str]:
+    lines = [f"    {difference_text(comparison, first)}"]
+    if first.training is not None:
+        lines.append(f"    {training_line(first.training)}")
+    if first.source_changed:
+        lines.append("    (this cell's source changed since the baseline was recorded)")
+    spread = comparison.spread
+    if spread is not None:
+        lines.extend(f"    {line}" for line in advice_lines(spread))
+    lines.extend(_cause_lines(notebook, first))
+    others = comparison.differences[1:]
+    if others:
+        shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
+        more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
+        lines.append(f"    later cells that differ too: {shown}{more}")
+    if comparison.environment_changes:
+        changes = "; ".join(f"{name} {old} vs {new}" for name, old, new in comparison.environment_changes)
+        lines.append(f"    environment differs: {changes}")
+    elif comparison.environment_compared:
+        lines.append("    environment: the same")
+    else:
+        lines.append("    environment: not compared (one side recorded nothing)")
+    return lines
+
+
+def _ledger_line(result: NotebookVerification) -> str | None:
+    if result.ledger_action == NOT_WRITTEN:
+        return f"  ledger not written: {result.ledger_error}"
+    if result.ledger_action == SAVED:
+        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+    if result.ledger_action == UPDATED:
+        return f"  ledger updated: {result.ledger_path}"
+    if result.ledger_action == NOT_SAVED:
+        return "  ledger not saved: the fresh runs differ from each other, so no result is stable enough to keep"
+    if result.ledger_action == UNCHANGED and result.verdict == DIVERGED:
+        return f"  ledger unchanged: {result.ledger_path} (if the new results are right, rerun with --update)"
+    return None
+
+
+def format_verification(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
+    """The report for one notebook, a line per item, control characters escaped."""
+    return [printable(line) for line in _verification_lines(result, tolerance)]
+
+
+def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
+    name = str(result.notebook)
+    seconds = sum(run.seconds for run in result.runs)
+    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    failure = result.failure
+    if failure is not None:
+        if failure.place is not None:
+            where, line = failure.place, ""
+        elif failure.cell_id is None:
+            where, line = "the start, before the first cell", ""
+        else:
+            where = _cell(failure.cell_number, failure.cell_id)
+            line = f": {failure.source_first_line}" if failure.source_first_line else ""
+        return [
+            f"{name}: FAILED to run, in run {len(result.runs)}, {'' if failure.place else 'at '}{where}{line}",
+            f"    {failure.summary}",
+        ]
+    comparison = worst_comparison(result.comparisons)
+    if result.nothing_recorded:
+        consequence = (
+            "with --require-records this is a failure (exit status 5)"
+            if result.require_records
+            else "this passes (exit status 0); --require-records makes it a failure"
+        )
+        return [
+            f"{name}: NOTHING CHECKED: no %%reproducible cell recorded a value to compare ({run_text})",
+            "    to check results, run the cells that matter with %%reproducible seed=N (fit histories are recorded)"
+            " and name other values with record=NAME",
+            f"    {consequence}",
+            "  ledger not saved: it would hold nothing to compare with",
+        ]
+    if comparison is None:
+        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED:
+        first = comparison.differences[0]
+        lines = [
+            f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
+            f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
+            *_difference_lines(comparison, first, result.notebook),
+        ]
+    else:
+        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        against = "to the ledger" if result.had_ledger else "across the fresh runs"
+        if result.had_ledger and len(result.runs) > 1:
+            against += " and across the fresh runs"
+        if comparison.verdict == WITHIN_TOLERANCE:
+            used = (
+                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                if result.calibrated_cells
+                else _tolerance_text(tolerance)
+            )
+            lines = [
+                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
+                f"{comparison.max_rel_difference:.3g} relative",
+            ]
+        else:
+            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+    ledger_line = _ledger_line(result)
+    return lines + ([ledger_line] if ledger_line else [])
+
+
+def _difference_json(notebook: Path, difference: Difference) -> dict[str, Any]:
+    data = asdict(difference)
+    data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
+    causes = likely_causes(notebook, difference.cell_number)
+    data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
+    return data
+
+
+def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
+    return {
+        "baseline": comparison.baseline_label,
+        "new": comparison.new_label,
+        "verdict": comparison.verdict,
+        "cells_compared": comparison.cells_compared,
+        "numbers_compared": comparison.numbers_compared,
+        "max_abs_difference": json_float(comparison.max_abs_difference),
+        "max_rel_difference": json_float(comparison.max_rel_difference),
+        "differences": [_difference_json(notebook, d) for d in comparison.differences],
+        "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "environment_compared": comparison.environment_compared,
+        "environment_changes": [
+            {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
+        ],
+    }
+
+
+def verification_json(result: NotebookVerification) -> dict[str, Any]:
+    return {
+        "notebook": str(result.notebook),
+        "ledger": str(result.ledger_path),
+        "verdict": result.verdict,
+        "exit_status": result.exit_status,
+        "ledger_action": result.ledger_action,
+        "ledger_error": result.ledger_error,
+        "runs": [
+            {
+                "seconds": round(run.seconds, 3),
+                "cells_run": run.cells_run,
+                "failure": asdict(run.failure) if run.failure else None,
+            }
+            for run in result.runs
+        ],
+        "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+    }
+
+
+def report_json(results: list[NotebookVerification], exit_status: int, tolerance: Tolerance) -> dict[str, Any]:
+    return {
+        "format": REPORT_FORMAT,
+        "version": 1,
+        "exit_status": exit_status,
+        "tolerance": {"rtol": tolerance.rtol, "atol": tolerance.atol},
+        "notebooks": [verification_json(result) for result in results],
+    }

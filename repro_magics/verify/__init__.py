@@ -1,0 +1,1 @@
+"""The host side of restart-and-verify: running notebooks in fresh kernels, verifying them, trace and calibrate."""

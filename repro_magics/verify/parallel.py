@@ -1,0 +1,152 @@
+"""Where notebooks are verified: engines behind one interface shaped like `concurrent.futures`.
+
+An engine takes a notebook (`submit`) and gives back a `Future` of its
+`NotebookVerification`; `shutdown(cancel_futures=True)` stops what is queued
+and what is running, kernels included. `verify_all` is the one loop over
+them: results in the order given, `--fail-fast`, signals. An engine is one
+module with a `NotebookExecutor` subclass and an entry in `ENGINES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from ..exceptions import EngineError, RunStopped
+from .verification import EXIT_DIFFERENT, EXIT_FAILED_TO_RUN, NotebookVerification, VerifyInput, VerifyOptions
+
+#: The variable Dask's own tools read for a scheduler's address.
+DASK_ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+#: `--executor SCHEME://ADDRESS` -> the module that runs it: `make_executor(address, settings)`, and
+#: `environment_key(address)` for --changed.
+ENGINES = {"dask": "repro_magics.verify.dask_engine"}
+
+
+class ProgressSink(Protocol):
+    """Where an engine reports progress: which run of which notebook, then each cell as it starts."""
+
+    def start_run(self, notebook: Path, number: int, runs: int) -> None: ...
+
+    def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None: ...
+
+    def cell_of(self, notebook: Path, run: int, runs: int, number: int, total: int, line: str) -> None: ...
+
+
+class EngineSettings:
+    """What every engine is given: how to verify, where to report progress, how many kernels."""
+
+    def __init__(
+        self, options: VerifyOptions, progress: ProgressSink, jobs: int = 1, ship_folder: bool = False
+    ) -> None:
+        self.options, self.progress, self.jobs, self.ship_folder = options, progress, jobs, ship_folder
+
+
+class NotebookExecutor(ABC):
+    """Verifies notebooks somewhere; the caller alone writes ledgers and reports (see `write_ledger`)."""
+
+    @abstractmethod
+    def submit(self, given: VerifyInput) -> Future[NotebookVerification]:
+        """Start verifying `given`; the future ends with its verification, or `RunStopped` once stopped."""
+
+    @abstractmethod
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Release the engine; `cancel_futures` also stops every queued and running verification and its kernel."""
+
+    def __enter__(self) -> NotebookExecutor:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown(wait=True, cancel_futures=error is not None)
+
+
+def executor_address(given: str | None) -> str | None:
+    """`--executor`, or else $DASK_SCHEDULER_ADDRESS as a dask:// address; None: this machine's kernels."""
+    if given:
+        return given
+    from_environment = os.environ.get(DASK_ADDRESS_VARIABLE, "").strip()
+    if from_environment:
+        return "dask://" + from_environment.split("://", 1)[-1]
+    return None
+
+
+def open_executor(address: str | None, settings: EngineSettings) -> NotebookExecutor:
+    """The engine named by `address` (`SCHEME://HOST:PORT`), or this machine's kernels for None."""
+    if address is None:
+        from .local_engine import LocalExecutor
+
+        return LocalExecutor(settings)
+    scheme, separator, rest = address.partition("://")
+    if not separator or not rest:
+        raise EngineError(f"--executor {address!r} is not SCHEME://HOST:PORT (for example dask://10.0.0.5:8786)")
+    if scheme not in ENGINES:
+        known = ", ".join(f"{name}://" for name in sorted(ENGINES))
+        raise EngineError(f"--executor {address!r}: no engine is called {scheme!r} (known: {known})")
+    module = importlib.import_module(ENGINES[scheme])
+    make: Callable[[str, EngineSettings], NotebookExecutor] = module.make_executor
+    return make(rest, settings)
+
+
+def kernels_environment_key(address: str | None) -> str | None:
+    """The environment key of the kernels an engine would start (`--changed`); None when its workers differ."""
+    if address is None:
+        from .changed import kernel_environment_key
+
+        return kernel_environment_key()
+    scheme, _, rest = address.partition("://")
+    if scheme not in ENGINES:
+        raise EngineError(f"--executor {address!r}: no engine is called {scheme!r}")
+    module = importlib.import_module(ENGINES[scheme])
+    key: str | None = module.environment_key(rest)
+    return key
+
+
+def is_bad_news(result: NotebookVerification) -> bool:
+    return result.exit_status in (EXIT_DIFFERENT, EXIT_FAILED_TO_RUN)
+
+
+def verify_all(
+    inputs: list[VerifyInput],
+    executor: NotebookExecutor,
+    fail_fast: bool,
+    show: Callable[[NotebookVerification], None],
+) -> tuple[list[NotebookVerification], list[Path]]:
+    """Verify the notebooks on `executor`; `show` each result in the order given.
+
+    Returns the results and, after --fail-fast stopped the rest, the notebooks not verified.
+    """
+    done: dict[int, NotebookVerification] = {}
+    stopped: set[int] = set()
+    shown = 0
+    stopping = False
+    with executor:
+        futures = {executor.submit(given): index for index, given in enumerate(inputs)}
+        pending = set(futures)
+        while pending:
+            # A timeout, so that the main thread keeps taking signals.
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = futures[future]
+                if future.cancelled() or isinstance(future.exception(), RunStopped):
+                    stopped.add(index)
+                    continue
+                done[index] = future.result()
+                if fail_fast and is_bad_news(done[index]) and not stopping:
+                    stopping = True
+                    for other in pending:
+                        other.cancel()
+                    executor.shutdown(wait=False, cancel_futures=True)
+            while shown < len(inputs) and (shown in done or shown in stopped):
+                if shown in done:
+                    show(done[shown])
+                shown += 1
+    results = [done[index] for index in sorted(done)]
+    return results, [inputs[index].path for index in sorted(stopped)]

@@ -1,0 +1,282 @@
+"""Restart-and-verify: fresh runs of a notebook compared with its ledger and with each other."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..compare.ledgers import (
+    DIVERGED,
+    IDENTICAL,
+    WITHIN_TOLERANCE,
+    Comparison,
+    Tolerance,
+    compare_ledgers,
+    values_checked,
+)
+from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..ledger.store import Ledger, ledger_path_for
+from .changed import kernel_environment_key
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+
+#: Exit statuses of `repro-verify`, part of its interface.
+EXIT_REPRODUCED = 0
+EXIT_DIFFERENT = 1
+EXIT_USAGE = 2
+EXIT_FAILED_TO_RUN = 3
+EXIT_NOT_WRITTEN = 4
+EXIT_NOTHING_RECORDED = 5
+
+NOTHING_RECORDED = "nothing recorded"
+
+SAVED = "saved"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+NOT_SAVED = "not saved"
+NOTHING_TO_SAVE = "nothing to save"
+NOT_WRITTEN = "not written"
+
+
+def overall_exit_status(statuses: set[int]) -> int:
+    """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
+    precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
+    return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
+
+
+@dataclass
+class VerifyOptions:
+    runs: int | None = None
+    update: bool = False
+    baseline: Path | None = None
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    timeout: float | None = 600
+    kernel_name: str | None = None
+    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
+    require_records: bool = False
+
+
+@dataclass
+class NotebookVerification:
+    """Everything `repro-verify` learned about one notebook."""
+
+    notebook: Path
+    ledger_path: Path
+    had_ledger: bool
+    runs: list[NotebookRun] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    ledger_action: str = UNCHANGED
+    #: No run and no ledger held a single number: nothing was checked.
+    nothing_recorded: bool = False
+    require_records: bool = False
+    #: Why the ledger could not be written (`ledger_action` is then NOT_WRITTEN).
+    ledger_error: str | None = None
+    #: The ledger the runs were compared with, if there was one.
+    baseline: Ledger | None = None
+    #: The notebook's code cells as verified, for reports that list them.
+    code_cells: list[CodeCell] = field(default_factory=list)
+    #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
+    calibrated_cells: int = 0
+    #: The key of the environment the kernels ran in, and what the runs read in the notebook's folder (`--changed`).
+    environment_key: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    listings: dict[str, str] = field(default_factory=dict)
+    #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
+    pending_ledger: Ledger | None = None
+
+    @property
+    def failure(self) -> Any:
+        return next((run.failure for run in self.runs if run.failure), None)
+
+    @property
+    def verdict(self) -> str:
+        if self.failure:
+            return "failed to run"
+        if self.nothing_recorded:
+            return NOTHING_RECORDED
+        verdicts = {comparison.verdict for comparison in self.comparisons}
+        for verdict in (DIVERGED, WITHIN_TOLERANCE):
+            if verdict in verdicts:
+                return verdict
+        return IDENTICAL if self.comparisons else "recorded"
+
+    @property
+    def exit_status(self) -> int:
+        if self.failure:
+            return EXIT_FAILED_TO_RUN
+        if self.verdict == DIVERGED and self.ledger_action != UPDATED:
+            return EXIT_DIFFERENT
+        if self.nothing_recorded and self.require_records:
+            return EXIT_NOTHING_RECORDED
+        if self.ledger_action == NOT_WRITTEN:
+            return EXIT_NOT_WRITTEN
+        return EXIT_REPRODUCED
+
+    @property
+    def records_count(self) -> int:
+        return len(self.runs[-1].records.records) if self.runs else 0
+
+
+@dataclass(frozen=True)
+class VerifyInput:
+    """A notebook and its baseline, read and checked before anything runs."""
+
+    path: Path
+    notebook: Any
+    ledger_path: Path
+    ledger: Ledger | None
+
+
+def read_input(notebook_path: Path, baseline: Path | None) -> VerifyInput:
+    """Read the notebook and the ledger in use (None when there is none yet).
+
+    Raises `NotebookError` for a file that isn't a notebook, `LedgerError`
+    for a ledger that exists but can't be read, and for an explicit
+    `--baseline` that does not exist.
+    """
+    notebook = read_notebook(notebook_path)
+    path = baseline or ledger_path_for(notebook_path)
+    ledger = None if baseline is None and not path.exists() else Ledger.load(path)
+    return VerifyInput(notebook_path, notebook, path, ledger)
+
+
+def verify_notebook(
+    given: VerifyInput,
+    options: VerifyOptions,
+    *,
+    progress: Progress | None = None,
+    on_run_start: Any = None,
+    on_kernel_start: KernelStarted | None = None,
+    pool: KernelPool | None = None,
+    write: bool = True,
+) -> NotebookVerification:
+    """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
+
+    With a ledger: `options.runs` runs (1 by default), each compared with
+    it; the ledger is replaced only with `options.update`. Without one: two
+    runs by default, compared with each other, and the first one's records
+    are saved when they agree.
+
+    With a `pool` of more than one kernel the runs go side by side, each in
+    a thread of its own that calls `on_run_start` and then `progress`; the
+    first failed run is reported, as when they run one after the other.
+    `RunStopped` passes through when the pool is stopped.
+
+    With `write=False` the ledger decided on is left in `pending_ledger`
+    for `write_ledger`, so that one process, the client, writes every ledger.
+    """
+    notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
+    positions = code_cell_positions(notebook.cells)
+    result = NotebookVerification(
+        notebook_path,
+        ledger_path,
+        had_ledger=ledger is not None,
+        require_records=options.require_records,
+        baseline=ledger,
+        code_cells=code_cells(notebook.cells),
+    )
+    runs = options.runs or (1 if ledger is not None else 2)
+    cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}
+    result.calibrated_cells = len(cell_tolerances)
+
+    def fresh_run(number: int) -> NotebookRun:
+        if on_run_start is not None:
+            on_run_start(number, runs)
+        run = pool.run if pool is not None else run_notebook
+        return run(
+            notebook_path,
+            notebook=notebook,
+            kernel_name=options.kernel_name,
+            timeout=options.timeout,
+            progress=progress,
+            on_kernel_start=on_kernel_start,
+        )
+
+    if pool is not None and pool.size > 1 and runs > 1:
+        with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="repro-verify run") as side_by_side:
+            finished = list(side_by_side.map(fresh_run, range(1, runs + 1)))
+    else:
+        finished = []
+    for number in range(1, runs + 1):
+        run = finished[number - 1] if finished else fresh_run(number)
+        result.runs.append(run)
+        if run.failure:
+            return result
+        label = f"run {number}"
+        if ledger is not None:
+            result.comparisons.append(
+                compare_ledgers(
+                    ledger,
+                    run.records,
+                    options.tolerance,
+                    baseline_label="ledger",
+                    new_label=label,
+                    positions=positions,
+                    cell_tolerances=cell_tolerances,
+                )
+            )
+        if number > 1:
+            result.comparisons.append(
+                compare_ledgers(
+                    result.runs[0].records,
+                    run.records,
+                    options.tolerance,
+                    baseline_label="run 1",
+                    new_label=label,
+                    positions=positions,
+                    cell_tolerances=cell_tolerances,
+                )
+            )
+
+    result.environment_key = kernel_environment_key()
+    for run in result.runs:
+        result.inputs.update(run.inputs)
+        result.listings.update(run.listings)
+    runs_agree = all(
+        comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
+    )
+    result.nothing_recorded = result.verdict != DIVERGED and not any(
+        values_checked(records) for records in [*(run.records for run in result.runs), *([ledger] if ledger else [])]
+    )
+    if result.nothing_recorded:
+        # An empty ledger would turn the next verification into a comparison of nothing with nothing.
+        result.ledger_action = NOTHING_TO_SAVE
+    elif ledger is None or options.update:
+        if not runs_agree:
+            result.ledger_action = NOT_SAVED
+        elif ledger is None:
+            _decide(result, result.runs[0].records, SAVED)
+        else:
+            latest = result.runs[-1].records
+            _decide(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+    if write:
+        write_ledger(result)
+    return result
+
+
+def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
+    """The per-cell tolerances `--calibrate` stored in a ledger, by record key."""
+    return {
+        key: Tolerance(rtol=float(stored["rtol"]), atol=float(stored["atol"]))
+        for key, stored in ledger.tolerances.items()
+    }
+
+
+def _decide(result: NotebookVerification, records: Ledger, action: str) -> None:
+    result.pending_ledger = records
+    result.ledger_action = action
+
+
+def write_ledger(result: NotebookVerification) -> None:
+    """Write the ledger decided on, if any; a failure is kept on the result, so the verdict stands and the next
+    notebook runs."""
+    records, result.pending_ledger = result.pending_ledger, None
+    if records is None:
+        return
+    try:
+        records.save(result.ledger_path)
+    except OSError as error:
+        # The error may name a temporary file beside the ledger; the user knows the ledger.
+        result.ledger_action = NOT_WRITTEN
+        result.ledger_error = f"could not write {result.ledger_path}: {error.strerror or error}"
