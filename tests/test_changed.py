@@ -135,3 +135,28 @@ def test_when_one_cell_or_one_input_changes_then_changed_verifies_only_the_noteb
     assert status == 0, out + err
     assert [line.split(":")[0] for line in out.splitlines() if ": skipped: " in line] == [names[1], names[3]]
     assert f"{notebooks[0]}: identical to the ledger" in out and f"{notebooks[2]}: identical to the ledger" in out
+
+
+def test_when_the_pytest_plugin_is_given_repro_changed_then_a_noted_unchanged_notebook_is_a_skipped_test(
+    tmp_path: Path,
+) -> None:
+    from test_pytest_plugin import run_pytest
+
+    (tmp_path / "data.csv").write_text("1.5")
+    notebook_path = write_notebook(tmp_path / "noted.ipynb", READS_DATA)
+    unnoted = write_notebook(tmp_path / "unnoted.ipynb", "raise ValueError('runs: its ledger holds no note')")
+    for path in (notebook_path, unnoted):
+        path.with_suffix("").with_suffix(".repro.json").write_text(json.dumps(ledger_data(x=1.5)))
+    ledger_path = tmp_path / "noted.repro.json"
+    ledger = Ledger.load(ledger_path)
+    from repro_magics.verify.changed import file_hash
+
+    inputs = {"data.csv": str(file_hash(tmp_path / "data.csv"))}
+    ledger.verified = stamp(read_notebook(notebook_path), kernel_environment_key(), inputs, {})
+    ledger.save(ledger_path)
+    completed = run_pytest(tmp_path, "--repro-verify", "--repro-changed", "-rs", "noted.ipynb", "unnoted.ipynb")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "noted.ipynb: skipped: unchanged since its verification at " in completed.stdout
+    # The notebook without a note ran (and failed to run: an error of its set-up, as the plugin reports it).
+    assert "ValueError: runs: its ledger holds no note" in completed.stdout
+    assert "1 skipped, 1 error" in completed.stdout
