@@ -115,8 +115,11 @@ def test_when_one_cell_or_one_input_changes_then_changed_verifies_only_the_noteb
     verified = json.loads((tmp_path / "a_reads.repro.json").read_text())["verified"]
     assert list(verified["inputs"]) == ["data.csv"]
 
-    status, out, err = run_cli("--changed", "-q", "-j", "2", *names)
+    report, summary = tmp_path / "report.json", tmp_path / "summary.md"
+    status, out, err = run_cli("--changed", "-q", "-j", "2", "--json", str(report), "--markdown", str(summary), *names)
     assert status == 0, out + err
+    assert [entry["notebook"] for entry in json.loads(report.read_text())["skipped"]] == names
+    assert f"| <code>{names[3]}</code> | skipped: unchanged since " in summary.read_text()
     skipped = [line for line in out.splitlines() if ": skipped: unchanged since its verification at " in line]
     assert [line.split(":")[0] for line in skipped] == names
     assert out.splitlines()[-1] == "4 notebooks: 0 reproduced, 0 differ, 0 failed to run, 4 skipped (unchanged)"

@@ -441,7 +441,7 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.flush()
     command = shlex.join([*arguments.prog.split(), *arguments.argv])
     heading = PROG if arguments.shard is None else f"{PROG}, shard {arguments.shard}"
-    for write in report_writers(arguments, results, tolerance, not_verified, command, heading):
+    for write in report_writers(arguments, results, tolerance, not_verified, command, heading, skipped):
         status = write(status, err)
     return status
 
