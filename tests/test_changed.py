@@ -69,9 +69,12 @@ def test_when_the_kernel_side_hook_watches_then_reads_listings_and_own_outputs_a
     (tmp_path / "data.csv").write_text("1,2")
     (tmp_path / "sub").mkdir()
     script = (
-        "import os, glob, numpy\n"
+        "import os, sys, glob, importlib.metadata\n"
         "from repro_magics.kernel.input_reads import watch_reads\n"
         "watch_reads()\n"
+        "sys.path.insert(0, '')\n"
+        "import numpy, json  # the import system lists the folder on sys.path: no input\n"
+        "importlib.metadata.version('numpy')  # so does importlib.metadata\n"
         "open('data.csv').read()\n"
         "numpy.savetxt('out.txt', [1.0]); numpy.loadtxt('out.txt')\n"
         "glob.glob('sub/*.csv')\n"

@@ -68,9 +68,23 @@ class _ReadWatcher:
 
 
 def _by_the_import_system() -> bool:
-    """Whether importing a module lists the folder (it does, for the folder on `sys.path`): not the notebook's read."""
+    """Whether Python's import machinery lists the folder, not the notebook's code.
+
+    Importing a module lists each folder on `sys.path` (the notebook's is one),
+    and `importlib.metadata` (behind many libraries' version checks) and
+    `importlib.resources` list them too; a listing by them is no input.
+    """
     frame = sys._getframe(2)
-    return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib") or _IMPORT_MACHINERY in name or name.endswith(_PACKAGE_SCANNERS):
+            return True
+        frame = frame.f_back
+    return False
+
+
+_IMPORT_MACHINERY = os.path.join(os.path.dirname(os.__file__), "importlib", "")
+_PACKAGE_SCANNERS = ("pkgutil.py", os.path.join("pkg_resources", "__init__.py"))
 
 
 def _open_kind(arguments: tuple[Any, ...]) -> str | None:
