@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 #: Set by the runner to the log the hook appends to; without it nothing is watched.
@@ -74,7 +75,7 @@ def _by_the_import_system() -> bool:
     and `importlib.metadata` (behind many libraries' version checks) and
     `importlib.resources` list them too; a listing by them is no input.
     """
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         name = frame.f_code.co_filename
         if name.startswith("<frozen importlib") or _IMPORT_MACHINERY in name or name.endswith(_PACKAGE_SCANNERS):
