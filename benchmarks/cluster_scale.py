@@ -47,7 +47,7 @@ def run_benchmark(config: Config) -> Section:
     # Two one-thread workers in processes of their own (nannies), on 127.0.0.1 only.
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as client,
         tempfile.TemporaryDirectory(prefix="repro-bench-cluster-") as scratch,

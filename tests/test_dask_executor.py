@@ -134,18 +134,21 @@ def test_when_a_worker_dies_mid_task_then_the_task_runs_once_more_elsewhere_and_
     wait_until(lambda: not any(pid in psutil.pids() for pid in kernel_pids(log)), timeout=60)
 
 
-def test_when_interrupted_mid_run_then_130_and_no_kernel_or_task_is_left_on_the_cluster(
-    tmp_path: Path, dask_cluster: LoopbackCluster
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_when_a_signal_arrives_mid_run_then_its_status_and_no_kernel_or_task_is_left_on_the_cluster(
+    tmp_path: Path, dask_cluster: LoopbackCluster, signum: int, status: int, word: str
 ) -> None:
     log = tmp_path / "kernels.log"
     notebooks = [write_notebook(tmp_path / f"n{n}.ipynb", kernel_log_cell(log, 99)) for n in range(4)]
     verifying = verify_in_background("--executor", f"dask://{dask_cluster.address[6:]}", *map(str, notebooks))
     wait_until(lambda: len(kernel_pids(log)) >= 2)
     assert scheduler_task_count(dask_cluster.address) >= 4
-    verifying.send_signal(signal.SIGINT)
+    verifying.send_signal(signum)
     out, err = verifying.communicate(timeout=120)
-    assert verifying.returncode == 130, out + err
-    assert "repro-verify: interrupted" in err
+    assert verifying.returncode == status, out + err
+    assert f"repro-verify: {word}" in err
     assert not any(pid in psutil.pids() and psutil.Process(pid).status() != "zombie" for pid in kernel_pids(log))
     wait_until(lambda: scheduler_task_count(dask_cluster.address) == 0, timeout=30)
     assert not list(tmp_path.glob("*.repro.json"))
@@ -202,3 +205,28 @@ def test_when_no_scheduler_answers_then_2_and_one_sentence(tmp_path: Path) -> No
     assert status == 2, out + err
     assert err.startswith(f"repro-verify: error: --executor: no Dask scheduler answered at tcp://127.0.0.1:{port} ")
     assert err.count("\n") == 1
+
+
+def test_when_fail_fast_on_the_cluster_then_3_the_rest_not_verified_and_no_kernel_left(
+    tmp_path: Path, dask_cluster: LoopbackCluster
+) -> None:
+    log = tmp_path / "kernels.log"
+    broken = write_notebook(tmp_path / "a_broken.ipynb", "raise ValueError('boom')")
+    slow = write_notebook(tmp_path / "b_slow.ipynb", kernel_log_cell(log, 99))
+    others = [write_notebook(tmp_path / f"c_other{n}.ipynb", kernel_log_cell(log, 99)) for n in range(2)]
+    verifying = verify_in_background(
+        "--executor",
+        f"dask://{dask_cluster.address[6:]}",
+        "--fail-fast",
+        "--runs",
+        "1",
+        "-q",
+        *map(str, (broken, slow, *others)),
+    )
+    out, err = verifying.communicate(timeout=400)
+    assert verifying.returncode == 3, out + err
+    lines = out.splitlines()
+    assert lines[0] == f"{broken}: FAILED to run, in run 1, at cell 1 (id c0): raise ValueError('boom')"
+    assert lines[2] == f"stopped by --fail-fast: 3 not verified: {slow}, {others[0]}, {others[1]}"
+    assert not any(pid in psutil.pids() and psutil.Process(pid).status() != "zombie" for pid in kernel_pids(log))
+    wait_until(lambda: scheduler_task_count(dask_cluster.address) == 0, timeout=30)
