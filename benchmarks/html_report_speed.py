@@ -7,9 +7,10 @@ import json
 import random
 from pathlib import Path
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
-from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
+from repro_magics.notebooks import CodeCell
 from repro_magics.report.html import html_report
 from repro_magics.report.text import report_json
 from repro_magics.verify.runner import NotebookRun

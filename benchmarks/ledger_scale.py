@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from repro_magics.compare.ledgers import DIVERGED, IDENTICAL, compare_ledgers
+from repro_magics.compare.agreement import DIVERGED, IDENTICAL
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.kernel.environment import environment_fingerprint
 from repro_magics.ledger.store import Ledger, LedgerAppender, environment_key
 from repro_magics.ledger.values import encode_array, encode_history, encode_value

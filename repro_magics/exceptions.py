@@ -67,3 +67,7 @@ class PlotNotDrawn(Exception):
 class EngineError(Exception):
     """An engine of `--executor` that cannot be used (unknown, not installed, unreachable, a folder too large to
     ship); the message is one sentence."""
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device or a socket; the message says so in a few words."""

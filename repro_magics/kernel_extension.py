@@ -8,8 +8,6 @@ loader instead of printing "The repro_magics extension is already loaded".
 from __future__ import annotations
 
 from . import load_ipython_extension
-
-#: The IPython `--ext` argument that loads the extension at kernel start.
-KERNEL_EXT_ARGUMENT = f"--ext={__name__}"
+from .kernel.spec import KERNEL_EXT_ARGUMENT
 
 __all__ = ["KERNEL_EXT_ARGUMENT", "load_ipython_extension"]

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .arguments import parse_non_negative_float
 from .exceptions import ArgumentError, ShardError
+from .verify.options import parse_non_negative_float
 from .verify.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
-    from .verify.verification import NotebookVerification, VerifyOptions
+    from .verify.options import VerifyOptions
+    from .verify.verification import NotebookVerification
 
 #: Each option on the command line, and its help; the ini file's name drops the dashes (`repro_rtol`).
 _HELP = {
@@ -82,8 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _setting(config, "--repro-verify"):
         return
     # Imported here: a pytest session without --repro-verify pays nothing for nbclient and numpy.
-    from .compare.ledgers import Tolerance
-    from .verify.verification import VerifyOptions
+    from .compare.agreement import Tolerance
+    from .verify.options import VerifyOptions
 
     shard_text = _setting(config, "--repro-shard")
     try:

@@ -7,9 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-
-class NotRegularFile(OSError):
-    """The path names a FIFO, a device or a socket; the message says so in a few words."""
+from .exceptions import NotRegularFile
 
 
 def read_regular_text(path: Path) -> str:

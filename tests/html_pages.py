@@ -10,8 +10,9 @@ from pathlib import Path
 from cells import TRAINING
 from conftest import write_notebook
 
-from repro_magics.compare.ledgers import Tolerance
-from repro_magics.verify.verification import NotebookVerification, VerifyOptions, read_input, verify_notebook
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.verify.options import VerifyOptions
+from repro_magics.verify.verification import NotebookVerification, read_input, verify_notebook
 
 # Seeded training whose learning rate, after epoch 2, is nudged by an unseeded
 # `default_rng`: the runs agree for two epochs and part at the third.

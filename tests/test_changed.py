@@ -12,8 +12,8 @@ import pytest
 from conftest import ledger_data, run_cli, write_notebook
 
 from repro_magics.ledger.store import Ledger
+from repro_magics.notebooks import read_notebook
 from repro_magics.verify.changed import code_hash, kernel_environment_key, stamp, unchanged_since
-from repro_magics.verify.runner import read_notebook
 
 READS_DATA = "%%reproducible seed=1 record=x\nx = float(open('data.csv').read())"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from repro_magics.compare.ledgers import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, compare_ledgers
+from repro_magics.compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_value
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from test_compare import cell, history, ledger
 
-from repro_magics.compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance, compare_ledgers
+from repro_magics.compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.compare.tolerance import NOISE, REAL_CHANGE, UNCLEAR, advice_lines, advise, round_up
 from repro_magics.ledger.values import encode_value
 

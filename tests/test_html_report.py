@@ -14,7 +14,7 @@ import pytest
 from conftest import CHROMIUM_FLAGS, run_cli
 from html_pages import CASES, OUTSIDE_ADDRESS, Elements, verify_case, write_case
 
-from repro_magics.compare.ledgers import Tolerance
+from repro_magics.compare.agreement import Tolerance
 from repro_magics.report.html import html_report, write_html_report
 from repro_magics.verify.verification import NotebookVerification
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from html_pages import OUTSIDE_ADDRESS, Elements
 
-from repro_magics.compare.ledgers import Tolerance, compare_ledgers
-from repro_magics.kernel.notebook_context import CodeCell
+from repro_magics.compare.agreement import Tolerance
+from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
+from repro_magics.notebooks import CodeCell
 from repro_magics.report.files import report_writers
 from repro_magics.report.html import MAX_FIGURES, html_report
 from repro_magics.verify.runner import NotebookRun

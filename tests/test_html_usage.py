@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli, write_notebook
 from html_pages import Elements, write_case
 
-from repro_magics.compare.ledgers import Tolerance
+from repro_magics.compare.agreement import Tolerance
 from repro_magics.report.html import html_report, is_html_report
 
 

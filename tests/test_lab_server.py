@@ -118,7 +118,7 @@ async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lin
     assert progress[-1]["source"] == "import time"
     assert job["elapsed"] > 0
     assert job["exit_status"] == 1 and job["verdict"] == "diverged"
-    assert job["cells"]["c1"]["verdict"] == "reproduced"
+    assert job["cells"]["c1"]["verdict"] == "identical"
     assert job["cells"]["c2"]["verdict"] == "diverged"
     values = re.fullmatch(r"value 'shifted', element \[0\]: ledger (\S+) vs run 1 (\S+)", job["cells"]["c2"]["detail"])
     assert values is not None and float(values[2]) - float(values[1]) == pytest.approx(0.5)
@@ -146,7 +146,7 @@ async def test_when_a_value_moves_within_the_tolerance_asked_for_then_that_cell_
     job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
 
     assert (job["exit_status"], job["verdict"]) == (0, "within tolerance")
-    assert job["cells"]["c1"] == {"verdict": "reproduced", "detail": "identical, bitwise (run 1 vs ledger)"}
+    assert job["cells"]["c1"] == {"verdict": "identical", "detail": "identical, bitwise (run 1 vs ledger)"}
     assert job["cells"]["c2"] == {
         "verdict": "within tolerance",
         "detail": "equal within rtol 0, atol 1e-09, not bitwise",
@@ -173,7 +173,8 @@ async def test_when_a_cell_raises_then_it_is_failed_with_the_one_line_reason_and
 
     assert (job["state"], job["exit_status"], job["verdict"]) == ("done", 3, "failed to run")
     assert job["cells"] == {
-        "c1": {"verdict": "failed", "detail": "ZeroDivisionError: division by zero"},
+        "c0": {"verdict": "recorded", "detail": "recorded; not compared, since the run failed"},
+        "c1": {"verdict": "failed to run", "detail": "ZeroDivisionError: division by zero"},
         "c2": {"verdict": "not run", "detail": "not run: an earlier cell failed"},
     }
     assert job["lines"][1] == "    ZeroDivisionError: division by zero"

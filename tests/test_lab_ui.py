@@ -296,8 +296,8 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
     badges = _badges(panel)
     assert {number: badge["verdict"] for number, badge in badges.items()} == {
         1: "not recorded",
-        2: "reproduced",
-        3: "reproduced",
+        2: "identical",
+        3: "identical",
         4: "not recorded",
     }
     assert badges[2]["title"] == "identical, bitwise (run 2 vs run 1)"
@@ -353,7 +353,7 @@ def test_when_a_cell_draws_from_an_unseeded_generator_then_exactly_that_cell_is_
     badges = _badges(panel)
     assert {number: badge["verdict"] for number, badge in badges.items()} == {
         1: "not recorded",
-        2: "reproduced",
+        2: "identical",
         3: "diverged",
         4: "not recorded",
     }
@@ -405,7 +405,7 @@ def test_when_verified_in_notebook_7_then_the_diverged_cell_is_marked_there_too(
     assert verdict.startswith("✗ diverged")
     badges = _badges(panel)
     assert [number for number, badge in badges.items() if badge["verdict"] == "diverged"] == [3]
-    assert badges[2]["verdict"] == "reproduced"
+    assert badges[2]["verdict"] == "identical"
     assert re.fullmatch(r"value 'jittered', element \[0, 0\]: run 1 \S+ vs run 2 \S+", badges[3]["title"])
     _screenshot(page, "notebook7-diverged")
     assert not lab.verification_kernels()

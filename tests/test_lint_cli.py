@@ -72,7 +72,7 @@ def test_when_a_clean_notebook_is_asked_for_json_then_it_is_an_empty_list(
     ("name", "content", "message"),
     [
         ("missing.ipynb", None, "missing.ipynb: no such file"),
-        ("text.ipynb", "not json", "text.ipynb: is not a notebook (not valid JSON)"),
+        ("text.ipynb", "not json", "text.ipynb: is not a notebook (not valid JSON at line 1, column 1)"),
         ("list.ipynb", "[1, 2]", "list.ipynb: is not a notebook (no list of cells)"),
     ],
 )
@@ -128,8 +128,8 @@ def test_when_a_finding_is_on_a_magic_line_then_the_comment_goes_on_the_next_lin
     path = write_notebook(
         tmp_path / "nb.ipynb", "%load_ext repro_magics", "%%reproducible seed=1\n# repro: ignore[RM113]\nprint(1)"
     )
-    assert lint_path(path) == []
-    assert [f.code for f in lint_path(path, honour_suppressions=False)] == ["RM113"]
+    assert lint_path(path, select=["RM113"]) == []
+    assert [f.code for f in lint_path(path, honour_suppressions=False, select=["RM113"])] == ["RM113"]
 
 
 def test_when_the_notebook_metadata_ignores_a_code_then_it_is_not_reported_anywhere(tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_the_example_notebooks_pass_and_report_exactly_their_labelled_traps_when
     labels = json.loads((ROOT / "tests" / "lint_corpus" / "labels.json").read_text())["notebooks"]
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         expected = {(item["cell"], item["code"]) for item in labels[f"notebooks/{notebook.name}"]}
-        found = {(f.cell, f.code) for f in lint_path(notebook, honour_suppressions=False)}
+        found = {(f.cell, f.code) for f in lint_path(notebook, honour_suppressions=False, select=["ALL"])}
         assert found == expected, notebook.name
 
 
@@ -166,7 +166,7 @@ def test_when_a_300_cell_notebook_is_linted_then_neither_tensorflow_nor_keras_no
     program = (
         "import sys\n"
         "from repro_magics.lint.cli import main\n"
-        f"status = main([{str(path)!r}])\n"
+        f"status = main([{str(path)!r}, '--select', 'ALL'])\n"
         "heavy = ('tensorflow', 'keras', 'IPython', 'ipykernel', 'jupyter_client')\n"
         "heavy = sorted(name for name in heavy if name in sys.modules)\n"
         "print('imported:', heavy, 'status:', status, file=sys.stderr)\n"

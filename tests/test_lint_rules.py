@@ -19,6 +19,31 @@ MODEL = (
 )
 
 
+TORCH = "import torch\nfrom torch import nn\nfrom torch.utils.data import DataLoader\ndata = torch.ones(8, 2)"
+PYDATASET = (
+    "class Batches(keras.utils.PyDataset):\n"
+    "    def __len__(self):\n"
+    "        return 4\n\n"
+    "    def __getitem__(self, idx):\n"
+    "        x = np.ones((2, 4))\n"
+    "{draw}"
+    "        return x, np.ones(2)"
+)
+NOISE_FROM_GLOBAL = "        x = x + np.random.normal(size=x.shape)\n"
+NOISE_KEYED = "        x = x + np.random.default_rng(idx).normal(size=x.shape)\n"
+NOISY_TORCH_DATASET = (
+    "import random\n\n\nclass Noisy(torch.utils.data.Dataset):\n"
+    "    def __len__(self):\n        return 8\n\n"
+    "    def __getitem__(self, i):\n        return torch.ones(2) * random.random()"
+)
+CHECKPOINTS = (
+    "folder = {folder}\n"
+    "model.fit(np.ones((8, 4)), np.ones(8), callbacks=[keras.callbacks.ModelCheckpoint(folder + '/m.keras')])\n"
+    "import os\n\n"
+    "names = sorted(os.listdir(folder))"
+)
+
+
 @dataclass(frozen=True)
 class Case:
     code: str
@@ -147,9 +172,20 @@ CASES = [
     Case("RM109", ("%env TF_DETERMINISTIC_OPS=1",), ("%env TF_CPP_MIN_LOG_LEVEL=2",), (1, 1, 1)),
     Case(
         "RM110",
-        (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=4)"),
-        (LOAD, MODEL, "%%reproducible seed=1\nmodel.fit(data, epochs=1, workers=1)"),
-        (3, 2, 35),
+        (LOAD, MODEL, PYDATASET.format(draw=NOISE_FROM_GLOBAL), "%%reproducible seed=1\nmodel.fit(Batches(workers=4))"),
+        (LOAD, MODEL, PYDATASET.format(draw=NOISE_KEYED), "%%reproducible seed=1\nmodel.fit(Batches(workers=4))"),
+        (4, 2, 27),
+    ),
+    Case(
+        "RM110",
+        (TORCH, NOISY_TORCH_DATASET, "loader = DataLoader(Noisy(), num_workers=2)\nmeans = [b.mean() for b in loader]"),
+        (
+            TORCH,
+            NOISY_TORCH_DATASET,
+            "loader = DataLoader(Noisy(), num_workers=2, generator=torch.Generator().manual_seed(0))\n"
+            "means = [b.mean() for b in loader]",
+        ),
+        (3, 1, 10),
     ),
     Case(
         "RM111",
@@ -169,11 +205,67 @@ CASES = [
         (LOAD, "%%reproducible seed=1 record=x\nx = np.random.rand(3)"),
         (2, 1, 1),
     ),
+    Case(
+        "RM114",
+        (LOAD, "idx = np.random.permutation(10)"),
+        (LOAD, "np.random.seed(0)\nidx = np.random.permutation(10)"),
+        (2, 1, 7),
+    ),
+    Case("RM114", (LOAD, MODEL), (LOAD, "keras.utils.set_random_seed(1)\n" + MODEL), (2, 1, 46)),
+    Case(
+        "RM114",
+        (LOAD, MODEL, "keras.utils.set_random_seed(1)"),
+        (LOAD, "%%reproducible seed=1 record=n\n" + MODEL + "\nn = 1", MODEL),
+        (2, 1, 46),
+    ),
+    Case("RM114", (TORCH, "w = torch.randn(3)"), (TORCH, "torch.manual_seed(0)\nw = torch.randn(3)"), (2, 1, 5)),
+    Case(
+        "RM114",
+        (TORCH, "def init():\n    return nn.Linear(4, 2)", "net = init()\ntorch.manual_seed(0)"),
+        (TORCH, "def reset():\n    torch.manual_seed(0)", "reset()\nnet = nn.Linear(4, 2)"),
+        (3, 1, 7),
+    ),
+    Case(
+        "RM114",
+        (LOAD, "ds = tf.data.Dataset.range(9).shuffle(9)"),
+        (LOAD, "ds = tf.data.Dataset.range(9).shuffle(9, seed=1)"),
+        (2, 1, 6),
+    ),
+    Case(
+        "RM115",
+        (LOAD, MODEL, CHECKPOINTS.format(folder='"./ckpt"')),
+        (LOAD, MODEL, "import tempfile\n" + CHECKPOINTS.format(folder="tempfile.mkdtemp()")),
+        (3, 5, 16),
+    ),
+    Case(
+        "RM116",
+        (TORCH, "loader = DataLoader(data, shuffle=True)", "first = next(iter(loader))"),
+        (TORCH, "loader = DataLoader(data, shuffle=True)", "torch.manual_seed(0)\nfirst = next(iter(loader))"),
+        (2, 1, 10),
+    ),
+    Case(
+        "RM117",
+        (TORCH, "torch.backends.cudnn.benchmark = True"),
+        (TORCH, "torch.backends.cudnn.benchmark = False"),
+        (2, 1, 1),
+    ),
+    Case(
+        "RM101",
+        ("import time\nimport jax\nkey = jax.random.PRNGKey(int(time.time()))",),
+        ("import time\nimport jax\nkey = jax.random.PRNGKey(0)\nprint(time.time())",),
+        (1, 3, 7),
+    ),
+    Case(
+        "RM101",
+        (LOAD, "import time\nseed = time.time_ns() % 1000", "keras.utils.set_random_seed(seed)"),
+        (LOAD, "import time\nseed = 1000", "keras.utils.set_random_seed(seed)"),
+        (3, 1, 1),
+    ),
 ]
 
 
 def _lint(tmp_path: Path, sources: tuple[str, ...]) -> list[Finding]:
-    return lint_path(write_notebook(tmp_path / "nb.ipynb", *sources))
+    return lint_path(write_notebook(tmp_path / "nb.ipynb", *sources), select=["ALL"])
 
 
 def _case_id(case: Case) -> str:
@@ -220,8 +312,9 @@ def test_when_a_dataset_function_shuffles_only_for_training_then_the_test_set_is
     made = "train_ds = make(np.ones(10), training=True)\ntest_ds = make(np.ones(10), training=False)"
     uses = "%%reproducible seed=1 record=a,b\na = [x for x in test_ds]\nb = [x for x in train_ds]"
     findings = _lint(tmp_path, (LOAD, make, made, uses))
-    assert [(f.code, f.cell, f.line) for f in findings] == [("RM106", 4, 3)]
-    assert "'train_ds' is a dataset made in cell 3" in findings[0].message
+    # The training set shuffles before any reset (a trap); the test set does not shuffle at all.
+    assert [(f.code, f.cell, f.line) for f in findings] == [("RM114", 3, 1), ("RM106", 4, 3)]
+    assert "'train_ds' is a dataset made in cell 3" in findings[1].message
 
 
 def test_when_cells_hold_magics_and_shell_lines_then_findings_point_at_the_lines_the_user_sees(tmp_path: Path) -> None:

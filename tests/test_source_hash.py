@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from repro_magics.kernel.notebook_context import notebook_cell_source_hash
+from repro_magics.ledger.staleness import notebook_cell_source_hash
 from repro_magics.ledger.store import Ledger
 
 

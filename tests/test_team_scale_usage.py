@@ -11,10 +11,12 @@ import nbformat
 import pytest
 from conftest import ledger_data, run_cli, write_notebook
 
-from repro_magics.compare.ledgers import DIVERGED, Comparison, Difference
+from repro_magics.compare.agreement import DIVERGED
+from repro_magics.compare.results import Comparison, Difference
 from repro_magics.exceptions import ShardError
+from repro_magics.notebooks import read_notebook
 from repro_magics.report.markdown import MARKDOWN_MARKER, markdown_report
-from repro_magics.verify.runner import NotebookRun, RunFailure, read_notebook
+from repro_magics.verify.runner import NotebookRun, RunFailure
 from repro_magics.verify.shard import parse_shard, shard_of
 from repro_magics.verify.verification import NotebookVerification
 

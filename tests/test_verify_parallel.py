@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli, write_notebook
 from test_verify_faults import REPRO_VERIFY, is_running, processes_marked
 
-from repro_magics.verify.runner import read_notebook
+from repro_magics.notebooks import read_notebook
 
 pytestmark = pytest.mark.kernel
 

@@ -2,22 +2,9 @@ import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { ICellVerdict, IJob } from './request';
-
-const LABELS: { [verdict: string]: string } = {
-  reproduced: '✓ bitwise',
-  'within tolerance': '≈ tolerance',
-  diverged: '✗ diverged',
-  failed: '✗ failed',
-  'not run': 'not run',
-  'not recorded': 'not recorded',
-  recorded: 'recorded'
-};
+import { BADGE_LABELS, verdictSlug } from './verdicts';
 
 const CELL_CLASS = 'jp-ReproCell';
-
-function slug(verdict: string): string {
-  return verdict.replace(/ /g, '-');
-}
 
 /**
  * The verdicts of one verification on the cells of one notebook, next to
@@ -55,10 +42,12 @@ export class CellBadges {
   ): void {
     this.clearCell(cell);
     const badge = document.createElement('div');
-    const kind = verdict ? slug(verdict.verdict) : 'stale';
+    const kind = verdict ? verdictSlug(verdict.verdict) : 'stale';
     badge.className = `jp-ReproBadge jp-ReproBadge-${kind}`;
     badge.dataset.verdict = verdict ? verdict.verdict : 'stale';
-    const label = verdict ? (LABELS[verdict.verdict] ?? verdict.verdict) : '';
+    const label = verdict
+      ? (BADGE_LABELS[verdict.verdict] ?? verdict.verdict)
+      : '';
     badge.textContent = stale ? `${label}${label ? ' · ' : ''}stale` : label;
     const details = [verdict?.detail, stale].filter(Boolean).join('\n');
     badge.title = details;

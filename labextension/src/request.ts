@@ -1,6 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { CellVerdict } from './verdicts';
+
 /** Where one verification stands; the server computes everything, the browser only shows it. */
 export interface IProgress {
   run: number;
@@ -12,7 +14,7 @@ export interface IProgress {
 }
 
 export interface ICellVerdict {
-  verdict: string;
+  verdict: CellVerdict;
   detail: string;
 }
 

@@ -16,8 +16,7 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from .._version import __version__
-from ..arguments import parse_non_negative_float
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import (
     ArgumentError,
     EngineError,
@@ -31,16 +30,10 @@ from ..exceptions import (
 from ..ledger.check import LedgerCheck, check_ledger
 from ..report.files import check_report_paths, report_writers
 from ..report.text import format_verification, printable
-from ..verify.changed import note_verification, shown_time, unchanged_since
-from ..verify.parallel import (
-    DASK_ADDRESS_VARIABLE,
-    EngineSettings,
-    executor_address,
-    is_bad_news,
-    kernels_environment_key,
-    open_executor,
-    verify_all,
-)
+from ..verify.changed import note_verification, unchanged_notebooks
+from ..verify.executor import EngineSettings
+from ..verify.options import VerifyOptions, parse_non_negative_float
+from ..verify.parallel import DASK_ADDRESS_VARIABLE, executor_address, kernels_environment_key, verify_notebooks
 from ..verify.shard import Shard, parse_shard
 from ..verify.verification import (
     EXIT_DIFFERENT,
@@ -50,10 +43,8 @@ from ..verify.verification import (
     EXIT_USAGE,
     NotebookVerification,
     VerifyInput,
-    VerifyOptions,
     overall_exit_status,
     read_input,
-    verify_notebook,
 )
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -427,8 +418,10 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress.redraw()
 
     try:
-        results, not_verified = _verify_each(to_verify, arguments, options, progress, show)
-    except KernelNotFound as error:
+        settings = EngineSettings(options, progress, jobs=arguments.jobs, ship_folder=arguments.ship_folder)
+        address = _engine_address(arguments)
+        results, not_verified = verify_notebooks(to_verify, settings, address, arguments.fail_fast, show)
+    except (KernelNotFound, EngineError) as error:
         raise UsageFailure(str(error)) from None
     if not not_verified:
         show_skipped(None)
@@ -533,46 +526,6 @@ def _run_calibrate(arguments: argparse.Namespace, inputs: list[VerifyInput], out
     return overall_exit_status(statuses)
 
 
-def _verify_each(
-    inputs: list[VerifyInput],
-    arguments: argparse.Namespace,
-    options: VerifyOptions,
-    progress: _ProgressLine,
-    show: Callable[[NotebookVerification], None],
-) -> tuple[list[NotebookVerification], list[Path]]:
-    """Verify the notebooks, one after the other here, or on an engine (`-j N`, `--executor`); `show` each
-    result in the order given.
-
-    Returns the results and, after --fail-fast stopped, the notebooks not verified.
-    """
-    # -j N asks for this machine's kernels, over $DASK_SCHEDULER_ADDRESS.
-    address = executor_address(arguments.executor) if arguments.jobs == 1 else None
-    if address is None and arguments.jobs == 1:
-        results: list[NotebookVerification] = []
-        for index, given in enumerate(inputs):
-            results.append(
-                verify_notebook(
-                    given,
-                    options,
-                    progress=progress.cell,
-                    on_run_start=lambda number, runs, path=given.path: progress.start_run(path, number, runs),
-                )
-            )
-            show(results[-1])
-            if arguments.fail_fast and is_bad_news(results[-1]):
-                return results, [given.path for given in inputs[index + 1 :]]
-        return results, []
-    settings = EngineSettings(options, progress, jobs=arguments.jobs, ship_folder=arguments.ship_folder)
-    try:
-        executor = open_executor(address, settings)
-    except EngineError as error:
-        raise UsageFailure(str(error)) from None
-    try:
-        return verify_all(inputs, executor, arguments.fail_fast, show)
-    except EngineError as error:
-        raise UsageFailure(str(error)) from None
-
-
 def _check_ledgers(inputs: list[VerifyInput], out: TextIO) -> int:
     checks = [check_ledger(given.path, given.notebook, given.ledger, given.ledger_path) for given in inputs]
     for check in checks:
@@ -595,18 +548,15 @@ def _ledger_check_lines(check: LedgerCheck) -> list[str]:
 
 
 def _unchanged_notebooks(inputs: list[VerifyInput], arguments: argparse.Namespace) -> dict[Path, str]:
-    """--changed: the notebooks to skip, with the time of the verification that still holds."""
-    address = executor_address(arguments.executor) if arguments.jobs == 1 else None
     try:
-        environment = kernels_environment_key(address)
+        return unchanged_notebooks(inputs, kernels_environment_key(_engine_address(arguments)))
     except EngineError as error:
         raise UsageFailure(str(error)) from None
-    skipped = {}
-    for given in inputs:
-        since = unchanged_since(given.path, given.notebook, given.ledger, environment)
-        if since is not None:
-            skipped[given.path] = shown_time(since)
-    return skipped
+
+
+def _engine_address(arguments: argparse.Namespace) -> str | None:
+    # -j N asks for this machine's kernels, over $DASK_SCHEDULER_ADDRESS.
+    return executor_address(arguments.executor) if arguments.jobs == 1 else None
 
 
 def _stamp(result: NotebookVerification, inputs: list[VerifyInput], err: TextIO) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ledgers import TrainingDivergence
+from .results import TrainingDivergence
 
 
 def _weights_text(training: TrainingDivergence) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ledger.values import json_float
-from .ledgers import Spread
+from .results import Spread
 
 #: float32's unit roundoff step (machine epsilon): the arithmetic Keras trains in.
 FLOAT32_EPSILON = 2.0**-23

@@ -16,11 +16,10 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .jobs import AlreadyRunning, VerificationJobs
+from .jobs import AlreadyRunning, VerificationJobs, stale_cells
 from .notebook_input import read_notebook_input
 from .options import request_body, verify_options
 from .paths import Refused, resolved_notebook, shown
-from .verdicts import stale_cells
 
 API = "repro-magics"
 
@@ -94,7 +93,7 @@ class StaleHandler(_Handler):
         except Refused as refused:
             self.fail(refused.status, refused.message)
             return
-        self.finish(json.dumps({"stale": stale_cells(given.notebook, given.ledger)}))
+        self.finish(json.dumps({"stale": stale_cells(given)}))
 
 
 def handlers(jobs: VerificationJobs, root: Path) -> list[tuple[str, Any, dict[str, Any]]]:

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import KernelNotFound
+from ..ledger.staleness import STALE, record_states
+from ..notebooks import code_cells
 from ..report.text import format_verification, report_json
-from ..verify.verification import VerifyInput, VerifyOptions, verify_notebook
+from ..verify.options import VerifyOptions
+from ..verify.verification import NotebookVerification, VerifyInput, verify_notebook
 from .paths import shown
-from .verdicts import cell_verdicts, stale_cells
 
 RUNNING = "running"
 DONE = "done"
@@ -25,6 +27,29 @@ CANCELLED = "cancelled"
 ERROR = "error"
 
 _log = logging.getLogger(__name__)
+
+
+def stale_cells(given: VerifyInput) -> dict[str, str]:
+    """{cell id: why} for each cell whose saved source changed since its ledger record, as `%repro_status` finds."""
+    if given.ledger is None:
+        return {}
+    return {
+        str(state.cell.cell_id): (
+            "the source changed since the ledger recorded this cell "
+            f"(the ledger has: {state.record.get('source_first_line', '')})"
+        )
+        for state in record_states(code_cells(given.notebook.cells), given.ledger.records)
+        if state.state == STALE and state.cell is not None and state.cell.cell_id is not None
+    }
+
+
+def cell_badges(result: NotebookVerification) -> dict[str, dict[str, str]]:
+    """{cell id: {"verdict", "detail"}} for each code cell in the notebook: the verdicts every report shows."""
+    return {
+        outcome.cell_id: {"verdict": outcome.verdict.value, "detail": outcome.detail}
+        for outcome in result.cell_verdicts
+        if outcome.cell_id is not None and outcome.number is not None
+    }
 
 
 class AlreadyRunning(Exception):
@@ -72,7 +97,7 @@ class VerificationJob:
     _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        self.stale = stale_cells(self.given.notebook, self.given.ledger)
+        self.stale = stale_cells(self.given)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"repro-verify {self.notebook}", daemon=True)
@@ -144,7 +169,7 @@ class VerificationJob:
             "verdict": result.verdict,
             "lines": format_verification(result, tolerance),
             "report": report_json([result], result.exit_status, tolerance),
-            "cells": cell_verdicts(self.given.notebook, self.given.ledger, result, tolerance),
+            "cells": cell_badges(result),
         }
         with self._lock:
             self.outcome = outcome

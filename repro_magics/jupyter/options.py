@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from ..compare.ledgers import Tolerance
-from ..verify.verification import VerifyOptions
+from ..verify.options import VerifyOptions
 from .paths import Refused, shown
 
 OPTIONS = ("path", "rtol", "atol", "runs", "update")

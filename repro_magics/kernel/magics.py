@@ -13,14 +13,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
-from ..arguments import parse_cell_line
 from ..exceptions import ArgumentError, LedgerError, SeedError
 from ..ledger import journal
+from ..ledger.staleness import source_hash
 from ..ledger.store import LedgerAppender, environment_key
+from ..notebooks import first_line
+from .arguments import parse_cell_line
 from .determinism import op_determinism
 from .environment import environment_fingerprint
-from .notebook_context import CellLocator, first_line, magic_cell_source
-from .recording import CellRecord, capturing_histories, record_named_values, source_hash
+from .notebook_context import CellLocator, magic_cell_source
+from .recording import CellRecord, capturing_histories, record_named_values
 from .seeding import default_seed_from_environment, parse_seed, reset_randomness
 from .startup import hash_seed_warning
 from .status import ledger_status, status_html, status_text
@@ -81,7 +83,7 @@ class ReproducibleMagics(Magics):
             raise UsageError("%repro_status takes no arguments")
         # Imported here: the report's modules are not needed to load the extension.
         from ..exceptions import PlottingMissing
-        from ..report.html.plots import require_matplotlib
+        from ..plotting import require_matplotlib
 
         notebook = self._locator.notebook(self._ipython.user_ns)
         path, _ = self._locator.ledger_destination(notebook)

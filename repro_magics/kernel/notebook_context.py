@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -11,13 +9,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..exceptions import NotebookError
 from ..ledger.store import ledger_path_for
-from .recording import source_hash
+from ..notebooks import MAGIC_PREFIX, cell_text, read_cells
 
 #: Set by `repro-verify` in the kernels it starts.
 NOTEBOOK_ENV_VAR = "REPRO_MAGICS_NOTEBOOK"
 LEDGER_ENV_VAR = "REPRO_MAGICS_LEDGER"
-MAGIC_PREFIX = "%%reproducible"
 
 
 def find_notebook_path(user_namespace: Mapping[str, Any]) -> Path | None:
@@ -150,8 +148,8 @@ class CellLocator:
         if cached and cached[0] == modified:
             return cached[1]
         try:
-            cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-        except (OSError, ValueError, AttributeError):
+            cells = read_cells(notebook)
+        except NotebookError:
             return []
         code = [
             (str(cell["id"]) if "id" in cell else None, canonical_source(cell_text(cell)))
@@ -162,11 +160,6 @@ class CellLocator:
         return code
 
 
-def cell_text(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def canonical_source(source: str) -> str:
     """A cell's source with the spacing IPython's cell-magic parsing loses made uniform."""
     lines = [line.rstrip() for line in source.strip("\n").splitlines()]
@@ -175,68 +168,6 @@ def canonical_source(source: str) -> str:
     return "\n".join(lines).rstrip()
 
 
-def notebook_cell_source_hash(source: str) -> str | None:
-    """The `source_hash` a `%%reproducible` cell with this notebook source records; None for any other cell."""
-    parts = magic_line_and_body(source)
-    return None if parts is None else source_hash(*parts)
-
-
-def magic_line_and_body(source: str) -> tuple[str, str] | None:
-    """The (line, body) IPython passes to `%%reproducible` for a cell's source; None for any other cell.
-
-    IPython's own input transformer does the splitting, so that spacing and
-    line endings come out as they do when the cell runs.
-    """
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        code = ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
-        return None
-    if len(code.body) != 1 or not isinstance(code.body[0], ast.Expr):
-        return None
-    call = code.body[0].value
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
-        return None
-    arguments = [argument.value for argument in call.args if isinstance(argument, ast.Constant)]
-    if call.func.attr != "run_cell_magic" or len(arguments) != 3 or arguments[0] != MAGIC_PREFIX[2:]:
-        return None
-    return str(arguments[1]), str(arguments[2])
-
-
 def magic_cell_source(line: str, body: str) -> str:
     """The canonical source of the `%%reproducible` cell IPython called the magic for."""
     return canonical_source(f"{MAGIC_PREFIX} {line}\n{body}")
-
-
-class CodeCell(NamedTuple):
-    """A code cell of a notebook: its number among code cells (from 1), id, first line and source."""
-
-    number: int
-    cell_id: str | None
-    first_line: str
-    source: str
-
-
-def code_cells(cells: list[Any]) -> list[CodeCell]:
-    """The code cells of a notebook's `cells`, in order."""
-    found: list[CodeCell] = []
-    for cell in cells:
-        if not isinstance(cell, Mapping) or cell.get("cell_type") != "code":
-            continue
-        text = cell_text(cell)
-        found.append(CodeCell(len(found) + 1, str(cell["id"]) if "id" in cell else None, first_line(text), text))
-    return found
-
-
-def code_cell_positions(cells: list[Any]) -> dict[str, tuple[int, str]]:
-    """Map each code cell's id to (its number among code cells from 1, its first source line)."""
-    return {cell.cell_id: (cell.number, cell.first_line) for cell in code_cells(cells) if cell.cell_id is not None}
-
-
-def first_line(source: str) -> str:
-    """The first non-blank line of a cell's source, stripped."""
-    for line in source.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""

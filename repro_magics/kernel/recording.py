@@ -8,8 +8,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import xxhash
-
 from ..ledger.values import (
     UnrecordableValue,
     encode_history,
@@ -23,11 +21,6 @@ MISSING = {"type": "missing"}
 
 
 CELL_MAGIC = "%%reproducible"
-
-
-def source_hash(line: str, body: str) -> str:
-    """What a record keeps of its cell's source: a hash of the magic's line and the cell body."""
-    return xxhash.xxh3_64_hexdigest(f"{line}\n{body}".encode())
 
 
 @dataclass

@@ -8,7 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..kernel_extension import KERNEL_EXT_ARGUMENT
+#: The module the reproducible kernel loads at start. Installed kernel specs name it, so it never moves.
+KERNEL_EXTENSION_MODULE = "repro_magics.kernel_extension"
+#: The IPython `--ext` argument that loads the extension at kernel start.
+KERNEL_EXT_ARGUMENT = f"--ext={KERNEL_EXTENSION_MODULE}"
 
 KERNEL_NAME = "repro-python3"
 DISPLAY_NAME = "Python 3 (reproducible)"

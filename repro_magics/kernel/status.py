@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import NotebookError
+from ..ledger.staleness import CURRENT, NOT_IN_NOTEBOOK, STALE, RecordState, record_states
 from ..ledger.store import Ledger
-from .notebook_context import CodeCell, code_cells, notebook_cell_source_hash
+from ..notebooks import CodeCell, code_cells, read_notebook
 
-CURRENT = "current"
-STALE = "stale"
-NOT_IN_NOTEBOOK = "not in the notebook"
+__all__ = ["CURRENT", "NOT_IN_NOTEBOOK", "STALE", "UNCHECKED", "ledger_status", "status_html", "status_text"]
+
 UNCHECKED = "not checked"
 
 
@@ -45,26 +45,9 @@ def _read_code_cells(notebook: Path | None) -> list[CodeCell] | None:
     if notebook is None:
         return None
     try:
-        return code_cells(json.loads(notebook.read_text(encoding="utf-8")).get("cells", []))
-    except (OSError, ValueError, AttributeError):
+        return code_cells(read_notebook(notebook).cells)
+    except NotebookError:
         return None
-
-
-def _current_hash(cell: CodeCell) -> str | None:
-    return notebook_cell_source_hash(cell.source)
-
-
-def _state(record: dict[str, Any], cells: list[CodeCell] | None) -> tuple[str, CodeCell | None]:
-    if cells is None:
-        return UNCHECKED, None
-    cell_id, recorded = record.get("cell_id"), record.get("source_hash")
-    if cell_id is not None:
-        cell = next((cell for cell in cells if cell.cell_id == cell_id), None)
-        if cell is None:
-            return NOT_IN_NOTEBOOK, None
-        return (CURRENT if _current_hash(cell) == recorded else STALE), cell
-    same = next((cell for cell in cells if _current_hash(cell) == recorded), None)
-    return (CURRENT, same) if same is not None else (NOT_IN_NOTEBOOK, None)
 
 
 def _curves(record: dict[str, Any]) -> list[dict[str, list[float]]]:
@@ -93,8 +76,11 @@ def ledger_status(ledger_path: Path, notebook: Path | None) -> LedgerStatus:
         return status
     ledger = Ledger.load(ledger_path)
     cells = _read_code_cells(notebook)
-    for record in ledger.records:
-        state, cell = _state(record, cells)
+    if cells is None:
+        states = [RecordState(record, None, UNCHECKED) for record in ledger.records]
+    else:
+        states = record_states(cells, ledger.records)
+    for record, cell, state in ((state.record, state.cell, state.state) for state in states):
         status.cells.append(
             CellStatus(
                 number=cell.number if cell else record.get("cell_number"),
@@ -153,7 +139,7 @@ def status_text(status: LedgerStatus) -> str:
 
 
 def _sparklines(histories: list[dict[str, list[float]]]) -> str:
-    from ..report.html.plots import sparkline_svg
+    from ..plotting import sparkline_svg
 
     return "".join(
         sparkline_svg(history)

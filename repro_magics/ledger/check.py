@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import xxhash
-
-from ..kernel.notebook_context import MAGIC_PREFIX, cell_text, first_line
+from ..notebooks import code_cells
+from .staleness import STALE, notebook_cell_source_hash, record_states
 from .store import Ledger, ledger_path_for
 
 
@@ -30,32 +27,6 @@ class LedgerCheck:
         return not self.problems
 
 
-@cache
-def _transformer() -> Any:
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager()
-
-
-def magic_source_hash(source: str) -> str | None:
-    """The `source_hash` the magic records for a `%%reproducible` cell with this source (None for other cells).
-
-    The magic hashes the line and the body IPython hands it, so the cell is
-    put through IPython's own input transformation, not a copy of its rules.
-    """
-    if not source.lstrip().startswith(MAGIC_PREFIX):
-        return None
-    try:
-        call = ast.parse(_transformer().transform_cell(source)).body[0]
-        assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
-        name, line, body = (ast.literal_eval(argument) for argument in call.value.args)
-    except (SyntaxError, ValueError, AssertionError, IndexError, TypeError):
-        return None
-    if name != MAGIC_PREFIX[2:]:
-        return None
-    return xxhash.xxh3_64_hexdigest(f"{line}\n{body}".encode())
-
-
 def _cell(number: int, cell_id: str | None) -> str:
     return f"cell {number} (id {cell_id})" if cell_id else f"cell {number}"
 
@@ -65,31 +36,28 @@ def check_ledger(
 ) -> LedgerCheck:
     """Compare each `%%reproducible` cell's source with what its ledger record was made from."""
     check = LedgerCheck(notebook_path, ledger_path or ledger_path_for(notebook_path), has_ledger=ledger is not None)
-    recorded_by_id = {r.get("cell_id"): r for r in (ledger.records if ledger else []) if r.get("cell_id")}
-    recorded_hashes = {r.get("source_hash") for r in (ledger.records if ledger else [])}
+    records = ledger.records if ledger else []
+    cells = code_cells(notebook.cells)
+    states = record_states(cells, records)
+    state_by_id = {str(state.record["cell_id"]): state for state in states if state.record.get("cell_id")}
+    recorded_hashes = {record.get("source_hash") for record in records}
     cell_ids: set[str] = set()
     reproducible_ids: set[str] = set()
-    number = 0
-    for cell in notebook.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        number += 1
-        cell_id = cell.get("id")
-        if cell_id:
-            cell_ids.add(str(cell_id))
-        source = cell_text(cell)
-        source_hash = magic_source_hash(source)
+    for cell in cells:
+        if cell.cell_id:
+            cell_ids.add(cell.cell_id)
+        source_hash = notebook_cell_source_hash(cell.source)
         if source_hash is None:
             continue
         check.reproducible_cells += 1
-        if cell_id:
-            reproducible_ids.add(str(cell_id))
+        if cell.cell_id:
+            reproducible_ids.add(cell.cell_id)
         if ledger is None:
             continue
-        where = f"{_cell(number, cell_id)}: {first_line(source)}"
-        record = recorded_by_id.get(cell_id)
-        if record is not None:
-            if record.get("source_hash") != source_hash:
+        where = f"{_cell(cell.number, cell.cell_id)}: {cell.first_line}"
+        state = state_by_id.get(cell.cell_id or "")
+        if state is not None:
+            if state.state == STALE:
                 check.problems.append(f"{where}: changed since its ledger record was made")
         elif source_hash not in recorded_hashes:
             check.problems.append(f"{where}: not in the ledger (never recorded)")
@@ -98,9 +66,9 @@ def check_ledger(
             f"no ledger ({check.ledger_path.name}) for {check.reproducible_cells} %%reproducible "
             f"{'cell' if check.reproducible_cells == 1 else 'cells'}"
         )
-    for record in ledger.records if ledger else []:
-        cell_id = record.get("cell_id")
+    for state in states:
+        cell_id = state.record.get("cell_id")
         if cell_id and cell_id not in reproducible_ids:
             gone = "no longer in the notebook" if cell_id not in cell_ids else "no longer %%reproducible"
-            check.problems.append(f"a record of a cell {gone} (id {cell_id}): {record.get('source_first_line')}")
+            check.problems.append(f"a record of a cell {gone} (id {cell_id}): {state.record.get('source_first_line')}")
     return check

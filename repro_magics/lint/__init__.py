@@ -7,6 +7,19 @@ from __future__ import annotations
 
 from .cells import NotebookReadError, read_notebook
 from .check import lint, lint_path
-from .rules import RULES, Finding
+from .registry import ADVICE, RULES, TRAP, Finding, Rule
+from .selection import SelectionError, selected_codes
 
-__all__ = ["RULES", "Finding", "NotebookReadError", "lint", "lint_path", "read_notebook"]
+__all__ = [
+    "ADVICE",
+    "RULES",
+    "TRAP",
+    "Finding",
+    "NotebookReadError",
+    "Rule",
+    "SelectionError",
+    "lint",
+    "lint_path",
+    "read_notebook",
+    "selected_codes",
+]

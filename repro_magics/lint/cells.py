@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import CellOptions, parse_cell_line
 from ..exceptions import ArgumentError
+from ..kernel.arguments import CellOptions, parse_cell_line
+from ..regular_files import NotRegularFile, read_regular_text
 
 # Line magics whose argument is a Python statement: the statement is kept.
 _MAGICS_RUNNING_PYTHON = ("time", "timeit", "prun")
@@ -52,6 +53,8 @@ class Cell:
     line_magics: list[LineMagic] = field(default_factory=list)
     #: The options of a `%%reproducible` cell (record=, seed=); None when they can't be read.
     options: CellOptions | None = None
+    #: Why a cell meant to be Python was not analysed (a syntax error, nesting too deep), else None.
+    not_checked: str | None = None
 
     @property
     def reproducible(self) -> bool:
@@ -106,14 +109,36 @@ def _blank_ipython_syntax(lines: list[str]) -> tuple[list[str], list[LineMagic]]
     return python, magics
 
 
-def _parse(text: str) -> ast.Module | None:
+#: Deeper syntax trees are not analysed: the rules (and `ast.unparse`) recurse, and no real cell nests this deep.
+MAX_DEPTH = 200
+
+
+def _depth_exceeds(tree: ast.AST, limit: int) -> bool:
+    pending = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def _parse(text: str) -> tuple[ast.Module | None, str | None]:
+    """The cell's syntax tree, or None and the reason it could not be had."""
     # Compiling warns about the user's code (invalid escape sequences...) on stderr: not ours to say.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError):
-            return None
+            tree = ast.parse(text)
+        except SyntaxError as error:
+            return None, f"it is not valid Python (line {error.lineno}: {error.msg})"
+        except ValueError as error:
+            return None, f"it is not valid Python ({error})"
+        except (RecursionError, MemoryError):
+            return None, "it is nested too deeply to parse"
+    if _depth_exceeds(tree, MAX_DEPTH):
+        return None, f"it is nested too deeply to analyse (more than {MAX_DEPTH} levels)"
+    return tree, None
 
 
 def read_cell(number: int, source: str) -> Cell:
@@ -128,8 +153,8 @@ def read_cell(number: int, source: str) -> Cell:
         body = ["", *lines[1:]]
     python, line_magics = _blank_ipython_syntax(body)
     runs_python = cell_magic is None or cell_magic in _CELL_MAGICS_RUNNING_PYTHON
-    tree = _parse("\n".join(python)) if runs_python else None
-    cell = Cell(number, source, tree, cell_magic, magic_line.strip(), line_magics)
+    tree, not_checked = _parse("\n".join(python)) if runs_python else (None, None)
+    cell = Cell(number, source, tree, cell_magic, magic_line.strip(), line_magics, not_checked=not_checked)
     if cell.reproducible:
         try:
             cell.options = parse_cell_line(cell.cell_magic_line)
@@ -139,25 +164,40 @@ def read_cell(number: int, source: str) -> Cell:
 
 
 def _source_text(source: object) -> str:
+    """A cell's source, a string or a list of strings in nbformat; anything else reads as no source."""
     if isinstance(source, list):
-        return "".join(str(part) for part in source)
-    return str(source) if source is not None else ""
+        return "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
 
 
-def read_notebook(path: Path) -> Notebook:
-    """Read a notebook's code cells, raising `NotebookReadError` with one sentence for bad input."""
+def _read_regular_file(path: Path) -> str:
+    """The text of a regular file; anything else (a FIFO, a device, a folder) is refused without blocking."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_regular_text(path)
     except FileNotFoundError:
         raise NotebookReadError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise NotebookReadError(f"{path}: is a directory, not a notebook") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotebookReadError(f"{path}: cannot be read ({error})") from None
+    except NotRegularFile:
+        raise NotebookReadError(
+            f"{path}: is not a regular file (a FIFO, socket or device), so it is not read"
+        ) from None
+    except UnicodeDecodeError:
+        raise NotebookReadError(f"{path}: is not a notebook (not UTF-8 text)") from None
+    except OSError as error:
+        raise NotebookReadError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+def read_notebook(path: Path) -> Notebook:
+    """Read a notebook's code cells, raising `NotebookReadError` with one sentence for bad input."""
+    text = _read_regular_file(path)
     try:
         content = json.loads(text)
-    except ValueError:
-        raise NotebookReadError(f"{path}: is not a notebook (not valid JSON)") from None
+    except RecursionError:
+        raise NotebookReadError(f"{path}: is not a notebook (its JSON is nested too deeply to read)") from None
+    except ValueError as error:
+        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise NotebookReadError(f"{path}: is not a notebook (not valid JSON{where})") from None
     if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
         raise NotebookReadError(f"{path}: is not a notebook (no list of cells)")
     cells: list[Cell] = []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from .cells import Notebook, read_notebook
 from .defuse import Facts
-from .rules import RULES, Finding
+from .registry import RULES, Finding
+from .selection import selected_codes
 
 _LINE_IGNORE = re.compile(r"#\s*repro:\s*ignore(?:\[([A-Z0-9,\s]+)\])?")
 
@@ -47,16 +48,30 @@ def is_suppressed(notebook: Notebook, finding: Finding, ignored: set[str]) -> bo
     return False
 
 
-def lint(notebook: Notebook, honour_suppressions: bool = True) -> list[Finding]:
-    """Every finding of every rule in a notebook, in cell, line, column order."""
-    facts = Facts(notebook)
-    findings = sorted({finding for rule in RULES for finding in rule.check(facts)})
+def lint(
+    notebook: Notebook,
+    honour_suppressions: bool = True,
+    select: Sequence[str] | None = None,
+    extend_select: Sequence[str] = (),
+    codes: Collection[str] | None = None,
+    facts: Facts | None = None,
+) -> list[Finding]:
+    """The findings of the selected rules in a notebook (default: the traps), in cell, line, column order.
+
+    `select`/`extend_select` take rule codes, prefixes or `ALL`, as on the command line;
+    `codes`, when given, is the resolved set and wins over both.
+    """
+    chosen = codes if codes is not None else selected_codes(select, extend_select)
+    facts = facts if facts is not None else Facts(notebook)
+    findings = sorted({finding for rule in RULES if rule.code in chosen for finding in rule.check(facts)})
     if not honour_suppressions:
         return findings
     ignored = notebook_ignores(notebook)
     return [finding for finding in findings if not is_suppressed(notebook, finding, ignored)]
 
 
-def lint_path(path: Path, honour_suppressions: bool = True) -> list[Finding]:
+def lint_path(
+    path: Path, honour_suppressions: bool = True, select: Sequence[str] | None = None, extend_select: Sequence[str] = ()
+) -> list[Finding]:
     """Read and lint a notebook file (raises `NotebookReadError` for bad input)."""
-    return lint(read_notebook(path), honour_suppressions)
+    return lint(read_notebook(path), honour_suppressions, select, extend_select)

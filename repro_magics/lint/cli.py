@@ -12,7 +12,8 @@ from .._version import __version__
 from .cells import NotebookReadError, read_notebook
 from .check import lint
 from .output import format_json, format_text
-from .rules import Finding
+from .registry import Finding
+from .selection import SelectionError, merge, read_settings
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -22,7 +23,14 @@ EPILOG = """\
 exit status:
   0  no findings
   1  findings (printed one a line: PATH:cell N:LINE:COLUMN: CODE message)
-  2  bad usage or unreadable input (missing file, not a notebook)
+  2  bad usage or unreadable input (missing file, not a regular file, not a notebook)
+
+by default only the traps run (a fresh run of the notebook can give other numbers);
+advice (RM106 re-run idempotence, RM107, RM108, RM109, RM113) runs when selected,
+e.g. --extend-select RM106 or --select ALL; the same keys ('select',
+'extend-select') go in pyproject.toml under [tool.repro-lint].
+cells that cannot be analysed (not Python, nested too deeply) are named on
+standard error; the other cells are checked.
 
 suppress a finding with '# repro: ignore[RM101]' at the end of its line, or for a
 whole notebook with metadata {"repro_magics": {"lint": {"ignore": ["RM101"]}}}.
@@ -39,6 +47,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageFailure(f"{message} (see {self.prog} --help)")
 
 
+def _codes(text: str) -> list[str]:
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="repro-lint",
@@ -48,6 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="notebooks (.ipynb), or folders to search")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--select",
+        type=_codes,
+        metavar="CODES",
+        help="comma-separated rule codes or prefixes to run instead of the default (the traps); ALL for every rule",
+    )
+    parser.add_argument(
+        "--extend-select",
+        type=_codes,
+        default=[],
+        metavar="CODES",
+        help="comma-separated rule codes or prefixes to run as well, e.g. RM106,RM113",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -69,11 +94,19 @@ def notebook_paths(paths: Sequence[Path]) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         arguments = build_parser().parse_args(argv)
+        codes = merge(read_settings(Path.cwd()), arguments.select, arguments.extend_select)
         notebooks = [read_notebook(path) for path in notebook_paths(arguments.paths)]
-    except (UsageFailure, NotebookReadError) as error:
+    except (UsageFailure, NotebookReadError, SelectionError) as error:
         print(f"repro-lint: {error}", file=sys.stderr)
         return EXIT_USAGE
-    results: list[tuple[Path, list[Finding]]] = [(notebook.path, lint(notebook)) for notebook in notebooks]
+    results: list[tuple[Path, list[Finding]]] = []
+    for notebook in notebooks:
+        results.append((notebook.path, lint(notebook, codes=codes)))
+        for cell in notebook.cells:
+            if cell.not_checked is not None:
+                print(
+                    f"repro-lint: {notebook.path}:cell {cell.number}: not checked: {cell.not_checked}", file=sys.stderr
+                )
     if arguments.format == "json":
         print(format_json(results))
     else:

@@ -110,12 +110,17 @@ class Facts:
         self.uses_keras = any(name.split(".")[0] in ("keras", "tensorflow") for name in self.imports.aliases.values())
         self.functions: dict[str, FunctionFacts] = {}
         self.classes: dict[str, str] = {}
+        #: Every class the notebook defines, by name (the last definition wins, as it does when run).
+        self.class_nodes: dict[str, ast.ClassDef] = {}
         #: Names bound to objects with random state when each cell starts (by cell number).
         self.bound_at_start: dict[int, dict[str, Made]] = {}
         self._bound_before: dict[int, dict[str, Made]] = {}
         self._calls: dict[int, list[ast.Call]] = {}
         self._executed: dict[int, list[ast.AST]] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}
+        self._executed_by_statement: dict[int, list[ast.AST]] = {}
+        #: What rules derive from these facts and share (computed once, by whoever needs it first).
+        self.derived: dict[str, object] = {}
         bound: dict[str, Made] = {}
         for cell in notebook.cells:
             self.bound_at_start[cell.number] = dict(bound)
@@ -125,6 +130,7 @@ class Facts:
             for statement in cell.tree.body:
                 self._bound_before[id(statement)] = dict(bound)
                 nodes = executed_nodes([statement])
+                self._executed_by_statement[id(statement)] = nodes
                 executed.extend(nodes)
                 self.bind(statement, bound, cell.number, nodes)
             self._executed[cell.number] = executed
@@ -132,6 +138,10 @@ class Facts:
     def bound_before(self, statement: ast.stmt) -> dict[str, Made]:
         """Names bound to objects with random state just before a cell's top-level statement runs."""
         return self._bound_before[id(statement)]
+
+    def statement_executed(self, statement: ast.stmt) -> list[ast.AST]:
+        """The nodes a cell's top-level statement runs, leaving out function and class bodies."""
+        return self._executed_by_statement[id(statement)]
 
     def nodes(self, cell: Cell) -> list[ast.AST]:
         """Every node of a cell, function bodies included."""
@@ -308,6 +318,7 @@ class Facts:
             bound.pop(statement.name, None)
             return
         if isinstance(statement, ast.ClassDef):
+            self.class_nodes[statement.name] = statement
             bases = [self.resolve(base) or "" for base in statement.bases]
             if any(base in _MODEL_CALLS for base in bases):
                 self.classes[statement.name] = MODEL

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from .rules import DOCS_PAGE, Finding
+from .registry import DOCS_PAGE, Finding
 
 
 def docs_anchor(code: str) -> str:

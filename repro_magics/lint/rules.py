@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from .cells import Cell
 from .defuse import (
@@ -20,45 +19,11 @@ from .defuse import (
     iterated_names,
     jit_compile_true,
 )
-from .names import is_constant, keyword, method_name
-
-DOCS_PAGE = "docs/rules.md"
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    cell: int
-    line: int
-    column: int
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    name: str
-    summary: str
-    check: Callable[[Facts], Iterator[Finding]]
-
-
-RULES: list[Rule] = []
-
-
-def rule(code: str, name: str, summary: str) -> Callable[[Callable[[Facts], Iterator[Finding]]], Rule]:
-    def register(check: Callable[[Facts], Iterator[Finding]]) -> Rule:
-        registered = Rule(code, name, summary, check)
-        RULES.append(registered)
-        return registered
-
-    return register
-
-
-def at(cell: Cell, node: ast.AST | None, code: str, message: str) -> Finding:
-    """A finding at a node of a cell, or at the cell's first line."""
-    if node is None:
-        return Finding(cell.number, 1, 1, code, message)
-    return Finding(cell.number, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1, code, message)
+from .names import is_constant, keyword, method_name, root_name
+from .order_rules import loaders_with_random_workers
+from .registry import ADVICE, TRAP, Finding, at, rule
+from .seeds import SEEDING_CALLS, entropy_seeds
+from .workers import class_items_draw, instances_of_drawing_classes
 
 
 def python_cells(facts: Facts) -> Iterator[Cell]:
@@ -89,8 +54,36 @@ _SEEDED_CONSTRUCTORS = {
 }
 
 
-@rule("RM101", "unseeded-generator", "a random generator created or reseeded without a seed")
+@rule("RM101", "unseeded-generator", TRAP, "a random generator or reset without a seed, or seeded from the clock")
 def unseeded_generator(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds `np.random.default_rng()`, `np.random.RandomState()`,
+    `random.Random()`, NumPy bit generators (`PCG64()`...) and `SeedSequence()`
+    created without a seed (or with `seed=None`), `np.random.seed()` and
+    `random.seed()` called without one, and `random.SystemRandom()`. Also finds
+    a seed read from the clock or fresh entropy (`time.time()`, `os.urandom`,
+    `uuid4`, `secrets`..., directly or through a variable or a function of yours)
+    given to any reset or seeded generator: `keras.utils.set_random_seed`,
+    `np.random.seed`, `tf.random.set_seed`, `torch.manual_seed`,
+    `jax.random.PRNGKey`/`jax.random.key`, `np.random.default_rng`...
+
+    **Why is this bad?** Without a seed the generator starts from fresh operating
+    system entropy, so every run draws different numbers. `%%reproducible` resets
+    the global generators, not one you make: it cannot reach a generator seeded
+    from entropy.
+
+    ```python
+    rng = np.random.default_rng()
+    jitter = rng.normal(0, 0.01, size=x.shape)
+    ```
+
+    **Use instead:**
+
+    ```python
+    rng = np.random.default_rng(812)
+    jitter = rng.normal(0, 0.01, size=x.shape)
+    ```
+    """
     for cell in python_cells(facts):
         for call in facts.calls(cell):
             name = facts.resolve(call.func)
@@ -117,10 +110,28 @@ def unseeded_generator(facts: Facts) -> Iterator[Finding]:
                 "RM101",
                 f"{_source(call.func)}() without a seed draws fresh entropy on every run; pass a seed",
             )
+    yield from entropy_seeds(facts)
 
 
-@rule("RM102", "non-deterministic-generator", "tf.random.Generator.from_non_deterministic_state()")
+@rule("RM102", "non-deterministic-generator", TRAP, "tf.random.Generator.from_non_deterministic_state()")
 def non_deterministic_generator(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds `tf.random.Generator.from_non_deterministic_state()`.
+
+    **Why is this bad?** The generator's state comes from fresh entropy, so its
+    draws differ on every run; under op determinism (inside `%%reproducible`)
+    TensorFlow refuses to create it and raises a `RuntimeError`.
+
+    ```python
+    g = tf.random.Generator.from_non_deterministic_state()
+    ```
+
+    **Use instead:**
+
+    ```python
+    g = tf.random.Generator.from_seed(812)
+    ```
+    """
     for cell in python_cells(facts):
         for call in facts.calls(cell):
             if facts.resolve(call.func) == "tensorflow.random.Generator.from_non_deterministic_state":
@@ -149,8 +160,35 @@ def _assigned_names(node: ast.AST) -> list[str]:
 _MUTATING_METHODS = {"append", "extend", "update", "insert", "add", "setdefault"}
 
 
-@rule("RM103", "entropy-recorded", "the clock, a uuid, os.urandom or secrets feeding a recorded value")
+@rule("RM103", "entropy-recorded", TRAP, "the clock, a uuid, os.urandom or secrets feeding a recorded value")
 def entropy_recorded(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Follows values read from the clock (`time.time()`,
+    `datetime.now()`...), `uuid.uuid1/uuid4()`, `os.urandom()`, `os.getpid()` and
+    `secrets` through assignments and `append`/`update` calls, and reports a
+    `%%reproducible` cell whose `record=` names one of them.
+
+    **Why is this bad?** The recorded value differs on every run, so
+    `repro-verify` reports the notebook as diverged although the model is
+    reproducible.
+
+    ```python
+    %%reproducible seed=1 record=results
+    started = time.time()
+    history = model.fit(x, y, epochs=3, verbose=0)
+    results = {"val_accuracy": history.history["val_accuracy"][-1], "seconds": time.time() - started}
+    ```
+
+    **Use instead:** record what the cell computes, and print or log the rest.
+
+    ```python
+    %%reproducible seed=1 record=results
+    started = time.time()
+    history = model.fit(x, y, epochs=3, verbose=0)
+    results = {"val_accuracy": history.history["val_accuracy"][-1]}
+    print(f"{time.time() - started:.1f} s")
+    ```
+    """
     # name -> (cell number, node) where a value read from the clock or fresh entropy came in
     tainted: dict[str, tuple[int, ast.AST]] = {}
     for cell in python_cells(facts):
@@ -188,27 +226,70 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
                     )
 
 
+#: Keyword arguments that name where to write or log, not values a result is computed from.
+_NOT_DATA_KEYWORDS = {"callbacks", "log_dir", "filepath", "name", "path", "directory", "logdir"}
+
+
 def _taint_origin(
     facts: Facts, value: ast.AST, tainted: dict[str, tuple[int, ast.AST]], cell: Cell
 ) -> tuple[int, ast.AST] | None:
-    call = facts.entropy_call(value)
-    if call is not None:
-        return cell.number, call
-    for child in ast.walk(value):
-        if isinstance(child, ast.Name) and child.id in tainted:
-            return tainted[child.id]
+    """Where the clock or fresh entropy reaches `value`; not through a seed (RM101's) nor a log folder's name."""
+    pending: list[ast.AST] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Call):
+            if (facts.resolve(node.func) or "") in SEEDING_CALLS:
+                continue
+            if facts.entropy_call(node) is node:
+                return cell.number, node
+            pending.append(node.func)
+            pending.extend(node.args)
+            pending.extend(item.value for item in node.keywords if item.arg not in _NOT_DATA_KEYWORDS)
+            continue
+        if isinstance(node, ast.Name) and node.id in tainted:
+            return tainted[node.id]
+        pending.extend(ast.iter_child_nodes(node))
     return None
 
 
-@rule("RM104", "tf-data-nondeterministic", "deterministic=False in tf.data outside %%reproducible")
+@rule("RM104", "tf-data-nondeterministic", TRAP, "deterministic=False in tf.data outside %%reproducible")
 def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds `deterministic=False` passed to any call
+    (`Dataset.map`, `interleave`, a function of yours that passes it on) and
+    `options.deterministic = False` (or `experimental_deterministic`), outside
+    `%%reproducible` cells. A dataset built with it in a plain cell and iterated
+    only in `%%reproducible` cells is left alone.
+
+    **Why is this bad?** tf.data then returns the elements of a parallel stage in
+    whatever order they finish, which changes from run to run. Inside
+    `%%reproducible`, op determinism makes tf.data keep the order anyway (it
+    applies when the dataset is iterated, not when it is built), so the rule is
+    silent there.
+
+    ```python
+    ds = files.interleave(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ```
+
+    **Use instead:**
+
+    ```python
+    ds = files.interleave(load, num_parallel_calls=tf.data.AUTOTUNE)
+    ```
+    """
     for cell in python_cells(facts):
         if cell.reproducible:
             continue  # op determinism makes tf.data keep the order there
         for node in facts.nodes(cell):
             if isinstance(node, ast.Call):
                 for item in node.keywords:
-                    if item.arg == "deterministic" and is_constant(item.value, False):
+                    if (
+                        item.arg == "deterministic"
+                        and is_constant(item.value, False)
+                        and not (
+                            method_name(node) in _TF_DATA_STAGES and _iterated_only_under_the_magic(facts, cell, item)
+                        )
+                    ):
                         yield at(
                             cell,
                             item.value,
@@ -231,6 +312,34 @@ def tf_data_nondeterministic(facts: Facts) -> Iterator[Finding]:
                         )
 
 
+_TF_DATA_STAGES = {"map", "interleave", "batch", "padded_batch", "flat_map", "parallel_interleave"}
+
+
+def _iterated_only_under_the_magic(facts: Facts, cell: Cell, item: ast.keyword) -> bool:
+    """Whether the dataset a top-level `name = ...(deterministic=False)` makes is iterated under the magic only."""
+    assert cell.tree is not None
+    statement = next(
+        (s for s in cell.tree.body if isinstance(s, ast.Assign) and any(n is item for n in ast.walk(s.value))), None
+    )
+    if statement is None:
+        return False
+    names = {target.id for target in statement.targets if isinstance(target, ast.Name)}
+    under_the_magic = False
+    for later in facts.notebook.cells[cell.number - 1 :]:
+        for node in later.tree.body if later.tree is not None else []:
+            if later is cell and node is statement:
+                continue
+            if isinstance(node, ast.Assign) and root_name(node.value) in names:
+                names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            if iterated_names(node) & names:
+                if not later.reproducible:
+                    return False
+                under_the_magic = True
+    return under_the_magic
+
+
 def _first_name(node: ast.AST, name: str) -> ast.AST:
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and child.id == name:
@@ -238,8 +347,40 @@ def _first_name(node: ast.AST, name: str) -> ast.AST:
     return node
 
 
-@rule("RM105", "random-parallel-map-outside", "a stateful random op in a parallel map, iterated outside %%reproducible")
+@rule(
+    "RM105",
+    "random-parallel-map-outside",
+    TRAP,
+    "a stateful random op in a parallel map, iterated outside %%reproducible",
+)
 def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds a dataset mapped with `num_parallel_calls` by a
+    function that calls a stateful random op (`tf.random.normal`,
+    `tf.image.random_*`, `keras.random.*`, a random layer such as `RandomFlip`, a
+    call with `training=True`), iterated (a `for` loop, `iter`, `list`, `fit`,
+    `evaluate`, `predict`) in a cell without `%%reproducible`.
+
+    **Why is this bad?** The map runs on several threads, which draw from the op's
+    shared random state in whatever order they are scheduled: the same seed gives
+    different augmentations on each run. Op determinism (inside `%%reproducible`)
+    runs such a map in order.
+
+    ```python
+    train_ds = train_ds.map(
+        lambda x, y: (x + tf.random.normal(tf.shape(x), stddev=0.05), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    model.fit(train_ds, epochs=5)
+    ```
+
+    **Use instead:** iterate it in a `%%reproducible` cell, or use stateless ops
+    keyed by the element:
+
+    ```python
+    %%reproducible seed=812 record=model
+    model.fit(train_ds, epochs=5)
+    ```
+    """
     for cell in python_cells(facts):
         if cell.reproducible:
             continue
@@ -326,9 +467,49 @@ def _draws_from(
 @rule(
     "RM106",
     "random-state-from-another-cell",
+    ADVICE,
     "a %%reproducible cell using an object with its own random state made elsewhere",
 )
 def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Reports a `%%reproducible` cell that draws from an object
+    with its own random state that another cell made: a layer called with
+    `training=True` or containing random layers, a model trained with `fit`, an
+    optimizer, a shuffled or randomly mapped dataset, an iterator, a random
+    generator (`tf.random.Generator`, `np.random.default_rng(seed)`,
+    `keras.random.SeedGenerator`). Reading such an object (`model.weights`,
+    `model.predict`, `model.summary()`) is not a draw.
+
+    This is advice about re-running a cell on its own. Run top to bottom in a
+    fresh kernel, an object made in a `%%reproducible` cell or after a reset is
+    the same every run, so a model built in one `%%reproducible` cell and trained
+    in the next reproduces; an object made *before* any reset is a trap, which
+    [RM114](#RM114) reports where it is made.
+
+    **Why is this bad?** The magic resets the global random state; an object's own
+    state (a `SeedGenerator` inside a `Dropout`, a generator's counter, an
+    iterator's position, an optimizer's moments, a model's trained weights) is
+    wherever the earlier cells left it. Re-running the cell alone, or after
+    another cell touched the object, gives other numbers than the run from the
+    top.
+
+    ```python
+    dropout = keras.layers.Dropout(0.5)
+    ```
+
+    ```python
+    %%reproducible seed=812 record=mask
+    mask = dropout(ones, training=True)
+    ```
+
+    **Use instead:** make the object in the cell that uses it.
+
+    ```python
+    %%reproducible seed=812 record=mask
+    dropout = keras.layers.Dropout(0.5)
+    mask = dropout(ones, training=True)
+    ```
+    """
     for cell in python_cells(facts):
         if not cell.reproducible:
             continue
@@ -349,13 +530,40 @@ def random_state_from_another_cell(facts: Facts) -> Iterator[Finding]:
                             use,
                             "RM106",
                             f"'{name}' is {_KIND_WORDS[made.kind]} made in cell {made.cell}; "
-                            "its own random state is not reset by this cell, so results depend on what ran before; "
-                            "create it inside the cell",
+                            "its own random state is not reset by this cell, so re-running this cell alone continues "
+                            "from where the last run left it; create it inside the cell",
                         )
 
 
-@rule("RM107", "training-outside-reproducible", "fit or a training loop in a cell without %%reproducible")
+@rule("RM107", "training-outside-reproducible", ADVICE, "fit or a training loop in a cell without %%reproducible")
 def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds Keras training in a cell without `%%reproducible`:
+    `fit` (on a model, or with `epochs=`, `batch_size=`, `callbacks=`...),
+    `train_on_batch`, a custom loop's `apply_gradients`, or a call of a notebook
+    function that does one of these. scikit-learn style `fit(X, y)` on other
+    objects is left alone.
+
+    This is advice: run top to bottom after a reset, a plain cell trains from a
+    seeded state and gives the same numbers each fresh run (training before any
+    reset is a trap, which [RM114](#RM114) reports).
+
+    **Why is this bad?** The result depends on every random draw made before in
+    the kernel (which cells ran, how often), so it changes when cells are re-run
+    or run in another order; and `repro-verify` records nothing of it to compare.
+
+    ```python
+    model.fit(x_train, y_train, epochs=10, validation_split=0.1)
+    ```
+
+    **Use instead:**
+
+    ```python
+    %%reproducible seed=812 record=model
+    model = build_model()
+    history = model.fit(x_train, y_train, epochs=10, validation_split=0.1)
+    ```
+    """
     for cell in python_cells(facts):
         if cell.reproducible:
             continue
@@ -373,8 +581,30 @@ def training_outside_reproducible(facts: Facts) -> Iterator[Finding]:
                     )
 
 
-@rule("RM108", "jit-compile-under-magic", "jit_compile=True in a model trained by a %%reproducible cell")
+@rule("RM108", "jit-compile-under-magic", ADVICE, "jit_compile=True in a model trained by a %%reproducible cell")
 def jit_compile_under_magic(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds `jit_compile=True` in a `%%reproducible` cell, in a
+    notebook function such a cell calls, or in `compile` of a model that such a
+    cell trains.
+
+    **Why is this bad?** Keras turns XLA off under op determinism when the model is
+    compiled in the cell (with a warning), so the numbers differ from those of the
+    same code outside the magic; a model compiled with XLA before the cell keeps
+    it, and XLA lacks deterministic versions of some ops. See
+    [Limits](limits.md#xla-jit_compile-and-gpus). On a CPU each fresh run gives
+    the same numbers, hence advice.
+
+    ```python
+    model.compile("adam", "mse", jit_compile=True)
+    ```
+
+    **Use instead:**
+
+    ```python
+    model.compile("adam", "mse", jit_compile=False)
+    ```
+    """
     reproducible = [cell for cell in python_cells(facts) if cell.reproducible]
     if not reproducible:
         return
@@ -438,8 +668,30 @@ def _env_message(variable: str) -> str:
     )
 
 
-@rule("RM109", "start-only-variable-set-in-cell", "PYTHONHASHSEED or TF_DETERMINISTIC_OPS set in a cell")
+@rule("RM109", "start-only-variable-set-in-cell", ADVICE, "PYTHONHASHSEED or TF_DETERMINISTIC_OPS set in a cell")
 def start_only_variable_set_in_cell(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds `PYTHONHASHSEED`, `TF_DETERMINISTIC_OPS` or
+    `TF_CUDNN_DETERMINISTIC` set in a cell: `os.environ[...] = ...`,
+    `os.environ.setdefault`, `os.environ.update`, `os.putenv`, `%env`, `%set_env`.
+
+    **Why is this bad?** Python reads `PYTHONHASHSEED` once, when the kernel
+    starts: setting it in a cell changes nothing for that kernel. TensorFlow reads
+    `TF_DETERMINISTIC_OPS` once, so a cell that sets it after TensorFlow has run
+    (any re-run) is too late, and the setting hides the fact that it did not apply.
+    Advice: the setting itself changes no number (string-set order, which
+    `PYTHONHASHSEED` does change, is [RM111](#RM111)'s trap).
+
+    ```python
+    import os
+
+    os.environ["PYTHONHASHSEED"] = "0"
+    ```
+
+    **Use instead:** start the kernel with it set: the "Python 3 (reproducible)"
+    kernel (`python -m repro_magics install-kernel --user`) fixes
+    `PYTHONHASHSEED`, and `%%reproducible` turns op determinism on for its cells.
+    """
     for cell in facts.notebook.cells:
         for magic in cell.line_magics:
             if magic.name in ("env", "set_env"):
@@ -476,35 +728,69 @@ def _positive_or_unknown(node: ast.AST, above: int) -> bool:
     return not (isinstance(node, ast.UnaryOp))
 
 
-@rule("RM110", "parallel-data-loading", "worker threads or processes in data loading")
-def parallel_data_loading(facts: Facts) -> Iterator[Finding]:
+@rule("RM110", "random-draws-in-workers", TRAP, "random draws in data-loading workers, or results taken as they finish")
+def random_draws_in_workers(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds data loading in several threads or processes where
+    what is loaded is drawn at random:
+
+    - a Keras `PyDataset` made or trained with `workers=` above 1 (or not a
+      literal) or `use_multiprocessing=True`, whose `__getitem__` (or a method it
+      calls) draws random numbers (`np.random.*`, `random.*`, `tf.random.*`,
+      `keras.random.*`, a random layer, a call with `training=True`);
+    - a PyTorch `DataLoader` with `num_workers` above 0 over a dataset that draws
+      (a class of yours whose `__getitem__` draws, a `transforms.Random*`), without
+      `generator=`, iterated before any torch reset;
+    - `concurrent.futures.as_completed()` and `Pool.imap_unordered()`.
+
+    A `PyDataset` whose `__getitem__` draws nothing is left alone: Keras'
+    `OrderedEnqueuer` hands the batches to `fit` in index order, whatever the
+    order the threads finish in.
+
+    **Why is this bad?** The worker threads call `__getitem__` at the same time
+    and draw from one shared global generator in whatever order the threads are
+    scheduled, so the same seed gives each batch other numbers on each run
+    (worker processes each draw from a copy of the parent's state, in the order
+    the pool hands them indices). PyTorch's workers seed themselves from a base
+    seed drawn from the default generator; before any reset that is fresh
+    entropy. Results collected as they complete come in a different order on
+    each run. See [Limits](limits.md#keras-random-calls-in-worker-threads).
+
+    ```python
+    class Noisy(keras.utils.PyDataset):
+        def __getitem__(self, idx):
+            batch = self.x[idx * 64 : (idx + 1) * 64]
+            return batch + np.random.normal(0, 0.05, batch.shape), self.y[idx * 64 : (idx + 1) * 64]
+
+
+    model.fit(Noisy(x, y, workers=4), epochs=10)
+    ```
+
+    **Use instead:** draw from a generator keyed by the batch index (or use one
+    worker):
+
+    ```python
+    rng = np.random.default_rng(idx)
+    return batch + rng.normal(0, 0.05, batch.shape), labels
+    ```
+    """
+    drawing = instances_of_drawing_classes(facts)
     for cell in python_cells(facts):
         for call in facts.calls(cell):
+            items = _drawing_items(facts, call, drawing)
             for item in call.keywords:
-                if item.arg == "workers" and _positive_or_unknown(item.value, 1):
+                parallel = (item.arg == "workers" and _positive_or_unknown(item.value, 1)) or (
+                    item.arg == "use_multiprocessing" and is_constant(item.value, True)
+                )
+                if parallel and items is not None:
                     yield at(
                         cell,
                         item.value,
                         "RM110",
-                        f"workers={_source(item.value)}: worker threads draw random numbers and deliver batches in "
-                        "the order they finish; "
-                        "use workers=1",
-                    )
-                elif item.arg == "num_workers" and _positive_or_unknown(item.value, 0):
-                    yield at(
-                        cell,
-                        item.value,
-                        "RM110",
-                        f"num_workers={_source(item.value)}: worker processes load in the order they finish and "
-                        "seed themselves; "
-                        "use num_workers=0 or seed each worker",
-                    )
-                elif item.arg == "use_multiprocessing" and is_constant(item.value, True):
-                    yield at(
-                        cell,
-                        item.value,
-                        "RM110",
-                        "use_multiprocessing=True: worker processes draw from their own random state; leave it False",
+                        f"{item.arg}={_source(item.value)}: {items}.__getitem__ draws random numbers, and the workers "
+                        "draw from the shared generator in whatever order they run (Keras keeps the batches' order, "
+                        "not the draws'); draw from a generator keyed by the batch index, e.g. "
+                        "np.random.default_rng(idx), or use workers=1",
                     )
             name = facts.resolve(call.func) or ""
             if name.endswith("as_completed") or method_name(call) == "imap_unordered":
@@ -516,6 +802,25 @@ def parallel_data_loading(facts: Facts) -> Iterator[Finding]:
                     "to run; "
                     "collect them in submission order",
                 )
+    yield from loaders_with_random_workers(facts)
+
+
+def _drawing_items(facts: Facts, call: ast.Call, drawing: dict[str, str]) -> str | None:
+    """The notebook class whose drawing `__getitem__` this call makes or trains on, if any."""
+    if isinstance(call.func, ast.Name) and class_items_draw(facts, call.func.id):
+        return call.func.id
+    if method_name(call) in ("fit", "evaluate", "predict", "fit_generator"):
+        source = call.args[0] if call.args else keyword(call, "x")
+        if isinstance(source, ast.Name) and source.id in drawing:
+            return drawing[source.id]
+        if isinstance(source, ast.Call) and method_name(source) in (
+            "flow",
+            "flow_from_directory",
+            "flow_from_dataframe",
+        ):
+            # ImageDataGenerator's random transforms draw from NumPy's global generator in each worker thread.
+            return f"{_source(source.func)}(...)"
+    return None
 
 
 _STRING_METHODS = {
@@ -548,7 +853,7 @@ _ORDERING_CALLS = {
 }
 
 
-def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
+def _is_string_set(node: ast.AST, string_sets: set[str], string_lists: frozenset[str] = frozenset()) -> bool:
     if isinstance(node, ast.Set):
         return any(isinstance(e, ast.Constant) and isinstance(e.value, str | bytes) for e in node.elts)
     if isinstance(node, ast.Name):
@@ -558,7 +863,7 @@ def _is_string_set(node: ast.AST, string_sets: set[str]) -> bool:
     if isinstance(node, ast.SetComp):
         return _mentions_strings(node, string_sets)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
-        return any(_mentions_strings(arg, string_sets) for arg in node.args)
+        return any(_mentions_strings(arg, string_sets | string_lists) for arg in node.args)
     if (
         isinstance(node, ast.Call)
         and method_name(node) in ("union", "intersection", "difference")
@@ -583,9 +888,35 @@ def _mentions_strings(node: ast.AST, string_sets: set[str]) -> bool:
     return False
 
 
-@rule("RM111", "string-set-order", "iterating a set of strings into an ordered result")
+@rule("RM111", "string-set-order", TRAP, "iterating a set of strings into an ordered result")
 def string_set_order(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Finds a set of strings (a set literal of strings; `set()` of
+    split, lowered or listed names, or of a list of strings such as
+    `words = text.split()`; a name bound to one) iterated into something
+    ordered: a `for` loop, a comprehension, `enumerate`, `list`, `zip`, `join`,
+    `np.array`, unpacking with `*`. Sorting it first (`sorted(s)`) is the fix, and
+    membership tests and `len` are fine.
+
+    **Why is this bad?** The order of a set of strings depends on the string hash,
+    which Python randomises per process unless `PYTHONHASHSEED` is fixed when the
+    kernel starts: label ids, vocabularies and column orders change from kernel to
+    kernel.
+
+    ```python
+    species = {"cat", "dog", "bird"}
+    label_ids = {name: index for index, name in enumerate(species)}
+    ```
+
+    **Use instead:**
+
+    ```python
+    label_ids = {name: index for index, name in enumerate(sorted(species))}
+    ```
+    """
     string_sets: set[str] = set()
+    #: Names bound to a list of strings (`words = text.split()`): a set made of one is a set of strings.
+    string_lists: set[str] = set()
     for cell in python_cells(facts):
         parents = facts.parents(cell)
         for node in facts.executed(cell):
@@ -599,7 +930,7 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
                 if callee in _ORDERING_CALLS and not _inside_sorted(node, parents):
                     sources = list(node.args)
             for source in sources:
-                if _is_string_set(source, string_sets) and not (
+                if _is_string_set(source, string_sets, frozenset(string_lists)) and not (
                     isinstance(node, ast.comprehension) and isinstance(parents.get(node), ast.SetComp)
                 ):
                     yield at(
@@ -612,10 +943,21 @@ def string_set_order(facts: Facts) -> Iterator[Finding]:
                     )
             if isinstance(node, ast.Assign):
                 for name in _assigned_names(node):
-                    if _is_string_set(node.value, string_sets):
+                    if _is_string_set(node.value, string_sets, frozenset(string_lists)):
                         string_sets.add(name)
                     else:
                         string_sets.discard(name)
+                    if _is_string_list(node.value):
+                        string_lists.add(name)
+                    else:
+                        string_lists.discard(name)
+
+
+def _is_string_list(node: ast.AST) -> bool:
+    """A list of strings: a literal of strings, or what `str.split()` / `splitlines()` / `readlines()` return."""
+    if isinstance(node, ast.List | ast.Tuple):
+        return bool(node.elts) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    return isinstance(node, ast.Call) and method_name(node) in ("split", "splitlines", "readlines")
 
 
 def _inside_sorted(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
@@ -641,8 +983,19 @@ def _loads_extension(facts: Facts, cell: Cell) -> bool:
     return False
 
 
-@rule("RM112", "extension-not-loaded", "%%reproducible before %load_ext repro_magics")
+@rule("RM112", "extension-not-loaded", TRAP, "%%reproducible before %load_ext repro_magics")
 def extension_not_loaded(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Reports the first `%%reproducible` cell when no earlier cell
+    runs `%load_ext repro_magics` and the notebook's kernel is not the
+    reproducible one (kernel spec name `repro-python3`).
+
+    **Why is this bad?** Run from the top in a fresh kernel, the cell fails with
+    "Cell magic `%%reproducible` not found".
+
+    **Use instead:** `%load_ext repro_magics` in the first cell, or the
+    "Python 3 (reproducible)" kernel.
+    """
     if facts.notebook.kernel_name == "repro-python3":
         return
     loaded = False
@@ -660,8 +1013,28 @@ def extension_not_loaded(facts: Facts) -> Iterator[Finding]:
         loaded = loaded or _loads_extension(facts, cell)
 
 
-@rule("RM113", "records-nothing", "a %%reproducible cell that records nothing")
+@rule("RM113", "records-nothing", ADVICE, "a %%reproducible cell that records nothing")
 def records_nothing(facts: Facts) -> Iterator[Finding]:
+    """
+    **What it does.** Reports a `%%reproducible` cell with no `record=` and no
+    training (`fit` records its history by itself).
+
+    **Why is this bad?** The cell is reset and run deterministically, but nothing
+    of it goes into the ledger, so `repro-verify` cannot tell whether it
+    reproduced.
+
+    ```python
+    %%reproducible seed=812
+    embedding = encoder.predict(x_test)
+    ```
+
+    **Use instead:**
+
+    ```python
+    %%reproducible seed=812 record=embedding
+    embedding = encoder.predict(x_test)
+    ```
+    """
     for cell in python_cells(facts):
         if not cell.reproducible or cell.options is None or cell.options.record:
             continue

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from ..compare.ledgers import Tolerance
+from ..compare.agreement import Tolerance
 from ..exceptions import ReportPathError
 from ..ledger.journal import JOURNAL_SUFFIX, LOCK_SUFFIX, journal_path_for, lock_path_for
 from ..ledger.store import LEDGER_SUFFIX, atomic_write_text, to_json_text

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..compare.ledgers import DIVERGED, Comparison, Difference
+from ..compare.agreement import DIVERGED
+from ..compare.results import Comparison, Difference
+from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
 from .text import printable
 
@@ -56,6 +58,9 @@ def _first_difference(result: NotebookVerification) -> str:
 
 def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
+    nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
+    if nothing and not result.nothing_recorded:
+        words += f" ({nothing} {'cell' if nothing == 1 else 'cells'} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 

@@ -7,11 +7,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ..compare.epochs import training_line
-from ..compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Comparison, Difference, Tolerance
+from ..compare.results import Comparison, Difference, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
 from ..verify.causes import likely_causes
+from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
 
 REPORT_FORMAT = "repro-magics-report"
@@ -58,21 +60,6 @@ def _cell(number: int | None, cell_id: str | None) -> str:
 
 def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
-
-
-def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
-    """The comparison a notebook's verdict comes from: the first that diverged, else within tolerance."""
-    for verdict in (DIVERGED, WITHIN_TOLERANCE):
-        for comparison in comparisons:
-            if comparison.verdict == verdict:
-                return comparison
-    return comparisons[0] if comparisons else None
-
-
-def difference_text(comparison: Comparison, difference: Difference) -> str:
-    """Where a cell's records part and the two values there, as the report says it."""
-    baseline, new = comparison.baseline_label, comparison.new_label
-    return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 
 
 def _cause_lines(notebook: Path, first: Difference) -> list[str]:
@@ -170,6 +157,9 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
         ]
     else:
         counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
+        if nothing:
+            counted += f"; {_plural(nothing, 'cell')} with nothing recorded"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
@@ -209,6 +199,7 @@ def _comparison_json(notebook: Path, comparison: Comparison) -> dict[str, Any]:
         "max_rel_difference": json_float(comparison.max_rel_difference),
         "differences": [_difference_json(notebook, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "cells_with_nothing_recorded": comparison.cells_with_nothing_recorded,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
             {"name": name, "baseline": old, "new": new} for name, old, new in comparison.environment_changes
@@ -233,6 +224,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             for run in result.runs
         ],
         "comparisons": [_comparison_json(result.notebook, c) for c in result.comparisons],
+        "cells": [outcome.to_json() for outcome in result.cell_verdicts],
     }
 
 

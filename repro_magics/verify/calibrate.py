@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import Spread, measure_parts, merge_spreads, pair_records
+from ..compare.measure import measure_parts
+from ..compare.records import pair_records
+from ..compare.results import Spread, merge_spreads
 from ..compare.tolerance import REAL_CHANGE, advise, round_up
-from ..kernel.notebook_context import code_cell_positions
 from ..ledger.store import Ledger, record_key
+from ..notebooks import code_cell_positions
+from .options import VerifyOptions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
-from .verification import VerifyInput, VerifyOptions
+from .verification import VerifyInput
 
 
 @dataclass

@@ -1,20 +1,19 @@
 """Likely causes of a divergence: the lint's findings in the cell that diverged and in the cells it draws on.
 
-The cells it draws on come from the lint's own cross-cell def-use: the cells
-that made the objects with their own random state (models, layers, datasets,
-generators...) that the diverged cell uses, and those that defined the
-functions it calls.
+The cells it draws on, and the order (traps before advice), come from the lint
+(`repro_magics.lint.causes`): its def-use follows names through the bodies of
+the functions the diverged cell calls.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..lint import Finding, NotebookReadError, read_notebook
+from ..lint.causes import likely_causes as lint_causes
 from ..lint.cells import Notebook
 from ..lint.check import is_suppressed, lint, notebook_ignores
 from ..lint.defuse import Facts
@@ -56,22 +55,6 @@ class LikelyCause:
         }
 
 
-def cells_drawn_on(facts: Facts, cell_number: int) -> dict[int, list[str]]:
-    """Other cells that made what cell `cell_number` uses: {cell: [names]}, from the lint's def-use."""
-    cell = next((cell for cell in facts.notebook.cells if cell.number == cell_number), None)
-    if cell is None or cell.tree is None:
-        return {}
-    used = {node.id for node in facts.nodes(cell) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    makers: dict[int, list[str]] = {}
-    for name, made in sorted(facts.bound_at_start.get(cell_number, {}).items()):
-        if name in used and made.cell != cell_number:
-            makers.setdefault(made.cell, []).append(name)
-    for name, function in sorted(facts.functions.items()):
-        if name in used and function.cell < cell_number:
-            makers.setdefault(function.cell, []).append(name)
-    return makers
-
-
 @functools.lru_cache(maxsize=4)
 def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
     """A notebook read and linted once per report, however many of its cells differ."""
@@ -79,7 +62,8 @@ def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Findi
         notebook = read_notebook(path)
     except NotebookReadError:
         return None
-    return notebook, lint(notebook, honour_suppressions=False), Facts(notebook)
+    facts = Facts(notebook)
+    return notebook, lint(notebook, honour_suppressions=False, select=["ALL"], facts=facts), facts
 
 
 def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCause] | None:
@@ -94,10 +78,9 @@ def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCa
     if linted is None:
         return None
     notebook, findings, facts = linted
-    makers = cells_drawn_on(facts, cell_number)
     ignored = notebook_ignores(notebook)
     return [
-        LikelyCause(finding, tuple(makers.get(finding.cell, ())), is_suppressed(notebook, finding, ignored))
-        for finding in findings
-        if (finding.cell == cell_number or finding.cell in makers) and finding.code not in _NOT_CAUSES
+        LikelyCause(cause.finding, cause.made_here, is_suppressed(notebook, cause.finding, ignored))
+        for cause in lint_causes(facts, cell_number, findings)
+        if cause.finding.code not in _NOT_CAUSES
     ]

@@ -13,20 +13,31 @@ import datetime
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import xxhash
 
 from ..exceptions import LedgerError
 from ..kernel.environment import environment_fingerprint
-from ..kernel.notebook_context import cell_text
 from ..kernel.spec import START_ENVIRONMENT
 from ..kernel.startup import STARTUP_VARIABLES
 from ..ledger.journal import LedgerLock
 from ..ledger.store import Ledger, environment_key
+from ..notebooks import cell_text
 
-if TYPE_CHECKING:
-    from .verification import NotebookVerification
+
+class _Verified(Protocol):
+    """What `note_verification` reads of a `NotebookVerification` (a Protocol: verification imports this module)."""
+
+    @property
+    def exit_status(self) -> int: ...
+
+    nothing_recorded: bool
+    environment_key: str | None
+    ledger_path: Path
+    inputs: dict[str, str]
+    listings: dict[str, str]
+
 
 #: Files a folder listing leaves out: the ledger's own files, which verification writes.
 _LEDGER_MARK = ".repro."
@@ -132,6 +143,16 @@ def unchanged_since(notebook_path: Path, notebook: Any, ledger: Ledger | None, e
     return str(verified["at"])
 
 
+def unchanged_notebooks(inputs: list[Any], environment: str | None) -> dict[Path, str]:
+    """--changed: of the `VerifyInput`s, those to skip, with the time (shown) of the verification that holds."""
+    skipped = {}
+    for given in inputs:
+        since = unchanged_since(given.path, given.notebook, given.ledger, environment)
+        if since is not None:
+            skipped[given.path] = shown_time(since)
+    return skipped
+
+
 def shown_time(at: str) -> str:
     """`2026-12-01T10:42:07Z` -> `2026-12-01 10:42 UTC`."""
     return at[:16].replace("T", " ") + " UTC"
@@ -148,7 +169,7 @@ def stamp_ledger(ledger_path: Path, verified: dict[str, Any]) -> None:
         ledger._replace(ledger_path, durable=True)
 
 
-def note_verification(result: NotebookVerification, notebook: Any) -> str | None:
+def note_verification(result: _Verified, notebook: Any) -> str | None:
     """Stamp the ledger of a verification that reproduced (`--changed`); the reason, when it could not be."""
     if result.exit_status != 0 or result.nothing_recorded or result.environment_key is None:
         return None

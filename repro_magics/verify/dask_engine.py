@@ -25,9 +25,9 @@ from typing import Any
 import nbformat
 
 from ..exceptions import EngineError, RunStopped
-from ..kernel.notebook_context import code_cells
 from ..ledger.store import LEDGER_SUFFIX, Ledger
-from .parallel import EngineSettings, NotebookExecutor
+from ..notebooks import code_cells
+from .executor import EngineSettings, NotebookExecutor
 from .runner import KernelPool, NotebookRun, RunFailure
 from .verification import NotebookVerification, VerifyInput, VerifyOptions, verify_notebook, write_ledger
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .parallel import EngineSettings, NotebookExecutor
+from .executor import EngineSettings, NotebookExecutor
 from .runner import KernelPool
 from .verification import NotebookVerification, VerifyInput, verify_notebook
 

@@ -2,24 +2,23 @@
 
 An engine takes a notebook (`submit`) and gives back a `Future` of its
 `NotebookVerification`; `shutdown(cancel_futures=True)` stops what is queued
-and what is running, kernels included. `verify_all` is the one loop over
-them: results in the order given, `--fail-fast`, signals. An engine is one
-module with a `NotebookExecutor` subclass and an entry in `ENGINES`.
+and what is running, kernels included (the interface is in `executor.py`).
+`verify_all` is the one loop over them: results in the order given,
+`--fail-fast`, signals. An engine is one module with a `NotebookExecutor`
+subclass and an entry in `ENGINES`.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol
 
 from ..exceptions import EngineError, RunStopped
-from .verification import EXIT_DIFFERENT, EXIT_FAILED_TO_RUN, NotebookVerification, VerifyInput, VerifyOptions
+from .executor import EngineSettings, NotebookExecutor
+from .verification import EXIT_DIFFERENT, EXIT_FAILED_TO_RUN, NotebookVerification, VerifyInput, verify_notebook
 
 #: The variable Dask's own tools read for a scheduler's address.
 DASK_ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
@@ -27,45 +26,6 @@ DASK_ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 #: `--executor SCHEME://ADDRESS` -> the module that runs it: `make_executor(address, settings)`, and
 #: `environment_key(address)` for --changed.
 ENGINES = {"dask": "repro_magics.verify.dask_engine"}
-
-
-class ProgressSink(Protocol):
-    """Where an engine reports progress: which run of which notebook, then each cell as it starts."""
-
-    def start_run(self, notebook: Path, number: int, runs: int) -> None: ...
-
-    def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None: ...
-
-    def cell_of(self, notebook: Path, run: int, runs: int, number: int, total: int, line: str) -> None: ...
-
-
-class EngineSettings:
-    """What every engine is given: how to verify, where to report progress, how many kernels."""
-
-    def __init__(
-        self, options: VerifyOptions, progress: ProgressSink, jobs: int = 1, ship_folder: bool = False
-    ) -> None:
-        self.options, self.progress, self.jobs, self.ship_folder = options, progress, jobs, ship_folder
-
-
-class NotebookExecutor(ABC):
-    """Verifies notebooks somewhere; the caller alone writes ledgers and reports (see `write_ledger`)."""
-
-    @abstractmethod
-    def submit(self, given: VerifyInput) -> Future[NotebookVerification]:
-        """Start verifying `given`; the future ends with its verification, or `RunStopped` once stopped."""
-
-    @abstractmethod
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Release the engine; `cancel_futures` also stops every queued and running verification and its kernel."""
-
-    def __enter__(self) -> NotebookExecutor:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.shutdown(wait=True, cancel_futures=error is not None)
 
 
 def executor_address(given: str | None) -> str | None:
@@ -111,6 +71,37 @@ def kernels_environment_key(address: str | None) -> str | None:
 
 def is_bad_news(result: NotebookVerification) -> bool:
     return result.exit_status in (EXIT_DIFFERENT, EXIT_FAILED_TO_RUN)
+
+
+def verify_notebooks(
+    inputs: list[VerifyInput],
+    settings: EngineSettings,
+    address: str | None,
+    fail_fast: bool,
+    show: Callable[[NotebookVerification], None],
+) -> tuple[list[NotebookVerification], list[Path]]:
+    """Verify the notebooks one after the other in this thread (one kernel, no engine), or on the engine of
+    `address` (None with `settings.jobs` > 1: this machine's kernels side by side); see `verify_all`.
+
+    Raises `EngineError` for an engine that cannot be used.
+    """
+    if address is not None or settings.jobs > 1:
+        return verify_all(inputs, open_executor(address, settings), fail_fast, show)
+    results: list[NotebookVerification] = []
+    progress = settings.progress
+    for index, given in enumerate(inputs):
+        results.append(
+            verify_notebook(
+                given,
+                settings.options,
+                progress=progress.cell,
+                on_run_start=lambda number, runs, path=given.path: progress.start_run(path, number, runs),
+            )
+        )
+        show(results[-1])
+        if fail_fast and is_bad_news(results[-1]):
+            return results, [given.path for given in inputs[index + 1 :]]
+    return results, []
 
 
 def verify_all(

@@ -17,20 +17,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
-from ..exceptions import KernelNotFound, LedgerError, NotebookError, RunStopped
+from ..exceptions import KernelNotFound, LedgerError, RunStopped
 from ..kernel.input_reads import READS_LOG_ENV_VAR
-from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR, first_line
-from ..kernel.spec import KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
-from ..kernel_extension import KERNEL_EXT_ARGUMENT
+from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
+from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..ledger.store import Ledger
-from ..regular_files import NotRegularFile, read_regular_text
+from ..notebooks import first_line, read_notebook
 from .changed import summarize_reads
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
@@ -127,29 +125,6 @@ class _SignalFreeLoop(asyncio.SelectorEventLoop):
 
     def remove_signal_handler(self, sig: int) -> bool:
         raise RuntimeError("the program running the notebook handles signals")
-
-
-def read_notebook(path: Path) -> Any:
-    """Read a notebook, or raise `NotebookError` saying why it isn't one."""
-    try:
-        notebook = nbformat.reads(read_regular_text(path), as_version=4)
-    except FileNotFoundError:
-        raise NotebookError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise NotebookError(f"{path} is a folder, not a notebook") from None
-    except NotRegularFile:
-        raise NotebookError(f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotebookError(f"{path} cannot be read: {error}") from None
-    except Exception:  # nbformat raises several unrelated types for non-notebooks
-        raise NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)") from None
-    if not isinstance(notebook.get("cells"), list):
-        raise NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)")
-    # Notebooks older than format 4.5 have no cell ids; give them stable ones
-    # here (the file on disk is never written).
-    for index, cell in enumerate(notebook.cells):
-        cell.setdefault("id", f"cell-{index}")
-    return notebook
 
 
 def _code_cells(notebook: Any) -> list[Any]:

@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import DIVERGED, Comparison, compare_ledgers, pair_records, training_divergence
-from ..kernel.notebook_context import code_cell_positions
+from ..compare.agreement import DIVERGED
+from ..compare.ledgers import compare_ledgers
+from ..compare.measure import training_divergence
+from ..compare.records import pair_records
+from ..compare.results import Comparison
 from ..kernel.tracing import TRACE_ENV_VAR, read_traces
+from ..notebooks import code_cell_positions
+from .options import VerifyOptions
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
-from .verification import VerifyInput, VerifyOptions
+from .verification import VerifyInput
 
 DATA_PIPELINE = "data pipeline"
 OP_LEVEL = "op-level"

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Tolerance,
-    compare_ledgers,
-    values_checked,
-)
-from ..kernel.notebook_context import CodeCell, code_cell_positions, code_cells
+from ..compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from ..compare.ledgers import compare_ledgers
+from ..compare.records import values_checked
+from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
+from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
 from .changed import kernel_environment_key
-from .runner import KernelPool, KernelStarted, NotebookRun, Progress, read_notebook, run_notebook
+from .options import VerifyOptions
+from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
+from .verdicts import CellOutcome, cell_outcomes
 
 #: Exit statuses of `repro-verify`, part of its interface.
 EXIT_REPRODUCED = 0
@@ -43,18 +41,6 @@ def overall_exit_status(statuses: set[int]) -> int:
     """The worst news first: a failed run, a difference, nothing checked (when required), a file not written."""
     precedence = (EXIT_FAILED_TO_RUN, EXIT_DIFFERENT, EXIT_NOTHING_RECORDED, EXIT_NOT_WRITTEN)
     return next((status for status in precedence if status in statuses), EXIT_REPRODUCED)
-
-
-@dataclass
-class VerifyOptions:
-    runs: int | None = None
-    update: bool = False
-    baseline: Path | None = None
-    tolerance: Tolerance = field(default_factory=Tolerance)
-    timeout: float | None = 600
-    kernel_name: str | None = None
-    #: Treat a notebook whose cells recorded no value to compare as a failure (exit status 5).
-    require_records: bool = False
 
 
 @dataclass
@@ -84,6 +70,13 @@ class NotebookVerification:
     listings: dict[str, str] = field(default_factory=dict)
     #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
     pending_ledger: Ledger | None = None
+    #: The tolerance asked for (`--rtol`, `--atol`).
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @cached_property
+    def cell_verdicts(self) -> list[CellOutcome]:
+        """Each code cell's verdict, computed once for every report and the JupyterLab badges."""
+        return cell_outcomes(self)
 
     @property
     def failure(self) -> Any:
@@ -175,6 +168,7 @@ def verify_notebook(
         require_records=options.require_records,
         baseline=ledger,
         code_cells=code_cells(notebook.cells),
+        tolerance=options.tolerance,
     )
     runs = options.runs or (1 if ledger is not None else 2)
     cell_tolerances = calibrated_tolerances(ledger) if ledger is not None and options.tolerance.bitwise else {}

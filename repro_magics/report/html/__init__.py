@@ -12,12 +12,13 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from ...compare.ledgers import DIVERGED, WITHIN_TOLERANCE, Tolerance
+from ...compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ...exceptions import PlotNotDrawn, PlottingMissing
 from ...ledger.store import atomic_write_text
+from ...plotting import INSTALL_HINT, require_matplotlib
 from ...verify.verification import NotebookVerification
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
-from .plots import INSTALL_HINT, curves_svg, differences_svg, require_matplotlib
+from .plots import curves_svg, differences_svg
 from .render import GENERATOR, notebook_html, overall_text, page_html
 
 __all__ = [

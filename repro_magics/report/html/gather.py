@@ -1,8 +1,10 @@
 """What the HTML report shows, gathered from `repro-verify`'s results: plain data, no markup.
 
-Verdicts and difference texts come from `compare` and `report`, so the page
-says what the terminal says; this module adds the numbers behind them (every
-run's curves, element counts, environments) that the terminal has no room for.
+Cell verdicts come from `verify/verdicts.py` and every rule (tolerance,
+where curves part, what differs in the environment) from `compare/`, so the
+page says what the terminal says; this module gathers the numbers behind them
+(every run's curves, element counts, environments) that the terminal has no
+room for.
 """
 
 from __future__ import annotations
@@ -13,25 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from ...compare.ledgers import (
-    DIVERGED,
-    IDENTICAL,
-    WITHIN_TOLERANCE,
-    Comparison,
-    Difference,
-    Tolerance,
-    flat_environment,
-    float_agreement,
-    pair_records,
-)
+from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance, elements_agreement, first_parting
+from ...compare.environment import EnvironmentRow, environment_table
+from ...compare.records import pair_records
+from ...compare.results import worst_comparison
 from ...ledger.store import Ledger, record_key
+from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NotebookVerification
-from ..text import difference_text, format_verification, worst_comparison
+from ..text import format_verification
 
-NOT_RECORDED = "not recorded"
-RECORDED = "recorded"
-FAILED = "failed to run"
-NOT_RUN = "not run"
+RECORDED = CellVerdict.RECORDED.value
 
 
 @dataclass(frozen=True)
@@ -40,17 +33,6 @@ class Side:
 
     label: str
     records: Ledger
-
-
-@dataclass
-class CellRow:
-    number: int | None
-    cell_id: str | None
-    first_line: str
-    verdict: str
-    first_difference: str = ""
-    #: The cell the notebook's verdict names: where the runs first part.
-    is_first_difference: bool = False
 
 
 @dataclass
@@ -108,13 +90,6 @@ class ArrayComparison:
 
 
 @dataclass
-class EnvironmentRow:
-    name: str
-    values: list[str]
-    changed: bool
-
-
-@dataclass
 class NotebookSection:
     path: str
     verdict: str
@@ -126,7 +101,7 @@ class NotebookSection:
     cells_compared: int
     numbers_compared: int
     sides: list[str]
-    cells: list[CellRow] = field(default_factory=list)
+    cells: list[CellOutcome] = field(default_factory=list)
     curves: list[TrainingCurves] = field(default_factory=list)
     arrays: list[ArrayComparison] = field(default_factory=list)
     environment_labels: list[str] = field(default_factory=list)
@@ -163,17 +138,6 @@ def _float(value: Any) -> float:
         return math.nan
 
 
-def _first_parting(reference: list[Any], new: list[Any], tolerance: Tolerance) -> int | None:
-    """The first position where two per-epoch value lists part, as `compare` judges each value."""
-    for position, (b, n) in enumerate(zip(reference, new, strict=False)):
-        if isinstance(b, dict) or isinstance(n, dict):
-            if b != n:
-                return position
-        elif float_agreement(b, n, tolerance) == DIVERGED:
-            return position
-    return None if len(reference) == len(new) else min(len(reference), len(new))
-
-
 def _curves(
     cell: str, reference: Side, record: dict[str, Any], partners: list[tuple[Side, Any]], tolerance: Tolerance
 ) -> list[TrainingCurves]:
@@ -197,7 +161,7 @@ def _curves(
                     continue
                 curves.append(Curve(side.label, [_float(v) for v in other_values]))
                 identical = identical and other_values == values
-                position = _first_parting(values, other_values, tolerance)
+                position = first_parting(values, other_values, tolerance)
                 if position is not None:
                     parting.append(position)
             metrics[metric] = curves
@@ -231,12 +195,8 @@ def _count_array(
         return
     b, n = _float_elements(reference), _float_elements(new)
     if b is not None and n is not None and b.shape == n.shape:
-        # Vectorised `float_agreement`: equal bits (NaN with NaN), else within atol + rtol * |b|.
-        same = ((b == n) & (np.signbit(b) == np.signbit(n))) | (np.isnan(b) & np.isnan(n))
+        same, close = elements_agreement(b, n, tolerance)
         finite = np.isfinite(b) & np.isfinite(n)
-        close = np.zeros_like(same)
-        if not tolerance.bitwise:
-            close = ~same & finite & (np.abs(n - b) <= tolerance.atol + tolerance.rtol * np.abs(b))
         counts.equal += int(same.sum())
         counts.within_tolerance += int(close.sum())
         counts.different += int(b.size - same.sum() - close.sum())
@@ -286,87 +246,6 @@ def _arrays(
     return found
 
 
-def _environment(sides: list[Side]) -> tuple[list[str], list[EnvironmentRow]]:
-    shown = [
-        (side.label, flat_environment(side.records.environment_of(side.records.records[0])))
-        for side in sides
-        if side.records.records
-    ]
-    if not shown:
-        return [], []
-    names = sorted({name for _, flat in shown for name in flat})
-    rows = []
-    for name in names:
-        values = [str(flat.get(name, "unset")) for _, flat in shown]
-        rows.append(EnvironmentRow(name, values, changed=len(set(values)) > 1))
-    return [label for label, _ in shown], rows
-
-
-_CellDifferences = dict[tuple[int | None, str | None], tuple[Comparison, Difference]]
-
-
-def _differences_by_cell(comparisons: list[Comparison]) -> _CellDifferences:
-    """Each cell's first difference, from the first comparison that found one."""
-    found: _CellDifferences = {}
-    for comparison in comparisons:
-        for difference in comparison.differences:
-            found.setdefault((difference.cell_number, difference.cell_id), (comparison, difference))
-    return found
-
-
-def _cell_rows(result: NotebookVerification, sides: list[Side], recorded_verdicts: dict[str, str]) -> list[CellRow]:
-    differences = _differences_by_cell(result.comparisons)
-    worst = worst_comparison(result.comparisons)
-    headline = worst.first_difference if worst is not None else None
-    failure = result.failure
-    recorded_ids = {record.get("cell_id") for side in sides for record in side.records.records}
-    recorded_numbers = {record.get("cell_number") for side in sides for record in side.records.records}
-    rows = []
-    for cell in result.code_cells:
-        row = CellRow(cell.number, cell.cell_id, cell.first_line, NOT_RECORDED)
-        found = differences.pop((cell.number, cell.cell_id), None)
-        if failure is not None and failure.cell_number is not None and cell.number >= failure.cell_number:
-            row.verdict = FAILED if cell.number == failure.cell_number else NOT_RUN
-            if cell.number == failure.cell_number:
-                row.first_difference = failure.summary
-        elif found is not None:
-            comparison, difference = found
-            row.verdict = DIVERGED
-            row.first_difference = difference_text(comparison, difference)
-            row.is_first_difference = difference is headline
-        elif (cell.cell_id is not None and cell.cell_id in recorded_ids) or (
-            cell.cell_id is None and cell.number in recorded_numbers
-        ):
-            row.verdict = recorded_verdicts.get(str(cell.cell_id) if cell.cell_id else str(cell.number), RECORDED)
-        rows.append(row)
-    for (number, cell_id), (comparison, difference) in differences.items():
-        rows.append(
-            CellRow(
-                number,
-                cell_id,
-                difference.source_first_line,
-                DIVERGED,
-                difference_text(comparison, difference),
-                difference is headline,
-            )
-        )
-    return rows
-
-
-def _record_verdict(record: dict[str, Any], partners: list[tuple[Side, Any]], tolerance: Tolerance) -> str:
-    """IDENTICAL when every other side's record of the cell holds the same bits; else within tolerance.
-
-    Only asked for cells `compare` found no difference in.
-    """
-    present = [partner for _, partner in partners if partner is not None]
-    if not present:
-        return RECORDED
-    same = all(
-        p.get("histories") == record.get("histories") and p.get("values") == record.get("values") for p in present
-    )
-    return IDENTICAL if same or tolerance.bitwise else WITHIN_TOLERANCE
-
-
 def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> NotebookSection:
     sides = _sides(result)
     worst = worst_comparison(result.comparisons)
@@ -386,7 +265,6 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
         where = "the start" if failure.cell_id is None else _cell_label(failure.cell_number, failure.cell_id)
         where = failure.place or f"at {where}"
         section.failure = f"run {len(result.runs)} failed {where}: {failure.summary}"
-    recorded_verdicts: dict[str, str] = {}
     if sides:
         reference, others = sides[0], sides[1:]
         partners = _partners(reference, others)
@@ -396,9 +274,14 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
             number = positions.get(cell_id, record.get("cell_number"))
             cell = _cell_label(number, cell_id)
             mine = partners[record_key(record)]
-            recorded_verdicts[str(cell_id) if cell_id else str(number)] = _record_verdict(record, mine, tolerance)
             section.curves += _curves(cell, reference, record, mine, tolerance)
             section.arrays += _arrays(cell, reference, record, mine, tolerance)
-        section.environment_labels, section.environment = _environment(sides)
-    section.cells = _cell_rows(result, sides, recorded_verdicts)
+        section.environment_labels, section.environment = environment_table(
+            [
+                (side.label, side.records.environment_of(side.records.records[0]))
+                for side in sides
+                if side.records.records
+            ]
+        )
+    section.cells = result.cell_verdicts
     return section

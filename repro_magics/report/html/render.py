@@ -10,9 +10,10 @@ import html
 from collections.abc import Callable, Iterable
 from string import Template
 
-from ...compare.ledgers import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
+from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
+from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NOTHING_RECORDED
-from .gather import FAILED, RECORDED, ArrayComparison, CellRow, ElementCounts, NotebookSection, TrainingCurves
+from .gather import RECORDED, ArrayComparison, ElementCounts, NotebookSection, TrainingCurves
 
 #: The page's `generator`: what tells an earlier report, which `--html` may replace, from any other file.
 GENERATOR = "repro-verify"
@@ -41,6 +42,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.verdict-identical { background: #2e7d32; } .badge.verdict-within-tolerance { background: #ef6c00; }
 .badge.verdict-recorded { background: #1565c0; }
 .badge.verdict-not-recorded, .badge.verdict-not-run { background: #9e9e9e; }
+.badge.verdict-nothing-recorded { background: #795548; }
 section.notebook { border-left: 6px solid #999; padding: .6rem 1rem; margin: 1.2rem 0; background: #fcfcfd; }
 section.verdict-diverged { border-color: #c62828; } section.verdict-identical { border-color: #2e7d32; }
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
@@ -100,13 +102,16 @@ def _summary_row(number: int, section: NotebookSection) -> str:
     )
 
 
-def _cell_row(row: CellRow) -> str:
-    classes = [f"cell-{'-'.join(row.verdict.split())}"] + (["first-difference"] if row.is_first_difference else [])
+def _cell_row(row: CellOutcome) -> str:
+    verdict = row.verdict.value
+    classes = [f"cell-{'-'.join(verdict.split())}"] + (["first-difference"] if row.is_first_difference else [])
     number = "" if row.number is None else str(row.number)
+    # The table's last column is the first difference: a diverged cell's, or the failure of a failed one.
+    difference = row.detail if row.verdict in {CellVerdict.DIVERGED, CellVerdict.FAILED} else ""
     return (
         f'<tr class="{" ".join(classes)}" data-cell-id="{_e(row.cell_id or "")}"><td class=number>{number}</td>'
         f'<td class="mono">{_e(row.cell_id or "")}</td><td class="mono">{_e(row.first_line)}</td>'
-        f'<td>{_badge(row.verdict)}</td><td class="mono">{_e(row.first_difference)}</td></tr>'
+        f'<td>{_badge(verdict)}</td><td class="mono">{_e(difference)}</td></tr>'
     )
 
 
@@ -266,6 +271,6 @@ def overall_text(exit_status: int, sections: list[NotebookSection]) -> str:
     for section in sections:
         counts[section.verdict] = counts.get(section.verdict, 0) + 1
     parts = ", ".join(f"{count} {_e(verdict)}" for verdict, count in counts.items())
-    order = (FAILED, DIVERGED, WITHIN_TOLERANCE, NOTHING_RECORDED, RECORDED, IDENTICAL)
+    order = (CellVerdict.FAILED.value, DIVERGED, WITHIN_TOLERANCE, NOTHING_RECORDED, RECORDED, IDENTICAL)
     worst = next((verdict for verdict in order if verdict in counts), next(iter(counts), IDENTICAL))
     return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {len(sections)} notebook(s), {parts}"

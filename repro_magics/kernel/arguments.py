@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 from dataclasses import dataclass
 
-from .exceptions import ArgumentError, SeedError
-from .kernel.seeding import parse_seed
+from ..exceptions import ArgumentError, SeedError
+from .seeding import parse_seed
 
 OPTIONS = ("seed", "record")
 
@@ -16,17 +15,6 @@ OPTIONS = ("seed", "record")
 class CellOptions:
     seed: int | None
     record: tuple[str, ...]
-
-
-def parse_non_negative_float(text: str) -> float:
-    """A tolerance or a timeout: a finite number of 0 or more, or `ArgumentError` saying why not."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ArgumentError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise ArgumentError(f"{text!r} must be a finite number of 0 or more")
-    return value
 
 
 def _parse_names(text: str) -> tuple[str, ...]:

@@ -1,0 +1,387 @@
+"""The notebook in execution order: which global generators have been reset when each statement runs.
+
+`repro-verify` promises what a fresh kernel gives running the cells top to
+bottom. In a fresh kernel every global generator starts from fresh entropy:
+Python's `random` (from which Keras draws the seeds of its initializers, random
+layers and `SeedGenerator`s), NumPy's global state, TensorFlow's global seed and
+PyTorch's default generator. A draw from one of them before it is first reset
+differs from run to run; after the reset it is as fixed as the seed. A
+`%%reproducible` cell resets them all when it starts.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from .cells import Cell
+from .defuse import Facts
+from .names import is_constant, keyword, method_name
+
+PYTHON, NUMPY, TENSORFLOW, TORCH = "python", "numpy", "tensorflow", "torch"
+FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH})
+
+FAMILY_WORDS = {
+    PYTHON: "Python's global random generator (Keras draws the seeds of initializers and random layers from it)",
+    NUMPY: "NumPy's global generator",
+    TENSORFLOW: "TensorFlow's global seed",
+    TORCH: "PyTorch's default generator",
+}
+RESET_HINT = {
+    PYTHON: "keras.utils.set_random_seed(...) or a %%reproducible cell",
+    NUMPY: "keras.utils.set_random_seed(...), np.random.seed(...) or a %%reproducible cell",
+    TENSORFLOW: "keras.utils.set_random_seed(...) or a %%reproducible cell",
+    TORCH: "torch.manual_seed(...) or a %%reproducible cell",
+}
+
+#: Calls that reset global generators, given a seed.
+RESETS: dict[str, frozenset[str]] = {
+    "keras.utils.set_random_seed": FAMILIES,
+    "random.seed": frozenset({PYTHON}),
+    "numpy.random.seed": frozenset({NUMPY}),
+    "tensorflow.random.set_seed": frozenset({TENSORFLOW}),
+    "torch.manual_seed": frozenset({TORCH}),
+    "torch.random.manual_seed": frozenset({TORCH}),
+    "lightning.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
+    "pytorch_lightning.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
+    "lightning.pytorch.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
+}
+
+_PYTHON_DRAWS = {
+    "random", "randint", "choice", "choices", "shuffle", "sample", "uniform", "gauss", "randrange", "getrandbits",
+    "normalvariate", "triangular", "betavariate", "expovariate", "lognormvariate", "vonmisesvariate",
+    "paretovariate", "weibullvariate", "randbytes", "binomialvariate", "gammavariate",
+}  # fmt: skip
+_NUMPY_NOT_DRAWS = {
+    "default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64",
+    "BitGenerator", "seed", "get_state", "set_state", "get_bit_generator", "set_bit_generator",
+}  # fmt: skip
+_TF_DRAWS = {
+    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
+    "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
+    "tensorflow.random.poisson", "tensorflow.nn.dropout",
+}  # fmt: skip
+_TORCH_DRAWS = {
+    "randn", "rand", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like",
+    "randint_like", "poisson",
+}  # fmt: skip
+#: Keras layers that create no initializer and no seed generator when made.
+_KERAS_LAYERS_WITHOUT_DRAWS = {
+    "Input", "InputLayer", "Flatten", "Reshape", "Permute", "Activation", "ReLU", "Softmax", "LeakyReLU", "ELU",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+    "AveragePooling2D", "AveragePooling3D", "Concatenate", "Add", "Multiply", "Subtract", "Average", "Maximum",
+    "Minimum", "Dot", "Rescaling", "Normalization", "CenterCrop", "Resizing", "TextVectorization", "StringLookup",
+    "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "Lambda", "Masking", "Cropping1D",
+    "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D",
+    "UpSampling3D", "RepeatVector", "Identity", "Pipeline",
+}  # fmt: skip
+_TORCH_MODULES_WITH_WEIGHTS = (
+    "Linear", "Bilinear", "LazyLinear", "Conv", "LazyConv", "Embedding", "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "Transformer",
+)  # fmt: skip
+_SKLEARN_SPLITS = ("train_test_split", "sklearn.utils.shuffle", "sklearn.utils.resample")
+#: scikit-learn classes that draw from NumPy's global generator when `random_state` is left at None
+#: (the splitters that shuffle only when `shuffle=True`).
+_SKLEARN_SHUFFLING_SPLITTERS = {"KFold", "StratifiedKFold", "GroupKFold"}
+_SKLEARN_RANDOM_CLASSES = {
+    "ShuffleSplit", "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold", "RepeatedStratifiedKFold",
+    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
+    "GradientBoostingClassifier", "GradientBoostingRegressor", "KMeans", "MiniBatchKMeans", "TSNE",
+    "MLPClassifier", "MLPRegressor", "SGDClassifier", "SGDRegressor", "IsolationForest", "BaggingClassifier",
+    "BaggingRegressor", "RandomizedSearchCV",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A draw from a global generator (or an object made from one), at a node."""
+
+    family: str
+    node: ast.AST
+    #: What draws, in the user's words: `np.random.permutation()`, `keras.layers.Dense(...) (its initializer)`.
+    what: str
+    #: In a function's body, the parameter an `if <parameter>:` around the draw tests.
+    only_if: str | None = None
+
+
+def _words(node: ast.Call) -> str:
+    text = ast.unparse(node.func)
+    return f"{text[:60]}()"
+
+
+def keras_backend(facts: Facts) -> str:
+    """The Keras backend the notebook sets (`KERAS_BACKEND`), TensorFlow when it sets none."""
+    for nodes in (facts.nodes(cell) for cell in facts.notebook.cells):
+        for node in nodes:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and facts.resolve(target.value) == "os.environ"
+                        and is_constant_text(target.slice, "KERAS_BACKEND")
+                    ):
+                        return str(node.value.value)
+    return "tensorflow"
+
+
+def _given(call: ast.Call, name: str) -> bool:
+    value = keyword(call, name)
+    return value is not None and not is_constant(value, None)
+
+
+def is_constant_text(node: ast.AST, text: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == text
+
+
+class Order:
+    """Reset state per statement, and the draws each statement makes, for one notebook."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.backend = keras_backend(facts)
+        self._function_draws: dict[str, list[Draw]] = {}
+        self._function_resets: dict[str, frozenset[str]] = {}
+        self._class_kinds: dict[str, str | None] = {}
+        #: Names the notebook binds to a generator of its own (`rng.shuffle(x)` draws from it, not from a global).
+        self.own_generators = {
+            target.id
+            for cell in facts.notebook.cells
+            for node in facts.nodes(cell)
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and (facts.resolve(node.value.func) or "").startswith(("numpy.random.", "random.Random", "torch.Generator"))
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }  # fmt: skip
+        #: Families reset before each top-level statement runs (by id of the statement).
+        self.reset_before: dict[int, frozenset[str]] = {}
+        #: The first cell that resets each family.
+        self.first_reset: dict[str, int] = {}
+        reset: frozenset[str] = frozenset()
+        for cell in facts.notebook.cells:
+            if cell.tree is None:
+                continue
+            if cell.reproducible:
+                reset = FAMILIES
+                for family in FAMILIES:
+                    self.first_reset.setdefault(family, cell.number)
+            for statement in cell.tree.body:
+                self.reset_before[id(statement)] = reset
+                added = self.resets_in(statement)
+                for family in added - reset:
+                    self.first_reset.setdefault(family, cell.number)
+                reset = reset | added
+
+    # -- resets -----------------------------------------------------------------------------
+
+    def resets_in(self, statement: ast.stmt) -> frozenset[str]:
+        """The families a top-level statement resets (directly or through a notebook function it calls)."""
+        found: set[str] = set()
+        for node in self.facts.statement_executed(statement):
+            if isinstance(node, ast.Call):
+                found |= self._call_resets(node)
+        return frozenset(found)
+
+    def _call_resets(self, call: ast.Call) -> frozenset[str]:
+        name = self.facts.resolve(call.func) or ""
+        if name in RESETS:
+            seed = call.args[0] if call.args else keyword(call, "seed")
+            return frozenset() if seed is None or is_constant(seed, None) else RESETS[name]
+        if isinstance(call.func, ast.Name) and call.func.id in self.facts.functions:
+            return self.function_resets(call.func.id)
+        return frozenset()
+
+    def function_resets(self, name: str) -> frozenset[str]:
+        if name not in self._function_resets:
+            self._function_resets[name] = frozenset()  # a recursive function resets nothing more
+            function = self.facts.functions[name].node
+            found: set[str] = set()
+            for node in _body_nodes(function):
+                if isinstance(node, ast.Call):
+                    found |= self._call_resets(node)
+            self._function_resets[name] = frozenset(found)
+        return self._function_resets[name]
+
+    # -- draws ------------------------------------------------------------------------------
+
+    def draws_in(self, statement: ast.stmt) -> Iterator[Draw]:
+        """The draws from global generators a top-level statement makes when it runs."""
+        for node in self.facts.statement_executed(statement):
+            if isinstance(node, ast.Call):
+                yield from self.call_draws(node)
+
+    def call_draws(self, call: ast.Call) -> list[Draw]:
+        facts = self.facts
+        name = facts.resolve(call.func) or ""
+        module, _, last = name.rpartition(".")
+        if module == "random" and last in _PYTHON_DRAWS:
+            return [Draw(PYTHON, call, _words(call))]
+        if module == "numpy.random" and last not in _NUMPY_NOT_DRAWS:
+            return [Draw(NUMPY, call, _words(call))]
+        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_"):
+            # An op seed without a global one is fixed too (TensorFlow pairs it with a default global seed).
+            return [] if _given(call, "seed") else [Draw(TENSORFLOW, call, _words(call))]
+        if module == "torch" and last in _TORCH_DRAWS:
+            return [] if _given(call, "generator") else [Draw(TORCH, call, _words(call))]
+        if name.startswith("torch.nn.init."):
+            return [Draw(TORCH, call, _words(call))]
+        if module == "torch.nn" and last.startswith(_TORCH_MODULES_WITH_WEIGHTS):
+            return [Draw(TORCH, call, f"{_words(call)} (its initial weights)")]
+        if name.endswith("random_split") and name.startswith("torch") and keyword(call, "generator") is None:
+            return [Draw(TORCH, call, _words(call))]
+        if module == "keras.layers" and last[:1].isupper() and last not in _KERAS_LAYERS_WITHOUT_DRAWS:
+            return [Draw(PYTHON, call, f"{_words(call)} (the seed of its initializers or random ops)")]
+        if name.startswith("keras.applications.") or name == "keras.models.clone_model":
+            return [Draw(PYTHON, call, f"{_words(call)} (the seeds of its initializers)")]
+        if module in ("keras.initializers", "keras.random") and keyword(call, "seed") is None:
+            if module == "keras.random" and last in ("SeedGenerator",):
+                return []
+            if module == "keras.initializers" and not last[:1].isupper():
+                return []
+            return [Draw(PYTHON, call, _words(call))]
+        if (name.endswith(_SKLEARN_SPLITS) and name.startswith("sklearn")) or last == "train_test_split":
+            if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
+                return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+            return []
+        if name.startswith("sklearn.") and self._sklearn_unseeded(last, call):
+            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+        if self._dataset_from_files_unseeded(name, call):
+            return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
+        method = method_name(call)
+        if (
+            method == "shuffle"
+            and module not in ("random", "numpy.random")
+            and keyword(call, "seed") is None
+            and len(call.args) < 2
+            and not name.startswith(("numpy.", "random.", "sklearn."))
+            and not (isinstance(call.func, ast.Attribute) and self._own_or_module(call.func.value))
+        ):
+            return [Draw(TENSORFLOW, call, f"{_words(call)} without a seed")]
+        if method == "sample" and keyword(call, "frac") is not None and keyword(call, "random_state") is None:
+            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+        if isinstance(call.func, ast.Name):
+            if call.func.id in facts.functions:
+                skipped = self._parameters_given_false(call)
+                return [
+                    Draw(draw.family, call, f"{call.func.id}(), which calls {draw.what}")
+                    for draw in self.function_draws(call.func.id)
+                    if draw.only_if not in skipped
+                ][:1]
+            kind = self.class_kind(call.func.id)
+            if kind == "keras":
+                return [Draw(PYTHON, call, f"{call.func.id}() (the layers it creates draw their seeds)")]
+            if kind == "torch":
+                return [Draw(TORCH, call, f"{call.func.id}() (its initial weights)")]
+        return []
+
+    def _own_or_module(self, receiver: ast.AST) -> bool:
+        """A receiver that is a generator of the notebook's own, or a module (`random.Random(1).shuffle`)."""
+        root = _root(receiver)
+        if root is None:
+            return False
+        module = self.facts.imports.aliases.get(root, root).split(".")[0]
+        return root in self.own_generators or module in ("random", "numpy", "torch", "sklearn")
+
+    def _parameters_given_false(self, call: ast.Call) -> set[str | None]:
+        """Parameters of a notebook function that a call sets to a false literal (`training=False`)."""
+        assert isinstance(call.func, ast.Name)
+        positional = [arg.arg for arg in self.facts.functions[call.func.id].node.args.args]
+        given = {item.arg: item.value for item in call.keywords if item.arg is not None}
+        given.update(zip(positional, call.args, strict=False))
+        return {name for name, value in given.items() if isinstance(value, ast.Constant) and not value.value}
+
+    @staticmethod
+    def _sklearn_unseeded(last: str, call: ast.Call) -> bool:
+        state = keyword(call, "random_state")
+        if state is not None and not is_constant(state, None):
+            return False
+        if last in _SKLEARN_SHUFFLING_SPLITTERS:
+            return is_constant(keyword(call, "shuffle"), True)
+        return last in _SKLEARN_RANDOM_CLASSES
+
+    def _dataset_from_files_unseeded(self, name: str, call: ast.Call) -> bool:
+        if not name.startswith(("keras.utils.", "keras.preprocessing.")):
+            return False
+        if keyword(call, "seed") is not None and not is_constant(keyword(call, "seed"), None):
+            return False
+        shuffle = keyword(call, "shuffle")
+        if name.endswith("timeseries_dataset_from_array"):
+            return is_constant(shuffle, True)
+        return "_dataset_from_" in name and not is_constant(shuffle, False)
+
+    def function_draws(self, name: str) -> list[Draw]:
+        """The draws a notebook function's body makes (through the functions it calls too)."""
+        if name not in self._function_draws:
+            self._function_draws[name] = []  # recursion draws nothing more
+            function = self.facts.functions[name].node
+            conditions = _under_parameter_tests(function)
+            found: list[Draw] = []
+            for node in _body_nodes(function):
+                if isinstance(node, ast.Call):
+                    found.extend(replace(draw, only_if=conditions.get(id(node))) for draw in self.call_draws(node))
+            self._function_draws[name] = found
+        return self._function_draws[name]
+
+    def class_kind(self, name: str) -> str | None:
+        """`keras` for a notebook class that is a Keras model or layer, `torch` for a torch module, else None."""
+        if name not in self._class_kinds:
+            node = self.facts.class_nodes.get(name)
+            kind: str | None = None
+            if node is not None:
+                for base in node.bases:
+                    resolved = self.facts.resolve(base) or ""
+                    if resolved.startswith(("keras.Model", "keras.models.", "keras.layers.", "keras.Sequential")):
+                        kind = "keras"
+                    elif resolved in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                        kind = "torch"
+                    elif isinstance(base, ast.Name) and base.id != name:
+                        kind = self.class_kind(base.id)
+            self._class_kinds[name] = kind
+        return self._class_kinds[name]
+
+
+def order_of(facts: Facts) -> Order:
+    """The notebook's `Order`, computed once per `Facts`."""
+    cached = facts.derived.get("order")
+    if not isinstance(cached, Order):
+        cached = facts.derived["order"] = Order(facts)
+    return cached
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _under_parameter_tests(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[int, str]:
+    """Nodes of a function's body run only under `if <parameter>:` (`if training:`), by id: the parameter."""
+    parameters = {arg.arg for arg in function.args.args + function.args.kwonlyargs}
+    found: dict[int, str] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id in parameters:
+            for statement in node.body:
+                for child in ast.walk(statement):
+                    found.setdefault(id(child), node.test.id)
+    return found
+
+
+def _body_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body, leaving out nested functions and classes."""
+    pending = list(ast.iter_child_nodes(function))
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            pending.extend(ast.iter_child_nodes(node))
+
+
+def plain_statements(facts: Facts) -> Iterator[tuple[Cell, ast.stmt]]:
+    """Top-level statements of cells without `%%reproducible`, in execution order (definitions left out)."""
+    for cell in facts.notebook.cells:
+        if cell.tree is None or cell.reproducible:
+            continue
+        for statement in cell.tree.body:
+            if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                yield cell, statement
