@@ -166,3 +166,25 @@ def test_when_the_pytest_plugin_is_given_repro_changed_then_a_noted_unchanged_no
     # The notebook without a note ran (and failed to run: an error of its set-up, as the plugin reports it).
     assert "ValueError: runs: its ledger holds no note" in completed.stdout
     assert "1 skipped, 1 error" in completed.stdout
+
+
+def test_when_changed_meets_a_shard_then_the_share_is_chosen_first_and_its_unchanged_notebooks_skipped(
+    tmp_path: Path,
+) -> None:
+    from repro_magics.verify.changed import file_hash
+    from repro_magics.verify.shard import shard_of
+
+    (tmp_path / "data.csv").write_text("1.5")
+    notebook_path = write_notebook(tmp_path / "noted.ipynb", READS_DATA)
+    ledger_path = tmp_path / "noted.repro.json"
+    ledger_path.write_text(json.dumps(ledger_data(x=1.5)))
+    ledger = Ledger.load(ledger_path)
+    inputs = {"data.csv": str(file_hash(tmp_path / "data.csv"))}
+    ledger.verified = stamp(read_notebook(notebook_path), kernel_environment_key(), inputs, {})
+    ledger.save(ledger_path)
+    share = shard_of(notebook_path, 2)
+    status, out, err = run_cli("--changed", "--shard", f"{share}/2", str(notebook_path))
+    assert status == 0, out + err
+    assert out.startswith(f"{notebook_path}: skipped: unchanged since its verification at ")
+    status, out, err = run_cli("--changed", "--shard", f"{3 - share}/2", str(notebook_path))
+    assert (status, out) == (0, f"shard {3 - share}/2 holds none of the notebook given; nothing to verify\n")
