@@ -19,6 +19,7 @@ from . import (
     ledger_scale,
     machine,
     magic_overhead,
+    state_cost,
     team_scale,
     verify_overhead,
 )
@@ -31,6 +32,9 @@ DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
 BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "ledger": ledger_scale.run_benchmark,
     "fingerprint": fingerprint_speed.run_benchmark,
+    "state": state_cost.run_benchmark,
+    "state-verify": state_cost.run_verification_benchmark,
+    "state-share": state_cost.run_share_benchmark,
     "html": html_report_speed.run_benchmark,
     "determinism": determinism_cost.run_benchmark,
     "epoch-fingerprints": epoch_fingerprints.run_benchmark,

@@ -86,6 +86,12 @@ def first_line(source: str) -> str:
     return ""
 
 
+def cell_label(number: int | None, cell_id: str | None) -> str:
+    """How every report names a code cell: `cell 3 (id ab12)`, or a cell no longer in the notebook."""
+    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
+    return f"{label} (id {cell_id})" if cell_id else label
+
+
 class CodeCell(NamedTuple):
     """A code cell of a notebook: its number among code cells (from 1), id, first line and source."""
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ledger_data, run_cli, write_notebook
+from helpers import ledger_data, run_cli, write_notebook
 
 from repro_magics.ledger.store import Ledger
 from repro_magics.notebooks import read_notebook

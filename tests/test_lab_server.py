@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import ledger_data, run_cli, write_notebook
+from helpers import ledger_data, run_cli, write_notebook
 from tornado.httpclient import HTTPClientError
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

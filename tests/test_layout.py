@@ -23,6 +23,7 @@ LAYERS = {
     "_version": 0,
     "exceptions": 0,
     "regular_files": 0,
+    "words": 0,
     "notebooks": 1,
     "plotting": 1,
     "ledger": 2,

@@ -1,6 +1,7 @@
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { markOrigin } from './origin';
 import { ICellVerdict, IJob } from './request';
 import { BADGE_LABELS, verdictSlug } from './verdicts';
 
@@ -49,7 +50,9 @@ export class CellBadges {
       ? (BADGE_LABELS[verdict.verdict] ?? verdict.verdict)
       : '';
     badge.textContent = stale ? `${label}${label ? ' · ' : ''}stale` : label;
-    const details = [verdict?.detail, stale].filter(Boolean).join('\n');
+    const details = [verdict?.origin, verdict?.detail, stale]
+      .filter(Boolean)
+      .join('\n');
     badge.title = details;
     const detail = document.createElement('div');
     detail.className = 'jp-ReproDetail';
@@ -58,6 +61,9 @@ export class CellBadges {
     badge.onclick = () => {
       detail.hidden = !detail.hidden;
     };
+    if (verdict?.origin) {
+      markOrigin(cell, badge);
+    }
     cell.addClass(CELL_CLASS);
     cell.addClass(`${CELL_CLASS}-${kind}`);
     cell.node.appendChild(badge);

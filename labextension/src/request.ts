@@ -16,6 +16,8 @@ export interface IProgress {
 export interface ICellVerdict {
   verdict: CellVerdict;
   detail: string;
+  /** Only on the cell after which the runs' states first differ: the report's origin line. */
+  origin?: string;
 }
 
 export interface IJob {

@@ -44,9 +44,14 @@ def stale_cells(given: VerifyInput) -> dict[str, str]:
 
 
 def cell_badges(result: NotebookVerification) -> dict[str, dict[str, str]]:
-    """{cell id: {"verdict", "detail"}} for each code cell in the notebook: the verdicts every report shows."""
+    """{cell id: {"verdict", "detail"}, and "origin" on the origin cell} for each code cell: what every report shows."""
     return {
-        outcome.cell_id: {"verdict": outcome.verdict.value, "detail": outcome.detail}
+        outcome.cell_id: {
+            "verdict": outcome.verdict.value,
+            "detail": outcome.detail,
+            # Only the cell after which the runs' states first differ, plain or recorded.
+            **({"origin": outcome.origin} if outcome.origin else {}),
+        }
         for outcome in result.cell_verdicts
         if outcome.cell_id is not None and outcome.number is not None
     }

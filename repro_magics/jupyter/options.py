@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from ..compare.ledgers import Tolerance
-from ..verify.options import VerifyOptions
+from ..exceptions import ArgumentError
+from ..verify.options import VerifyOptions, non_negative_number
 from .paths import Refused, shown
 
 OPTIONS = ("path", "rtol", "atol", "runs", "update")
@@ -50,13 +50,7 @@ def verify_options(body: dict[str, Any]) -> VerifyOptions:
 
 
 def _tolerance(name: str, value: Any) -> float:
-    wrong = Refused(400, f"{name} must be a finite number of 0 or more, got {shown(repr(value))}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise wrong
     try:
-        number = float(value)
-    except OverflowError:  # an integer beyond the largest float, such as 10**400
-        raise wrong from None
-    if not math.isfinite(number) or number < 0:
-        raise wrong
-    return number
+        return non_negative_number(value)
+    except ArgumentError:
+        raise Refused(400, f"{name} must be a finite number of 0 or more, got {shown(repr(value))}") from None

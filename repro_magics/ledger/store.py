@@ -119,6 +119,8 @@ class Ledger:
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Tolerances measured by `repro-verify --calibrate`, by record key: {"rtol", "atol", "runs"}.
     tolerances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The kernel's state fingerprints after each code cell, from the run `repro-verify` saved (see `state_origin`).
+    states: list[dict[str, Any]] = field(default_factory=list)
     #: What the last verification that reproduced depended on (`repro-verify --changed`); None: never stamped.
     #: Not carried into a ledger whose records change.
     verified: dict[str, Any] | None = None
@@ -133,7 +135,7 @@ class Ledger:
         records = sorted([*kept, {**record, "environment": key}], key=_record_order)
         used = {r.get("environment") for r in records}
         environments = {k: v for k, v in {**self.environments, key: environment}.items() if k in used}
-        return Ledger(records, environments, self.tolerances)
+        return Ledger(records, environments, self.tolerances, self.states)
 
     def environment_of(self, record: dict[str, Any]) -> dict[str, Any]:
         return self.environments.get(str(record.get("environment")), {})
@@ -141,6 +143,7 @@ class Ledger:
     def to_json(self) -> dict[str, Any]:
         calibrated = {"tolerances": self.tolerances} if self.tolerances else {}
         stamped = {"verified": self.verified} if self.verified else {}
+        states = {"states": self.states} if self.states else {}
         return {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -149,6 +152,7 @@ class Ledger:
             "records": sorted(self.records, key=_record_order),
             **calibrated,
             **stamped,
+            **states,
         }
 
     def with_entries(self, entries: list[tuple[dict[str, Any], dict[str, Any]]]) -> Ledger:
@@ -162,7 +166,8 @@ class Ledger:
             by_cell[record_key(record)] = record
         records = sorted(by_cell.values(), key=_record_order)
         used = {record.get("environment") for record in records}
-        return Ledger(records, {key: value for key, value in environments.items() if key in used}, self.tolerances)
+        kept = {key: value for key, value in environments.items() if key in used}
+        return Ledger(records, kept, self.tolerances, self.states)
 
     def save(self, path: Path, *, durable: bool = True) -> None:
         """Replace the ledger at `path`, and its journal, with these records.
@@ -193,7 +198,13 @@ class Ledger:
             validate_ledger(data)
         except InvalidLedger as error:
             raise LedgerError(f"{origin} is corrupt: {error}") from None
-        return cls(data["records"], data["environments"], data.get("tolerances") or {}, data.get("verified"))
+        return cls(
+            data["records"],
+            data["environments"],
+            data.get("tolerances") or {},
+            data.get("states") or [],
+            data.get("verified"),
+        )
 
     @classmethod
     def load(cls, path: Path) -> Ledger:

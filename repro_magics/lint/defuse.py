@@ -266,6 +266,11 @@ class Facts:
                 return True
             if is_true(keyword(call, "training")):
                 return True
+            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+                # `rng.make_seeds(2)`, `rng.normal(...)`: a generator made once, shared by every call of the map.
+                made = bound.get(call.func.value.id)
+                if made is not None and made.kind == GENERATOR:
+                    return True
             if isinstance(call.func, ast.Name):
                 made = bound.get(call.func.id)
                 if made is not None and made.draws_randomness:
@@ -445,6 +450,6 @@ def iterated_names(node: ast.AST) -> set[str]:
             elif method_name(child) in _CONSUMING_METHODS:
                 sources.extend(child.args[:1])
                 sources.extend(item.value for item in child.keywords if item.arg in ("x", "validation_data"))
-            elif method_name(child) in ("as_numpy_iterator", "get_next"):
+            elif method_name(child) in ("as_numpy_iterator", "get_next", "get_single_element", "reduce"):
                 sources.append(child)
     return {name for source in sources if (name := root_name(source)) is not None}

@@ -20,19 +20,25 @@ from .defuse import Facts
 from .names import is_constant, keyword, method_name
 
 PYTHON, NUMPY, TENSORFLOW, TORCH = "python", "numpy", "tensorflow", "torch"
-FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH})
+#: A library that shuffles with a seed it takes from one of Python's, NumPy's or TensorFlow's global
+#: generators (which one is its own business): reset only once all three are.
+ANY = "any"
+FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH, ANY})
+_KERAS_FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW})
 
 FAMILY_WORDS = {
     PYTHON: "Python's global random generator (Keras draws the seeds of initializers and random layers from it)",
     NUMPY: "NumPy's global generator",
     TENSORFLOW: "TensorFlow's global seed",
     TORCH: "PyTorch's default generator",
+    ANY: "a global generator (the library takes its shuffling seed from Python's, NumPy's or TensorFlow's)",
 }
 RESET_HINT = {
     PYTHON: "keras.utils.set_random_seed(...) or a %%reproducible cell",
     NUMPY: "keras.utils.set_random_seed(...), np.random.seed(...) or a %%reproducible cell",
     TENSORFLOW: "keras.utils.set_random_seed(...) or a %%reproducible cell",
     TORCH: "torch.manual_seed(...) or a %%reproducible cell",
+    ANY: "keras.utils.set_random_seed(...) or a %%reproducible cell",
 }
 
 #: Calls that reset global generators, given a seed.
@@ -62,6 +68,19 @@ _TF_DRAWS = {
     "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
     "tensorflow.random.poisson", "tensorflow.nn.dropout",
 }  # fmt: skip
+#: Names in tf.random that make generators, seeds or stateless draws rather than draw from the global seed.
+_TF_RANDOM_NOT_DRAWS = {
+    "set_seed", "Generator", "get_global_generator", "set_global_generator", "create_rng_state", "Algorithm",
+    "experimental", "fold_in", "split",
+}  # fmt: skip
+
+
+def _is_tf_random_op(module: str, last: str) -> bool:
+    """A stateful op of `tf.random` (`tf.random.log_uniform_candidate_sampler`...): it takes its seed from the
+    global one unless given `seed=`. Stateless ops and `tf.random.experimental` are not draws."""
+    return module == "tensorflow.random" and last not in _TF_RANDOM_NOT_DRAWS and not last.startswith("stateless")
+
+
 _TORCH_DRAWS = {
     "randn", "rand", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like",
     "randint_like", "poisson",
@@ -131,6 +150,32 @@ def _given(call: ast.Call, name: str) -> bool:
     return value is not None and not is_constant(value, None)
 
 
+#: tf.data functions that shuffle or sample at random unless told not to, with the keyword that seeds them.
+_RANDOM_UNLESS_SEEDED = {
+    "tensorflow.data.experimental.make_csv_dataset": "shuffle_seed",
+    "tensorflow.data.experimental.make_batched_features_dataset": "shuffle_seed",
+    "tensorflow.data.Dataset.list_files": "seed",
+    "tensorflow.data.Dataset.sample_from_datasets": "seed",
+    "tensorflow.data.experimental.sample_from_datasets": "seed",
+    "tensorflow.data.Dataset.random": "seed",
+}
+#: Keywords that give a call its own seed or generator.
+_SEED_KEYWORDS = ("seed", "random_state", "generator", "rng", "key")
+
+
+def _shuffles_unseeded(name: str, call: ast.Call) -> bool:
+    """A library function called with `shuffle=True` and nothing that seeds it (`keras.utils.split_dataset`):
+    it draws its shuffling seed from a global generator. PyTorch's loaders draw when iterated (RM116)."""
+    if not name or name.startswith(("torch", "sklearn.", "numpy.", "random.")) or "." not in name:
+        return False
+    if not is_constant(keyword(call, "shuffle"), True):
+        return False
+    return not any(
+        item.arg is not None and any(word in item.arg for word in _SEED_KEYWORDS) and not is_constant(item.value, None)
+        for item in call.keywords
+    )
+
+
 def is_constant_text(node: ast.AST, text: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == text
 
@@ -144,6 +189,7 @@ class Order:
         self._function_draws: dict[str, list[Draw]] = {}
         self._function_resets: dict[str, frozenset[str]] = {}
         self._class_kinds: dict[str, str | None] = {}
+        self._instances: dict[str, str] | None = None
         #: Names the notebook binds to a generator of its own (`rng.shuffle(x)` draws from it, not from a global).
         self.own_generators = {
             target.id
@@ -169,6 +215,8 @@ class Order:
             for statement in cell.tree.body:
                 self.reset_before[id(statement)] = reset
                 added = self.resets_in(statement)
+                if reset | added >= _KERAS_FAMILIES:
+                    added = added | {ANY}
                 for family in added - reset:
                     self.first_reset.setdefault(family, cell.number)
                 reset = reset | added
@@ -219,7 +267,7 @@ class Order:
             return [Draw(PYTHON, call, _words(call))]
         if module == "numpy.random" and last not in _NUMPY_NOT_DRAWS:
             return [Draw(NUMPY, call, _words(call))]
-        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_"):
+        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_") or _is_tf_random_op(module, last):
             # An op seed without a global one is fixed too (TensorFlow pairs it with a default global seed).
             return [] if _given(call, "seed") else [Draw(TENSORFLOW, call, _words(call))]
         if module == "torch" and last in _TORCH_DRAWS:
@@ -231,11 +279,13 @@ class Order:
         if name.endswith("random_split") and name.startswith("torch") and keyword(call, "generator") is None:
             return [Draw(TORCH, call, _words(call))]
         if module == "keras.layers" and last[:1].isupper() and last not in _KERAS_LAYERS_WITHOUT_DRAWS:
+            if _given(call, "seed"):  # seeded by its maker: `RandomFlip(seed=1)`, `Dropout(0.2, seed=1)`
+                return []
             return [Draw(PYTHON, call, f"{_words(call)} (the seed of its initializers or random ops)")]
         if name.startswith("keras.applications.") or name == "keras.models.clone_model":
             return [Draw(PYTHON, call, f"{_words(call)} (the seeds of its initializers)")]
         if module in ("keras.initializers", "keras.random") and keyword(call, "seed") is None:
-            if module == "keras.random" and last in ("SeedGenerator",):
+            if module == "keras.random" and last == "SeedGenerator" and (call.args or keyword(call, "seed")):
                 return []
             if module == "keras.initializers" and not last[:1].isupper():
                 return []
@@ -244,11 +294,25 @@ class Order:
             if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
                 return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
             return []
+        if name.startswith("sklearn.datasets.make_") and not _given(call, "random_state"):
+            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if name.startswith("sklearn.") and self._sklearn_unseeded(last, call):
             return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if self._dataset_from_files_unseeded(name, call):
             return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
+        if (
+            name in _RANDOM_UNLESS_SEEDED
+            and not _given(call, _RANDOM_UNLESS_SEEDED[name])
+            and not is_constant(keyword(call, "shuffle"), False)
+        ):
+            return [Draw(TENSORFLOW, call, f"{_words(call)} without {_RANDOM_UNLESS_SEEDED[name]}=")]
+        if _shuffles_unseeded(name, call) and _root(call.func) in facts.imports.aliases:
+            return [Draw(ANY, call, f"{_words(call)} with shuffle=True and no seed")]
         method = method_name(call)
+        if method == "map" and call.args:
+            traced = self._traced_draws(call.args[0])
+            if traced is not None:
+                return [Draw(TENSORFLOW, call, f"{_words(call)}, whose function calls {traced.what},")]
         if (
             method == "shuffle"
             and module not in ("random", "numpy.random")
@@ -258,7 +322,11 @@ class Order:
             and not (isinstance(call.func, ast.Attribute) and self._own_or_module(call.func.value))
         ):
             return [Draw(TENSORFLOW, call, f"{_words(call)} without a seed")]
-        if method == "sample" and keyword(call, "frac") is not None and keyword(call, "random_state") is None:
+        if (
+            method == "sample"
+            and (keyword(call, "frac") is not None or keyword(call, "n") is not None)
+            and keyword(call, "random_state") is None
+        ):
             return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
         if isinstance(call.func, ast.Name):
             if call.func.id in facts.functions:
@@ -273,7 +341,74 @@ class Order:
                 return [Draw(PYTHON, call, f"{call.func.id}() (the layers it creates draw their seeds)")]
             if kind == "torch":
                 return [Draw(TORCH, call, f"{call.func.id}() (its initial weights)")]
+            made = self.init_draws(call.func.id)
+            if made:
+                return [Draw(made[0].family, call, f"{call.func.id}(), whose __init__ calls {made[0].what}")]
+            if call.func.id in self.instances:
+                # A tf.Module that makes its variables on its first call (`FlexibleDense`).
+                drawn = self.method_draws(self.instances[call.func.id], "__call__")
+                if drawn:
+                    return [Draw(drawn[0].family, call, f"{call.func.id}(...), whose __call__ calls {drawn[0].what}")]
         return []
+
+    def init_draws(self, name: str) -> list[Draw]:
+        """The draws a notebook class's `__init__` makes (a `tf.Module` making `tf.Variable(tf.random.normal(...))`),
+        its own or the first one up its notebook bases."""
+        return self.method_draws(name, "__init__")
+
+    def method_draws(self, name: str, method: str) -> list[Draw]:
+        """The draws a method of a notebook class makes, its own or the first one up its notebook bases."""
+        key = f"class {name}.{method}"
+        if key not in self._function_draws:
+            self._function_draws[key] = []  # a class deriving from itself draws nothing more
+            node = self.facts.class_nodes.get(name)
+            found: list[Draw] = []
+            if node is not None:
+                body = next(
+                    (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == method), None
+                )
+                if body is not None:
+                    for child in _body_nodes(body):
+                        if isinstance(child, ast.Call):
+                            found.extend(self.call_draws(child))
+                else:
+                    for base in node.bases:
+                        if isinstance(base, ast.Name) and base.id != name:
+                            found = self.method_draws(base.id, method)
+                            if found:
+                                break
+            self._function_draws[key] = found
+        return self._function_draws[key]
+
+    @property
+    def instances(self) -> dict[str, str]:
+        """Top-level names bound to an instance of a notebook class that is neither Keras nor torch: {name: class}."""
+        if self._instances is None:
+            self._instances = {}
+            for cell in self.facts.notebook.cells:
+                for node in self.facts.executed(cell):
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                        func = node.value.func
+                        made = func.id if isinstance(func, ast.Name) and func.id in self.facts.class_nodes else None
+                        for target in node.targets:
+                            if isinstance(target, ast.Name) and made is not None and self.class_kind(made) is None:
+                                self._instances[target.id] = made
+        return self._instances
+
+    def _traced_draws(self, function: ast.AST) -> Draw | None:
+        """An unseeded TensorFlow random op in a function that `Dataset.map` traces when it is called:
+        its op seed is fixed then, from TensorFlow's global seed as it is at that moment."""
+        if isinstance(function, ast.Lambda):
+            for node in ast.walk(function.body):
+                if isinstance(node, ast.Call):
+                    for draw in self.call_draws(node):
+                        if draw.family == TENSORFLOW:
+                            return draw
+        elif isinstance(function, ast.Name) and function.id in self.facts.functions:
+            for draw in self.function_draws(function.id):
+                if draw.family == TENSORFLOW:
+                    return draw
+        return None
 
     def _own_or_module(self, receiver: ast.AST) -> bool:
         """A receiver that is a generator of the notebook's own, or a module (`random.Random(1).shuffle`)."""

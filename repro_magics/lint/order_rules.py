@@ -33,19 +33,30 @@ def random_before_reset(facts: Facts) -> Iterator[Finding]:
     before the generator it uses is first reset:
 
     - a draw: `random.*`, `np.random.*` (`permutation`, `shuffle`, `rand`...),
-      `tf.random.*`, `tf.image.random_*`, `torch.randn`/`rand*`/`randint`/`randperm`,
+      `tf.random.*` (but the stateless ones), `tf.image.random_*`, `torch.randn`/`rand*`/`randint`/`randperm`,
       `train_test_split` without `random_state`, `Dataset.shuffle()` without a
       seed, `image_dataset_from_directory`/`timeseries_dataset_from_array`
-      shuffling without `seed=`;
+      shuffling without `seed=`, `make_csv_dataset` without `shuffle_seed=`,
+      `Dataset.list_files`/`sample_from_datasets` without `seed=`, any
+      library function called with `shuffle=True` and nothing that seeds it
+      (`keras.utils.split_dataset`: reset once Python's, NumPy's and TensorFlow's
+      generators all are), scikit-learn's `make_*` data generators and pandas'
+      `sample(n=...)`/`sample(frac=...)` without `random_state`, and
+      `Dataset.map(f)` where `f` calls an unseeded TensorFlow random op (the op's
+      seed is fixed when `map` traces `f`);
     - an object that takes its random state when it is made: a Keras layer with
       initializers (`Dense`, `Conv2D`...), a `Dropout` or random augmentation
       layer, a model built from them (`keras.Sequential`, a functional or
       subclassed model, `keras.applications`), a `torch.nn` module with weights,
-      a scikit-learn splitter or estimator that shuffles without `random_state`.
+      a scikit-learn splitter or estimator that shuffles without `random_state`,
+      a `keras.random.SeedGenerator()` without a seed, an instance of a notebook
+      class whose `__init__` draws (a `tf.Module` that makes
+      `tf.Variable(tf.random.normal(...))`), or a call of such an instance whose
+      `__call__` draws (a module that makes its variables on its first call).
 
     A draw given its own seed (`tf.random.normal(shape, seed=1)`,
-    `torch.randn(2, generator=g)`, `keras.random.normal(shape, seed=1)`) is left
-    alone.
+    `torch.randn(2, generator=g)`, `keras.random.normal(shape, seed=1)`,
+    `keras.layers.RandomFlip("horizontal", seed=1)`) is left alone.
 
     **Why is this bad?** In a fresh kernel the global generators start from fresh
     entropy. What is drawn before the first reset (a split of the data, a model's

@@ -160,12 +160,52 @@ def _assigned_names(node: ast.AST) -> list[str]:
 _MUTATING_METHODS = {"append", "extend", "update", "insert", "add", "setdefault"}
 
 
+def _self_attribute(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
+def _entropy_attributes(facts: Facts) -> dict[str, tuple[int, dict[str, ast.AST]]]:
+    """For each notebook class, the attributes its methods fill from the clock or fresh entropy (a callback
+    keeping `self.times.append(time.time() - self.start)`), and the class's cell: {class: (cell, {attr: call})}."""
+    found: dict[str, tuple[int, dict[str, ast.AST]]] = {}
+    for cell in facts.notebook.cells:
+        for node in cell.tree.body if cell.tree is not None else []:
+            if not isinstance(node, ast.ClassDef) or facts.entropy_call(node) is None:
+                continue
+            attributes: dict[str, ast.AST] = {}
+            for _ in range(2):  # an attribute computed from another one filled in an earlier method
+                for child in ast.walk(node):
+                    targets: list[str | None] = []
+                    values: list[ast.AST] = []
+                    if isinstance(child, ast.Assign | ast.AugAssign) and child.value is not None:
+                        targets = [
+                            _self_attribute(t) for t in getattr(child, "targets", [getattr(child, "target", None)])
+                        ]
+                        values = [child.value]
+                    elif isinstance(child, ast.Call) and method_name(child) in _MUTATING_METHODS:
+                        targets = [_self_attribute(child.func.value)] if isinstance(child.func, ast.Attribute) else []
+                        values = [*child.args, *(k.value for k in child.keywords)]
+                    for value in values:
+                        origin = facts.entropy_call(value) or next(
+                            (attributes[a] for n in ast.walk(value) if (a := _self_attribute(n)) in attributes), None
+                        )
+                        if origin is not None:
+                            attributes.update({target: origin for target in targets if target is not None})
+            if attributes:
+                found[node.name] = (cell.number, attributes)
+    return found
+
+
 @rule("RM103", "entropy-recorded", TRAP, "the clock, a uuid, os.urandom or secrets feeding a recorded value")
 def entropy_recorded(facts: Facts) -> Iterator[Finding]:
     """
     **What it does.** Follows values read from the clock (`time.time()`,
     `datetime.now()`...), `uuid.uuid1/uuid4()`, `os.urandom()`, `os.getpid()` and
-    `secrets` through assignments and `append`/`update` calls, and reports a
+    `secrets` through assignments and `append`/`update` calls, also into the
+    attributes of an object of a notebook class (a callback that keeps
+    `self.times.append(time.time() - self.start)`), and reports a
     `%%reproducible` cell whose `record=` names one of them.
 
     **Why is this bad?** The recorded value differs on every run, so
@@ -191,11 +231,26 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
     """
     # name -> (cell number, node) where a value read from the clock or fresh entropy came in
     tainted: dict[str, tuple[int, ast.AST]] = {}
+    recording = any(
+        cell.reproducible and cell.options is not None and cell.options.record for cell in python_cells(facts)
+    )
+    classes = _entropy_attributes(facts) if recording else {}
+    # name -> the class with entropy-filled attributes it is an instance of
+    instances: dict[str, str] = {}
     for cell in python_cells(facts):
         for node in facts.executed(cell):
             value = getattr(node, "value", None)
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                made = node.value.func.id if isinstance(node.value.func, ast.Name) else None
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and made in classes:
+                        instances[target.id] = made
+                    elif isinstance(target, ast.Name):
+                        instances.pop(target.id, None)
             if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and value is not None:
                 origin = _taint_origin(facts, value, tainted, cell)
+                if origin is None and instances:
+                    origin = _instance_origin(value, instances, classes)
                 for name in _assigned_names(node):
                     if origin is not None:
                         tainted[name] = origin
@@ -224,6 +279,18 @@ def entropy_recorded(facts: Facts) -> Iterator[Finding]:
                         f"recorded value '{name}' comes from {_source(entropy)}{where}, which differs on every run; "
                         "record what does not depend on the clock or fresh entropy",
                     )
+
+
+def _instance_origin(
+    value: ast.AST, instances: dict[str, str], classes: dict[str, tuple[int, dict[str, ast.AST]]]
+) -> tuple[int, ast.AST] | None:
+    """`callback.times`, where `callback` is an instance of a class that fills `times` from the clock."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in instances:
+            cell, attributes = classes[instances[node.value.id]]
+            if node.attr in attributes:
+                return cell, attributes[node.attr]
+    return None
 
 
 #: Keyword arguments that name where to write or log, not values a result is computed from.
@@ -358,7 +425,8 @@ def random_parallel_map_outside(facts: Facts) -> Iterator[Finding]:
     **What it does.** Finds a dataset mapped with `num_parallel_calls` by a
     function that calls a stateful random op (`tf.random.normal`,
     `tf.image.random_*`, `keras.random.*`, a random layer such as `RandomFlip`, a
-    call with `training=True`), iterated (a `for` loop, `iter`, `list`, `fit`,
+    call with `training=True`, a method of a `tf.random.Generator` made outside
+    the function such as `rng.make_seeds(2)`), iterated (a `for` loop, `iter`, `list`, `fit`,
     `evaluate`, `predict`) in a cell without `%%reproducible`.
 
     **Why is this bad?** The map runs on several threads, which draw from the op's
@@ -737,7 +805,9 @@ def random_draws_in_workers(facts: Facts) -> Iterator[Finding]:
     - a Keras `PyDataset` made or trained with `workers=` above 1 (or not a
       literal) or `use_multiprocessing=True`, whose `__getitem__` (or a method it
       calls) draws random numbers (`np.random.*`, `random.*`, `tf.random.*`,
-      `keras.random.*`, a random layer, a call with `training=True`);
+      `keras.random.*`, a random layer, a call with `training=True`, or a
+      generator made once and shared by the workers: `self.rng.normal(...)` after
+      `self.rng = np.random.default_rng(0)`, or a notebook-level `rng`);
     - a PyTorch `DataLoader` with `num_workers` above 0 over a dataset that draws
       (a class of yours whose `__getitem__` draws, a `transforms.Random*`), without
       `generator=`, iterated before any torch reset;

@@ -7,9 +7,9 @@ file that is not an earlier report) is ever replaced.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +28,17 @@ _LOCK_SUFFIX = (LEDGER_SUFFIX.removesuffix(".json") + LOCK_SUFFIX).lower()
 ReportWriter = Callable[[int, TextIO], int]
 
 
-def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
+@dataclass(frozen=True)
+class ReportPaths:
+    """The reports asked for (`--json`, `--markdown`, `--html`), and whether an existing JSON file may be replaced."""
+
+    json: Path | None = None
+    markdown: Path | None = None
+    html: Path | None = None
+    force_json: bool = False
+
+
+def check_report_paths(arguments: ReportPaths, inputs: list[VerifyInput]) -> None:
     """Refuse, before anything runs, each report path whose file the user would lose, or that another report takes."""
     outputs = [
         (option, path)
@@ -127,7 +137,7 @@ def is_markdown_report(path: Path) -> bool:
 
 
 def report_writers(
-    arguments: argparse.Namespace,
+    arguments: ReportPaths,
     results: list[NotebookVerification],
     tolerance: Tolerance,
     not_verified: list[Path],

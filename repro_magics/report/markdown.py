@@ -6,9 +6,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..compare.agreement import DIVERGED
-from ..compare.results import Comparison, Difference
+from ..compare.results import Comparison, Difference, backend_change_text
+from ..notebooks import cell_label
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from ..words import counted
 from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
@@ -30,11 +32,6 @@ def _code(text: str) -> str:
     return f"<code>{escaped}</code>" if escaped else ""
 
 
-def _cell(cell_number: int | None, cell_id: str | None) -> str:
-    label = f"cell {cell_number}" if cell_number is not None else "a cell no longer in the notebook"
-    return f"{label} (id {cell_id})" if cell_id else label
-
-
 def _first_difference(result: NotebookVerification) -> str:
     failure = result.failure
     if failure is not None:
@@ -42,15 +39,17 @@ def _first_difference(result: NotebookVerification) -> str:
             return f"{failure.place}: {_table_text(failure.summary)}"
         if failure.cell_id is None:
             return f"before the first cell: {_table_text(failure.summary)}"
-        return f"{_cell(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(
+        return f"{cell_label(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(
             failure.summary
         )
     diverged: Comparison | None = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
     if diverged is None:
         return ""
+    if diverged.backend_change is not None:
+        return _table_text(backend_change_text(diverged))
     first: Difference = diverged.differences[0]
     return (
-        f"{_cell(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
+        f"{cell_label(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
         f"{_table_text(diverged.baseline_label)} {_code(first.baseline)} vs "
         f"{_table_text(diverged.new_label)} {_code(first.new)}"
     )
@@ -60,7 +59,7 @@ def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
     nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
     if nothing and not result.nothing_recorded:
-        words += f" ({nothing} {'cell' if nothing == 1 else 'cells'} with nothing recorded)"
+        words += f" ({counted(nothing, 'cell')} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 

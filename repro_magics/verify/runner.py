@@ -27,9 +27,12 @@ from ..exceptions import KernelNotFound, LedgerError, RunStopped
 from ..kernel.input_reads import READS_LOG_ENV_VAR
 from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
+from ..kernel.state_fingerprints import STATE_ENV_VAR
 from ..ledger.store import Ledger
 from ..notebooks import first_line, read_notebook
 from .changed import summarize_reads
+from .folder_snapshot import FolderSnapshot, isolated_copy, snapshot_folder
+from .state_origin import CellState, read_states
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
 Progress = Callable[[int, int, str, str], None]
@@ -58,6 +61,11 @@ class NotebookRun:
     failure: RunFailure | None
     seconds: float
     cells_run: int
+    #: The kernel's fingerprints of its state after each code cell, in the order they ran.
+    states: list[CellState] = field(default_factory=list)
+    #: The notebook's folder before and after the run (of its own copy, with `isolate`).
+    folder_before: FolderSnapshot | None = None
+    folder_after: FolderSnapshot | None = None
     #: Files the run read inside the notebook's folder, by relative path -> hash (see `changed.summarize_reads`).
     inputs: dict[str, str] = field(default_factory=dict)
     #: Folders it listed there -> hash of their names.
@@ -141,6 +149,8 @@ def run_notebook(
     on_kernel_start: KernelStarted | None = None,
     environment: dict[str, str] | None = None,
     pool: KernelPool | None = None,
+    fingerprints: bool = True,
+    isolate: bool = False,
 ) -> NotebookRun:
     """Execute a copy of the notebook in a fresh kernel and return its records.
 
@@ -154,6 +164,8 @@ def run_notebook(
     raises) stops the kernel before it is passed on. `environment` adds
     variables to the kernel's. `pool.stop()`, from any thread, stops it too
     and makes this raise `RunStopped`.
+    With `fingerprints`, the kernel fingerprints its state after every cell and the
+    folder is listed before and after; with `isolate`, the run works in a copy of the folder.
     """
     path = Path(path).absolute()
     working_copy = copy.deepcopy(notebook if notebook is not None else read_notebook(path))
@@ -169,13 +181,19 @@ def run_notebook(
     with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
         reads_log = Path(scratch) / "reads.log"
+        state_path = Path(scratch) / "state.jsonl"
+        try:
+            notebook_path = isolated_copy(path, Path(scratch)) if isolate else path
+        except OSError as error:
+            summary = f"could not copy {path.parent} to isolate the run: {_first_line(str(error))}"
+            return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
         client = NotebookClient(
             working_copy,
             kernel_name=kernel_name or KERNEL_NAME,
             kernel_manager_class=_KernelManager,
             timeout=timeout if timeout else None,
             extra_arguments=[] if kernel_name is None else [KERNEL_EXT_ARGUMENT],
-            resources={"metadata": {"path": str(path.parent)}},
+            resources={"metadata": {"path": str(notebook_path.parent)}},
         )
 
         def before_cell(cell: Any, cell_index: int) -> None:
@@ -196,14 +214,18 @@ def run_notebook(
                     on_kernel_start(pid)
 
             client.on_notebook_start = kernel_started
+        # XLA's and cuBLAS's determinism variables are set by the extension, which the kernel loads at start
+        # (before any cell), as a notebook's own kernel does: the start-up environment stays the same in both.
         kernel_environment = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name != STATE_ENV_VAR},
             **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
-            NOTEBOOK_ENV_VAR: str(path),
+            NOTEBOOK_ENV_VAR: str(notebook_path),
             READS_LOG_ENV_VAR: str(reads_log),
+            **({STATE_ENV_VAR: str(state_path)} if fingerprints else {}),
         }
+        folder_before = snapshot_folder(notebook_path.parent) if fingerprints and not isolate else None
         kernel_log_path = Path(scratch) / "kernel.log"
         started = time.perf_counter()
         failure = None
@@ -239,6 +261,7 @@ def run_notebook(
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
         seconds = time.perf_counter() - started
+        folder_after = snapshot_folder(notebook_path.parent) if folder_before is not None else None
         if pool is not None and pool.stopped:
             # Stopped as the run ended by itself: a half-finished run is no result.
             raise RunStopped()
@@ -247,9 +270,12 @@ def run_notebook(
         except LedgerError as error:
             records = Ledger()
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
-        inputs, listings = summarize_reads(reads_log, path)
+        states = read_states(state_path)
+        inputs, listings = summarize_reads(reads_log, notebook_path)
     cells_run = numbers.get(id(current.get("cell")), 0)
-    return NotebookRun(path, records, failure, seconds, cells_run, inputs, listings)
+    return NotebookRun(
+        path, records, failure, seconds, cells_run, states, folder_before, folder_after, inputs, listings
+    )
 
 
 class KernelPool:

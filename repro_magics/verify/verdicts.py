@@ -8,7 +8,7 @@ values are part of the JSON report and of the server's answers, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -28,6 +28,9 @@ class NotebookVerification(Protocol):
     baseline: Ledger | None
     tolerance: Tolerance
     calibrated_cells: int
+
+    #: Where the runs first parted (`divergence_origin.WhereRunsPart`), when they differ.
+    where_runs_part: Any
 
     @property
     def failure(self) -> Any: ...
@@ -60,15 +63,18 @@ class CellOutcome:
     detail: str
     #: The cell the notebook's verdict names: where the runs first part.
     is_first_difference: bool = False
+    #: Only on the cell after which the runs' states first differ (plain or recorded): the report's origin lines.
+    origin: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "cell_number": self.number,
             "cell_id": self.cell_id,
             "source_first_line": self.first_line,
             "verdict": self.verdict.value,
             "detail": self.detail,
         }
+        return {**found, "origin": self.origin} if self.origin else found
 
 
 _FirstDifferences = dict[str, tuple[Comparison, Difference]]
@@ -190,7 +196,21 @@ def cell_outcomes(result: NotebookVerification) -> list[CellOutcome]:
                 difference is headline,
             )
         )
-    return outcomes
+    return _with_origin(result, outcomes)
+
+
+def _with_origin(result: NotebookVerification, outcomes: list[CellOutcome]) -> list[CellOutcome]:
+    """The origin cell's outcome carries the origin lines, whatever its verdict."""
+    parted = result.where_runs_part
+    origin = parted.origin if parted is not None else None
+    if origin is None:
+        return outcomes
+    return [
+        replace(outcome, origin="\n".join(parted.lines()))
+        if (outcome.cell_id, outcome.number) == (origin.cell_id, origin.cell_number)
+        else outcome
+        for outcome in outcomes
+    ]
 
 
 def count(outcomes: list[CellOutcome], verdict: CellVerdict) -> int:

@@ -14,9 +14,12 @@ from ..compare.records import values_checked
 from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
 from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
+from .causes import LikelyCause
 from .changed import kernel_environment_key
-from .options import VerifyOptions
+from .divergence_origin import WhereRunsPart, ranked_causes, where_runs_part
+from .options import VerifyOptions, backend_environment
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
+from .state_origin import CellState
 from .verdicts import CellOutcome, cell_outcomes
 
 #: Exit statuses of `repro-verify`, part of its interface.
@@ -70,6 +73,10 @@ class NotebookVerification:
     listings: dict[str, str] = field(default_factory=dict)
     #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
     pending_ledger: Ledger | None = None
+    #: Lint findings that may explain each differing cell (by cell number), from the notebook as it was run.
+    likely_causes: dict[int, list[LikelyCause]] = field(default_factory=dict)
+    #: Where the runs of the comparison the verdict comes from first parted (only when they differ).
+    where_runs_part: WhereRunsPart | None = None
     #: The tolerance asked for (`--rtol`, `--atol`).
     tolerance: Tolerance = field(default_factory=Tolerance)
 
@@ -185,6 +192,9 @@ def verify_notebook(
             timeout=options.timeout,
             progress=progress,
             on_kernel_start=on_kernel_start,
+            environment=backend_environment(options, ledger),
+            fingerprints=options.fingerprints,
+            isolate=options.isolate,
         )
 
     if pool is not None and pool.size > 1 and runs > 1:
@@ -227,6 +237,15 @@ def verify_notebook(
     for run in result.runs:
         result.inputs.update(run.inputs)
         result.listings.update(run.listings)
+    if options.fingerprints:
+        result.where_runs_part = _where_runs_part(result)
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
+    differing = {d.cell_number for c in result.comparisons for d in c.differences if d.cell_number is not None}
+    for number in sorted(differing):
+        causes = ranked_causes(notebook_path, number, origin_cell)
+        if causes is not None:
+            result.likely_causes[number] = causes
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
@@ -240,13 +259,44 @@ def verify_notebook(
         if not runs_agree:
             result.ledger_action = NOT_SAVED
         elif ledger is None:
-            _decide(result, result.runs[0].records, SAVED)
+            first = result.runs[0]
+            _decide(result, Ledger(first.records.records, first.records.environments, states=_states(first)), SAVED)
         else:
             latest = result.runs[-1].records
-            _decide(result, Ledger(latest.records, latest.environments, ledger.tolerances), UPDATED)
+            states = _states(result.runs[-1])
+            _decide(result, Ledger(latest.records, latest.environments, ledger.tolerances, states), UPDATED)
     if write:
         write_ledger(result)
     return result
+
+
+def _where_runs_part(result: NotebookVerification) -> WhereRunsPart | None:
+    """For the first comparison that diverged: the origin, from the states of its two sides."""
+    comparison = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
+    if comparison is None:
+        return None
+    number = _run_number(comparison.new_label)
+    if number is None:
+        return None
+    if comparison.baseline_label == "ledger":
+        baseline_states = [CellState.from_json(state) for state in result.baseline.states] if result.baseline else []
+    else:
+        baseline_number = _run_number(comparison.baseline_label)
+        baseline_states = result.runs[baseline_number - 1].states if baseline_number else []
+    return where_runs_part(
+        result.notebook, result.code_cells, baseline_states, result.runs[number - 1].states, result.runs, number
+    )
+
+
+def _states(run: NotebookRun) -> list[dict[str, Any]]:
+    """The run's states as the ledger keeps them: without their timings, which would change the file on every update."""
+    return [{key: value for key, value in state.to_json().items() if key != "seconds"} for state in run.states]
+
+
+def _run_number(label: str) -> int | None:
+    """`run 2` -> 2; the comparison's labels are how it names its sides."""
+    prefix, _, number = label.partition(" ")
+    return int(number) if prefix == "run" and number.isdigit() else None
 
 
 def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:

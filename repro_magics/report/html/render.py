@@ -13,6 +13,7 @@ from string import Template
 from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
 from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NOTHING_RECORDED
+from ...words import agreeing, counted
 from .gather import RECORDED, ArrayComparison, ElementCounts, NotebookSection, TrainingCurves
 
 #: The page's `generator`: what tells an earlier report, which `--html` may replace, from any other file.
@@ -48,6 +49,7 @@ section.verdict-diverged { border-color: #c62828; } section.verdict-identical { 
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
 tr.cell-diverged td { background: #fdecea; } tr.cell-failed-to-run td { background: #f3e5f5; }
 tr.first-difference td { background: #f8c9c4; font-weight: 600; }
+.badge.origin { background: #4e342e; } tr.origin td { background: #efebe9; font-weight: 600; }
 tr.first-difference td:first-child::before { content: "\\25B6\\00a0"; color: #c62828; }
 tr.cell-not-run td, tr.cell-not-recorded td { color: #888; }
 tr.changed td { background: #fff3cd; font-weight: 600; }
@@ -105,13 +107,21 @@ def _summary_row(number: int, section: NotebookSection) -> str:
 def _cell_row(row: CellOutcome) -> str:
     verdict = row.verdict.value
     classes = [f"cell-{'-'.join(verdict.split())}"] + (["first-difference"] if row.is_first_difference else [])
+    classes += ["origin"] if row.origin else []
+    origin_badge = (
+        ' <span class="badge origin" title="the states of the runs first differ after this cell">origin</span>'
+    )
     number = "" if row.number is None else str(row.number)
     # The table's last column is the first difference: a diverged cell's, or the failure of a failed one.
     difference = row.detail if row.verdict in {CellVerdict.DIVERGED, CellVerdict.FAILED} else ""
+    if row.origin and not difference:
+        # A plain origin cell shows what differs after it; a recorded one already shows its values.
+        difference = row.origin.removeprefix("origin: ")
     return (
         f'<tr class="{" ".join(classes)}" data-cell-id="{_e(row.cell_id or "")}"><td class=number>{number}</td>'
         f'<td class="mono">{_e(row.cell_id or "")}</td><td class="mono">{_e(row.first_line)}</td>'
-        f'<td>{_badge(verdict)}</td><td class="mono">{_e(difference)}</td></tr>'
+        f"<td>{_badge(verdict)}{origin_badge if row.origin else ''}</td>"
+        f'<td class="mono">{_e(difference)}</td></tr>'
     )
 
 
@@ -180,8 +190,9 @@ def _arrays(section: NotebookSection, array_svg: Callable[[ArrayComparison], str
                 f"{_counts_cells(counts.label, [counts])}<td>{_badge(verdict)}</td></tr>"
             )
     if collapsed:
+        more = counted(len(collapsed), "more array or model", "more arrays and models")
         rows.append(
-            f'<tr class="array-identical"><td>{len(collapsed)} more arrays and models, bit for bit the same</td>'
+            f'<tr class="array-identical"><td>{more}, bit for bit the same</td>'
             f"<td>every run vs {_e(collapsed[0].reference)}</td>"
             f"{_counts_cells('', [c for array in collapsed for c in array.counts])}<td>{_badge(IDENTICAL)}</td></tr>"
         )
@@ -207,7 +218,11 @@ def _environment(section: NotebookSection) -> str:
         for row in section.environment
     ]
     changed = sum(row.changed for row in section.environment)
-    summary = f"{changed} entries differ" if changed else "the same on every side"
+    summary = (
+        f"{counted(changed, 'entry', 'entries')} {agreeing(changed, 'differs', 'differ')}"
+        if changed
+        else "the same on every side"
+    )
     table = _table(("environment", *section.environment_labels), rows, "environment")
     opened = " open" if changed else ""
     return f"<details{opened}><summary>Environment: {_e(summary)}</summary>{table}</details>"
@@ -273,4 +288,4 @@ def overall_text(exit_status: int, sections: list[NotebookSection]) -> str:
     parts = ", ".join(f"{count} {_e(verdict)}" for verdict, count in counts.items())
     order = (CellVerdict.FAILED.value, DIVERGED, WITHIN_TOLERANCE, NOTHING_RECORDED, RECORDED, IDENTICAL)
     worst = next((verdict for verdict in order if verdict in counts), next(iter(counts), IDENTICAL))
-    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {len(sections)} notebook(s), {parts}"
+    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {counted(len(sections), 'notebook')}, {parts}"
