@@ -124,6 +124,9 @@ def verify_all(
         while pending:
             # A timeout, so that the main thread keeps taking signals.
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            # A future cancelled before it ran (a queue drained by shutdown) never counts as done for `wait`.
+            cancelled = {future for future in pending if future.cancelled()}
+            finished, pending = finished | cancelled, pending - cancelled
             for future in finished:
                 index = futures[future]
                 if future.cancelled() or isinstance(future.exception(), RunStopped):
