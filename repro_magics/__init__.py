@@ -24,8 +24,10 @@ def load_ipython_extension(ipython: Any) -> None:
     follow the README load it once more.
     """
     from .kernel.determinism import prepare_process
+    from .kernel.input_reads import watch_reads
     from .kernel.magics import ReproducibleMagics
 
+    watch_reads()
     if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
         return
     prepare_process()

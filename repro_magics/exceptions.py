@@ -64,5 +64,10 @@ class PlotNotDrawn(Exception):
     """matplotlib failed to draw a figure (values it cannot lay out); the message names the figure and says why."""
 
 
+class EngineError(Exception):
+    """An engine of `--executor` that cannot be used (unknown, not installed, unreachable, a folder too large to
+    ship); the message is one sentence."""
+
+
 class NotRegularFile(OSError):
     """The path names a FIFO, a device or a socket; the message says so in a few words."""

@@ -31,3 +31,15 @@ def _no_inherited_repro_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("REPRO_MAGICS_SEED",):
         if name in os.environ:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Dask scheduler and two nanny-managed workers, separate processes on 127.0.0.1; stopped by process id."""
+    from dask_cluster import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("dask-cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -6,15 +6,18 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .._version import __version__
 from ..compare.agreement import Tolerance
-from ..exceptions import KernelNotFound, LedgerError, NotebookError, ReportPathError, UsageFailure
+from ..exceptions import EngineError, KernelNotFound, LedgerError, NotebookError, ReportPathError, UsageFailure
 from ..report.files import ReportPaths, check_report_paths, report_writers
 from ..report.text import format_verification, printable
+from ..verify.changed import note_verification, unchanged_notebooks
+from ..verify.executor import EngineSettings
 from ..verify.options import VerifyOptions
-from ..verify.parallel import verify_each
+from ..verify.parallel import executor_address, kernels_environment_key, verify_notebooks
 from ..verify.verification import (
     EXIT_DIFFERENT,
     EXIT_FAILED_TO_RUN,
@@ -48,6 +51,14 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             KernelSpecManager().get_kernel_spec(arguments.kernel)
         except NoSuchKernel:
             raise UsageFailure(f"no Jupyter kernel named {arguments.kernel!r} is installed") from None
+    if arguments.ship_folder and (executor_address(arguments.executor) is None or arguments.jobs != 1):
+        raise UsageFailure("--ship-folder goes with --executor (or $DASK_SCHEDULER_ADDRESS)")
+    if arguments.executor is not None and arguments.jobs != 1:
+        raise UsageFailure("--executor runs one kernel per task on the cluster's workers; drop -j")
+    if arguments.changed and arguments.baseline is not None:
+        raise UsageFailure("--changed notes verifications in the notebook's own ledger; drop --baseline")
+    if arguments.changed and (arguments.trace or arguments.calibrate):
+        raise UsageFailure("--changed goes with verification, not with --trace or --calibrate")
     if arguments.force_json and arguments.json is None:
         raise UsageFailure("--force-json goes with --json PATH")
     if arguments.check_ledger:
@@ -59,6 +70,8 @@ def _check_inputs(arguments: argparse.Namespace) -> list[VerifyInput]:
             ("--html", arguments.html is not None),
             ("--trace", arguments.trace),
             ("--calibrate", arguments.calibrate is not None),
+            ("--executor", arguments.executor is not None),
+            ("--changed", arguments.changed),
         )
         for option, given in writes_nothing:
             if given:
@@ -102,40 +115,80 @@ def run_verify(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         isolate=arguments.isolate,
     )
     progress = ProgressLine(err, arguments.quiet, arguments.verbose)
+    skipped = _unchanged_notebooks(inputs, arguments) if arguments.changed else {}
+    to_verify = [given for given in inputs if given.path not in skipped]
+    waiting = [given.path for given in inputs]  # output in argument order, skipped ones included
+
+    def show_skipped(until: Path | None) -> None:
+        while waiting and waiting[0] != until:
+            path = waiting.pop(0)
+            if path in skipped:
+                out.write(printable(f"{path}: skipped: unchanged since its verification at {skipped[path]}") + "\n")
+        if waiting:
+            waiting.pop(0)
 
     def show(result: NotebookVerification) -> None:
         progress.finished(result.notebook, result.runs)
+        show_skipped(result.notebook)
         out.write("\n".join(format_verification(result, tolerance)) + "\n")
+        if arguments.changed:
+            _stamp(result, inputs, err)
         out.flush()
         progress.redraw()
 
     try:
-        results, not_verified = verify_each(inputs, options, arguments.jobs, arguments.fail_fast, progress, show)
-    except KernelNotFound as error:
+        settings = EngineSettings(options, progress, jobs=arguments.jobs, ship_folder=arguments.ship_folder)
+        address = _engine_address(arguments)
+        results, not_verified = verify_notebooks(to_verify, settings, address, arguments.fail_fast, show)
+    except (KernelNotFound, EngineError) as error:
         raise UsageFailure(str(error)) from None
+    if not not_verified:
+        show_skipped(None)
     status = overall_exit_status({result.exit_status for result in results})
     if not_verified:
         names = ", ".join(str(path) for path in not_verified)
         out.write(printable(f"stopped by --fail-fast: {len(not_verified)} not verified: {names}") + "\n")
-    if len(results) > 1:
-        out.write(printable(_summary(results)) + "\n")
+    if len(results) + len(skipped) > 1:
+        out.write(printable(_summary(results, len(skipped))) + "\n")
     out.flush()
     command = shlex.join([*arguments.prog.split(), *arguments.argv])
     heading = PROG if arguments.shard is None else f"{PROG}, shard {arguments.shard}"
-    for write in report_writers(_report_paths(arguments), results, tolerance, not_verified, command, heading):
+    paths = _report_paths(arguments)
+    for write in report_writers(paths, results, tolerance, not_verified, command, heading, skipped):
         status = write(status, err)
     return status
 
 
-def _summary(results: list[NotebookVerification]) -> str:
+def _engine_address(arguments: argparse.Namespace) -> str | None:
+    # -j N asks for this machine's kernels, over $DASK_SCHEDULER_ADDRESS.
+    return executor_address(arguments.executor) if arguments.jobs == 1 else None
+
+
+def _unchanged_notebooks(inputs: list[VerifyInput], arguments: argparse.Namespace) -> dict[Path, str]:
+    try:
+        return unchanged_notebooks(inputs, kernels_environment_key(_engine_address(arguments)))
+    except EngineError as error:
+        raise UsageFailure(str(error)) from None
+
+
+def _stamp(result: NotebookVerification, inputs: list[VerifyInput], err: TextIO) -> None:
+    notebook = next(given.notebook for given in inputs if given.path == result.notebook)
+    problem = note_verification(result, notebook)
+    if problem is not None:
+        err.write(printable(f"{PROG}: {problem}") + "\n")
+
+
+def _summary(results: list[NotebookVerification], skipped: int = 0) -> str:
     failed = sum(r.exit_status == EXIT_FAILED_TO_RUN for r in results)
     differ = sum(r.exit_status == EXIT_DIFFERENT for r in results)
     unchecked = sum(r.nothing_recorded and not r.failure for r in results)
     not_written = sum(r.ledger_error is not None for r in results)
     summary = (
-        f"{len(results)} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
+        f"{len(results) + skipped} notebooks: {len(results) - failed - differ - unchecked} reproduced, "
         f"{differ} {agreeing(differ, 'differs', 'differ')}, {failed} failed to run"
     )
+    if skipped:
+        summary += f", {skipped} skipped (unchanged)"
     if unchecked:
         summary += f", {unchecked} recorded nothing"
     if not_written:

@@ -22,6 +22,7 @@ def _ignored(arguments: argparse.Namespace) -> list[str]:
         "--html": arguments.html is not None,
         "--baseline": arguments.baseline is not None,
         "-j": arguments.jobs != 1,
+        "--executor": arguments.executor is not None,
     }
     return [flag for flag, present in given.items() if present]
 

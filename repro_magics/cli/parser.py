@@ -12,6 +12,7 @@ from typing import NoReturn
 from .._version import __version__
 from ..exceptions import ArgumentError, ShardError, UsageFailure
 from ..verify.options import KERAS_BACKENDS, parse_non_negative_float
+from ..verify.parallel import DASK_ADDRESS_VARIABLE
 from ..verify.shard import Shard, parse_shard
 
 EPILOG = """\
@@ -165,6 +166,26 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="kernels at once: notebooks, and the fresh runs of a first verification, side by side "
         "(default 1; auto: one per core)",
+    )
+    parser.add_argument(
+        "--executor",
+        metavar="SCHEME://HOST:PORT",
+        help="verify each notebook as a task on a cluster, one kernel per task: dask://HOST:PORT for a "
+        f"dask.distributed scheduler (default: ${DASK_ADDRESS_VARIABLE} if set, else kernels on this machine; "
+        'needs "repro-magics[dask]")',
+    )
+    parser.add_argument(
+        "--ship-folder",
+        action="store_true",
+        help="with --executor: send each notebook's folder with its task (up to 64 MiB), for workers that do "
+        "not share this machine's filesystem",
+    )
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="skip a notebook whose code cells, environment and input files (those its last run read in its "
+        "folder) are unchanged since the verification noted in its ledger; note each verification that "
+        "reproduced there (a ledger without such a note is always verified)",
     )
     parser.add_argument(
         "--fail-fast", action="store_true", help="stop at the first notebook that differs or fails to run"

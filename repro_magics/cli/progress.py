@@ -39,9 +39,15 @@ class ProgressLine:
             self._runs_planned[notebook] = runs
 
     def cell(self, number: int, total: int, cell_id: str, source_line: str) -> None:
+        self._show(getattr(self._this_thread, "prefix", ""), number, total, source_line)
+
+    def cell_of(self, notebook: Path, run: int, runs: int, number: int, total: int, source_line: str) -> None:
+        """A cell of a run elsewhere (a cluster's worker), named by its notebook and run."""
+        self._show(f"{notebook} run {run}/{runs}", number, total, source_line)
+
+    def _show(self, prefix: str, number: int, total: int, source_line: str) -> None:
         if self.quiet or not (self.interactive or self.verbose):
             return
-        prefix = getattr(self._this_thread, "prefix", "")
         with self._lock:
             if self.interactive:
                 self._running[prefix] = f"{prefix}: cell {number}/{total}"

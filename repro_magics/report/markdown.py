@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..compare.agreement import DIVERGED
@@ -35,6 +35,8 @@ def _code(text: str) -> str:
 def _first_difference(result: NotebookVerification) -> str:
     failure = result.failure
     if failure is not None:
+        if failure.place is not None:
+            return f"{failure.place}: {_table_text(failure.summary)}"
         if failure.cell_id is None:
             return f"before the first cell: {_table_text(failure.summary)}"
         return f"{cell_label(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(
@@ -67,8 +69,10 @@ def markdown_report(
     *,
     heading: str = "repro-verify",
     not_verified: Sequence[Path] = (),
+    skipped: Mapping[Path, str] | None = None,
 ) -> str:
-    """The Markdown summary: a heading with the exit status, then one row per notebook in the order given."""
+    """The Markdown summary: a heading with the exit status, then one row per notebook verified, then those
+    stopped by --fail-fast and those --changed skipped (`skipped`: path -> time of the verification that holds)."""
     lines = [
         MARKDOWN_MARKER,
         f"### {_table_text(heading)}: exit status {exit_status}",
@@ -83,6 +87,8 @@ def markdown_report(
         )
     for path in not_verified:
         lines.append(f"| {_code(str(path))} | not verified (stopped) | | |")
-    if not results and not not_verified:
+    for path, since in (skipped or {}).items():
+        lines.append(f"| {_code(str(path))} | skipped: unchanged since {_table_text(since)} | | |")
+    if not results and not not_verified and not skipped:
         lines.append("| (no notebook) | | | |")
     return "\n".join(lines) + "\n"

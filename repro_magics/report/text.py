@@ -120,13 +120,15 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
     run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
-        if failure.cell_id is None:
+        if failure.place is not None:
+            where, line = failure.place, ""
+        elif failure.cell_id is None:
             where, line = "the start, before the first cell", ""
         else:
             where = cell_label(failure.cell_number, failure.cell_id)
             line = f": {failure.source_first_line}" if failure.source_first_line else ""
         return [
-            f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
+            f"{name}: FAILED to run, in run {len(result.runs)}, {'' if failure.place else 'at '}{where}{line}",
             f"    {failure.summary}",
         ]
     comparison = worst_comparison(result.comparisons)

@@ -264,7 +264,8 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
     failure = result.failure
     if failure is not None:
         where = "the start" if failure.cell_id is None else cell_label(failure.cell_number, failure.cell_id)
-        section.failure = f"run {len(result.runs)} failed at {where}: {failure.summary}"
+        where = failure.place or f"at {where}"
+        section.failure = f"run {len(result.runs)} failed {where}: {failure.summary}"
     if sides:
         reference, others = sides[0], sides[1:]
         partners = _partners(reference, others)
