@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import SelectionError
-from . import file_rules, order_rules, rules  # noqa: F401  (importing them registers their rules)
+from . import rules  # noqa: F401  (importing the package registers every rule)
 from .registry import RULES, TRAP
 
 if sys.version_info >= (3, 11):
