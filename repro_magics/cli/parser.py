@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from .._version import __version__
 from ..exceptions import ArgumentError, ShardError, UsageFailure
-from ..verify.options import KERAS_BACKENDS, parse_non_negative_float
+from ..verify.options import KERAS_BACKENDS, parse_count, parse_non_negative_float
 from ..verify.parallel import DASK_ADDRESS_VARIABLE
 from ..verify.shard import Shard, parse_shard
 
@@ -55,12 +55,9 @@ def _non_negative_float(text: str) -> float:
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+        return parse_count(text)
+    except ArgumentError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _at_least_two(text: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,34 @@ def non_negative_number(value: object) -> float:
     if not is_non_negative(number):
         raise ArgumentError(f"{value!r} must be a finite number of 0 or more")
     return number
+
+
+def is_run_count(value: object, most: int | None = None) -> bool:
+    """The rule for a number of fresh runs, whoever gives it: a whole number of 1 or more (and at most `most`).
+
+    True and False are not numbers, although Python counts them as ints.
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1 and (most is None or value <= most)
+
+
+def parse_count(text: str) -> int:
+    """A count on the command line (`--runs`, `-j`): a whole number of 1 or more, or `ArgumentError` saying why not."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ArgumentError(f"{text!r} is not a whole number") from None
+    if not is_run_count(value):
+        raise ArgumentError(f"{text!r} must be 1 or more")
+    return value
+
+
+def run_count(value: object, most: int, show: Callable[[str], str] = str) -> int:
+    """A number of runs given as a value (a JSON request), capped at `most` by the caller's policy, or
+    `ArgumentError`; `show` shortens the value's repr for the sentence."""
+    if not is_run_count(value, most):
+        raise ArgumentError(f"runs must be a whole number from 1 to {most}, got {show(repr(value))}")
+    assert isinstance(value, int)
+    return value
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""State carried from one fresh run to the next through files the notebook writes and then reads back."""
+"""State carried from one fresh run to the next through files the notebook writes and then reads back: RM115."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import ast
 import bisect
 from collections.abc import Iterator
 
-from .defuse import Facts
-from .names import keyword, method_name
-from .registry import TRAP, Finding, at, rule
+from ..defuse import Facts
+from ..names import keyword, method_name
+from ..registry import TRAP, Finding, at, rule
 
 #: Calls that write a file or folder, and which argument is the path (position, keyword).
 _WRITERS = {
