@@ -14,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import nbformat
-
 from .exceptions import NotebookError, NotebookProblem, NotRegularFile
 from .regular_files import read_regular_text
 
@@ -53,6 +51,8 @@ def read_notebook(path: Path) -> Any:
     Cells without an id (a notebook saved in a format older than 4.5) get
     `cell-0`, `cell-1`, ... by position; the file on disk is never written.
     """
+    import nbformat  # here, not above: the kernel and repro-lint read notebooks without it, and faster
+
     text = _read_text(path)
     try:
         notebook = nbformat.reads(text, as_version=4)
