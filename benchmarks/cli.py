@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import (
+    cluster_scale,
     concurrent_writers,
     determinism_cost,
     epoch_fingerprints,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "verify": verify_overhead.run_benchmark,
     "writers": concurrent_writers.run_benchmark,
     "team": team_scale.run_benchmark,
+    "cluster": cluster_scale.run_benchmark,
 }
 
 

@@ -41,6 +41,8 @@ class Config:
     html_repeats: int
     #: Rounds of the team-scale commands (first verification vs jupyter execute; -j 2 vs -j 1), interleaved.
     team_rounds: int
+    #: Rounds of the cluster-scale commands (--executor dask:// vs -j 2; --changed vs a full run), interleaved.
+    cluster_rounds: int
 
 
 FULL = Config(
@@ -65,6 +67,7 @@ FULL = Config(
     html_cells=50,
     html_repeats=5,
     team_rounds=3,
+    cluster_rounds=3,
 )
 
 SMOKE = Config(
@@ -89,4 +92,5 @@ SMOKE = Config(
     html_cells=50,
     html_repeats=1,
     team_rounds=1,
+    cluster_rounds=1,
 )

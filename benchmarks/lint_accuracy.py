@@ -11,7 +11,8 @@ Two measurements:
    `varies-unrecorded`: a fresh run gives other numbers that nothing records;
    `reproducible`), the cells that cause it with the rule meant to find them, and
    the half it belongs to (`development` or `held-out`, from the first byte of
-   the SHA-256 of the pair's name, fixed before the rules were changed). The lint
+   the SHA-256 of the pair's name, fixed before the rules were changed;
+   `after-rules`; `blind`, the notebooks in tests/lint_corpus/blind). The lint
    runs as a user runs it: default rule selection, suppressions honoured.
 2. **Findings** (tests/lint_corpus/labels.json): the older corpus and the
    example notebooks, labelled one finding per (code cell, rule code) for the
@@ -33,8 +34,11 @@ from repro_magics.lint import RULES, lint, read_notebook
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "lint_corpus"
 LABELS = CORPUS / "labels.json"
+BLIND = CORPUS / "blind"
 #: "after-rules": notebooks written once the rules were final, measured once and not used to change them.
-HALVES = ("development", "held-out", "after-rules")
+#: "blind": tests/lint_corpus/blind, written from the Keras examples and TensorFlow tutorials by someone who
+#: had not read the rules, labelled and committed before the lint ran on them.
+HALVES = ("development", "held-out", "after-rules", "blind")
 #: The last rule code that existed when labels.json was written.
 LABELLED_UP_TO = "RM113"
 
@@ -64,7 +68,7 @@ def read_labels() -> tuple[Labels, set[str]]:
 def read_pairs() -> dict[str, dict[str, object]]:
     """The `lint_corpus` label of each notebook in the pairs corpus, by path relative to the repository."""
     pairs: dict[str, dict[str, object]] = {}
-    for path in sorted(CORPUS.glob("*.ipynb")):
+    for path in [*sorted(CORPUS.glob("*.ipynb")), *sorted(BLIND.glob("*.ipynb"))]:
         label = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("lint_corpus")
         if isinstance(label, dict):
             pairs[str(path.relative_to(ROOT))] = label

@@ -13,6 +13,9 @@ from typing import Any
 from repro_magics.kernel.determinism import is_op_determinism_enabled
 from repro_magics.kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 
+#: The first cell of the shell: Keras, and TensorFlow where it is the backend.
+TENSORFLOW_IMPORTS = "import keras\nimport tensorflow as tf"
+
 
 def determinism_off() -> None:
     """Turn TF op determinism off (only a private TF function can)."""
@@ -34,12 +37,12 @@ def run(shell: Any, source: str) -> None:
 
 
 @contextlib.contextmanager
-def reproducible_shell() -> Iterator[Any]:
+def reproducible_shell(imports: str = TENSORFLOW_IMPORTS) -> Iterator[Any]:
     """`InteractiveShell.instance()` with `%load_ext repro_magics`; environment and cwd put back after."""
     from IPython.core.interactiveshell import InteractiveShell
 
     saved = {name: os.environ.get(name) for name in (LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR)}
-    was_deterministic = is_op_determinism_enabled()
+    was_deterministic = is_op_determinism_enabled() if "tensorflow" in imports else None
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="repro-bench-magic-") as folder:
         os.environ[LEDGER_ENV_VAR] = str(Path(folder) / "bench.repro.json")
@@ -47,7 +50,7 @@ def reproducible_shell() -> Iterator[Any]:
         os.chdir(folder)
         shell = InteractiveShell.instance()
         try:
-            run(shell, "import keras\nimport tensorflow as tf")
+            run(shell, imports)
             # The first cell warns once that PYTHONHASHSEED was not fixed at start.
             with contextlib.redirect_stderr(io.StringIO()):
                 shell.run_line_magic("load_ext", "repro_magics")

@@ -1,4 +1,4 @@
-"""Reproducible Keras and TensorFlow notebooks: `%%reproducible` cells and `repro-verify`.
+"""Reproducible Keras notebooks on TensorFlow, JAX and PyTorch: `%%reproducible` cells and `repro-verify`.
 
 Load it in a notebook with `%load_ext repro_magics`.
 """
@@ -17,14 +17,20 @@ _MAGIC_NAMES = {"cell": ("reproducible",), "line": ("repro_seed",)}
 def load_ipython_extension(ipython: Any) -> None:
     """Register `%%reproducible` and `%repro_seed` (called by `%load_ext repro_magics`).
 
-    Loading again is a no-op that keeps the kernel's state (its default seed):
+    Loading sets the variables that JAX and PyTorch's cuBLAS read only once
+    (`XLA_FLAGS`, `CUBLAS_WORKSPACE_CONFIG`) where they can still take
+    effect. Loading again is a no-op that keeps the kernel's state (its default seed):
     the reproducible kernel loads the extension at start, and notebooks that
     follow the README load it once more.
     """
+    from .kernel.determinism import prepare_process
+    from .kernel.input_reads import watch_reads
     from .kernel.magics import ReproducibleMagics
 
+    watch_reads()
     if ReproducibleMagics.__name__ in ipython.magics_manager.registry:
         return
+    prepare_process()
     magics = ReproducibleMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.remember_cell_id)

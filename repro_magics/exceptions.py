@@ -7,6 +7,8 @@ into an exit status, a `UsageError` or a 4xx.
 
 from __future__ import annotations
 
+from enum import Enum
+
 
 class ArgumentError(ValueError):
     """A `%%reproducible` line that can't be understood; the message is one sentence."""
@@ -32,8 +34,31 @@ class UnrecordableValue(ValueError):
     """A value that can't be recorded faithfully; the message says why, in a few words."""
 
 
+class NotebookProblem(Enum):
+    """What kept a file from being read as a notebook."""
+
+    MISSING = "missing"
+    FOLDER = "folder"
+    NOT_REGULAR = "not a regular file"
+    NOT_UTF8 = "not UTF-8"
+    UNREADABLE = "unreadable"
+    NOT_JSON = "not JSON"
+    TOO_DEEP = "nested too deeply"
+    NOT_A_NOTEBOOK = "not a notebook"
+
+
 class NotebookError(Exception):
-    """A notebook file that cannot be read as a notebook; the message is one sentence."""
+    """A notebook file that cannot be read as a notebook; the message is one sentence.
+
+    `problem` says what was wrong and `reason` is the error beneath it (an
+    `OSError`, a `JSONDecodeError`), for a front door that words the sentence
+    in its own voice: repro-lint says `PATH: reason`, as flake8 does.
+    """
+
+    def __init__(self, message: str, problem: NotebookProblem | None = None, reason: BaseException | None = None):
+        super().__init__(message)
+        self.problem = problem
+        self.reason = reason
 
 
 class KernelNotFound(Exception):
@@ -60,8 +85,17 @@ class UsageFailure(Exception):
     """Bad usage or input: reported in one sentence with exit status 2."""
 
 
+class SelectionError(ValueError):
+    """A repro-lint selector that names no rule, or a configuration that cannot be read; one sentence."""
+
+
 class PlotNotDrawn(Exception):
     """matplotlib failed to draw a figure (values it cannot lay out); the message names the figure and says why."""
+
+
+class EngineError(Exception):
+    """An engine of `--executor` that cannot be used (unknown, not installed, unreachable, a folder too large to
+    ship); the message is one sentence."""
 
 
 class NotRegularFile(OSError):

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import nbformat
 
-from .exceptions import NotebookError, NotRegularFile
+from .exceptions import NotebookError, NotebookProblem, NotRegularFile
 from .regular_files import read_regular_text
 
 MAGIC_PREFIX = "%%reproducible"
@@ -25,18 +25,26 @@ MAGIC_PREFIX = "%%reproducible"
 def _read_text(path: Path) -> str:
     try:
         return read_regular_text(path)
-    except FileNotFoundError:
-        raise NotebookError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise NotebookError(f"{path} is a folder, not a notebook") from None
-    except NotRegularFile:
-        raise NotebookError(f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotebookError(f"{path} cannot be read: {error}") from None
+    except FileNotFoundError as error:
+        raise NotebookError(f"{path} does not exist", NotebookProblem.MISSING, error) from None
+    except IsADirectoryError as error:
+        raise NotebookError(f"{path} is a folder, not a notebook", NotebookProblem.FOLDER, error) from None
+    except NotRegularFile as error:
+        raise NotebookError(
+            f"{path} is not a regular file (a FIFO, a device or a socket), not a notebook",
+            NotebookProblem.NOT_REGULAR,
+            error,
+        ) from None
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"{path} cannot be read: {error}", NotebookProblem.NOT_UTF8, error) from None
+    except OSError as error:
+        raise NotebookError(f"{path} cannot be read: {error}", NotebookProblem.UNREADABLE, error) from None
 
 
-def _not_a_notebook(path: Path) -> NotebookError:
-    return NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)")
+def _not_a_notebook(
+    path: Path, problem: NotebookProblem = NotebookProblem.NOT_A_NOTEBOOK, reason: BaseException | None = None
+) -> NotebookError:
+    return NotebookError(f"{path} is not a Jupyter notebook (.ipynb JSON)", problem, reason)
 
 
 def read_notebook(path: Path) -> Any:
@@ -57,25 +65,37 @@ def read_notebook(path: Path) -> Any:
     return notebook
 
 
-def read_cells(path: Path) -> list[Any]:
-    """The notebook's cells as saved (plain JSON, ids only where the file has them), or raise `NotebookError`.
+def read_notebook_json(path: Path) -> dict[str, Any]:
+    """The notebook's JSON as saved (a dict with a list of `cells`), or raise `NotebookError` saying why it isn't one.
 
-    For the kernel, which reads the notebook it serves each time it is saved
-    and needs neither nbformat's validation nor its time.
+    For readers that need neither nbformat's validation nor its time: the
+    kernel, which reads the notebook it serves each time it is saved, and
+    repro-lint, which reads what it is given however it was written.
     """
+    text = _read_text(path)
     try:
-        cells = json.loads(_read_text(path)).get("cells")
-    except (ValueError, AttributeError):
-        raise _not_a_notebook(path) from None
-    if not isinstance(cells, list):
+        content = json.loads(text)
+    except RecursionError as error:
+        raise _not_a_notebook(path, NotebookProblem.TOO_DEEP, error) from None
+    except ValueError as error:
+        raise _not_a_notebook(path, NotebookProblem.NOT_JSON, error) from None
+    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
         raise _not_a_notebook(path)
+    return content
+
+
+def read_cells(path: Path) -> list[Any]:
+    """The notebook's cells as saved (plain JSON, ids only where the file has them), or raise `NotebookError`."""
+    cells: list[Any] = read_notebook_json(path)["cells"]
     return cells
 
 
 def cell_text(cell: Mapping[str, Any]) -> str:
-    """A cell's source as one string (a saved notebook may hold it as a list of lines)."""
+    """A cell's source as one string (a saved notebook may hold it as a list of lines); anything else reads as ""."""
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, list):
+        return "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
 
 
 def first_line(source: str) -> str:
@@ -84,6 +104,12 @@ def first_line(source: str) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def cell_label(number: int | None, cell_id: str | None) -> str:
+    """How every report names a code cell: `cell 3 (id ab12)`, or a cell no longer in the notebook."""
+    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
+    return f"{label} (id {cell_id})" if cell_id else label
 
 
 class CodeCell(NamedTuple):

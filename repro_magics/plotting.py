@@ -64,13 +64,68 @@ def figure_svg(figure: Any) -> str:
 
 
 def new_figure(width: float, height: float) -> Any:
-    """A matplotlib figure of this size (inches), drawn with the shared settings."""
+    """A matplotlib figure of this size (inches), drawn with the shared settings; give it `fit_margins`."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    # Fixed margins rather than a layout engine: laying out costs a second drawing of each figure.
+    # No layout engine: it draws each figure a second time to measure it, twice the cost of a page's
+    # figures; `fit_margins` measures the one thing that varies, the y tick labels, without drawing.
+    # 72 dots per inch, as the SVG is drawn: the y ticks, which depend on the axes' height in dots, are
+    # then the same when `fit_margins` measures them as when the figure is saved.
     with matplotlib.rc_context(RC):
-        return Figure(figsize=(width, height))
+        return Figure(figsize=(width, height), dpi=72)
+
+
+def plain_values(axis: Any) -> None:
+    """Tick labels that are the values themselves: no offset (`1e-5+2.532`) and no `1e-5` multiplier.
+
+    matplotlib's formatter still chooses as many decimals as tell the ticks apart.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    axis.set_major_formatter(formatter)
+
+
+#: Room from a y tick label to the next thing on its left, in points, besides the label: the tick and
+#: its pad (3.5 + 3.5), and a margin for a reader whose sans-serif font is wider than DejaVu Sans,
+#: the font matplotlib measures with.
+_TICK_ROOM = 12.0
+#: Room on the right of the last panel, in points, for half a last x tick label.
+_RIGHT_ROOM = 10.0
+
+
+def _widest_y_label(axes: Any, size: float) -> float:
+    """The width, in points, of the widest y tick label that drawing `axes` will show (measured, not drawn)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    # As matplotlib draws them: labels formatted from every location, shown where inside the limits.
+    low, high = sorted(axes.get_ylim())
+    locations = list(axes.yaxis.get_major_locator()())
+    labels = axes.yaxis.get_major_formatter().format_ticks(locations)
+    font = FontProperties(size=size)
+    shown = [label for location, label in zip(locations, labels, strict=True) if low <= location <= high]
+    return max((text_to_path.get_text_width_height_descent(label, font, ismath=False)[0] for label in shown), default=0)
+
+
+def fit_margins(
+    figure: Any, columns: int, *, top: float, bottom: float, label_size: float, y_label: float = 0.0
+) -> None:
+    """Margins that hold the y tick labels whole: left of the first column and between columns.
+
+    Call it once everything is drawn. `top` and `bottom` are set first, since the axes' height decides
+    the y ticks; `y_label` is the room, in points, that an axis label beside the ticks takes.
+    """
+    figure.subplots_adjust(top=top, bottom=bottom, hspace=0.6)
+    shown = [axes for axes in figure.axes if axes.get_visible()]
+    room = max(_widest_y_label(axes, label_size) for axes in shown) + _TICK_ROOM + y_label
+    width = figure.get_figwidth() * 72
+    left, right = room / width, 1 - _RIGHT_ROOM / width
+    gap = room + _RIGHT_ROOM
+    axes_width = ((right - left) * width - (columns - 1) * gap) / columns
+    figure.subplots_adjust(left=left, right=right, wspace=gap / axes_width)
 
 
 def sparkline_svg(metrics: dict[str, list[float]]) -> str:
@@ -87,6 +142,7 @@ def sparkline_svg(metrics: dict[str, list[float]]) -> str:
             axes.plot(epochs, values, color=RUN_COLOURS[number % len(RUN_COLOURS)], linewidth=1.2, label=metric)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.tick_params(labelsize=6, length=2)
+        plain_values(axes.yaxis)
         axes.legend(frameon=False, fontsize=6, loc="best")
-        figure.subplots_adjust(left=0.15, right=0.98, bottom=0.2, top=0.95)
+        fit_margins(figure, 1, top=0.95, bottom=0.2, label_size=6)
     return figure_svg(figure)

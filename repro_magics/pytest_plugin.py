@@ -33,8 +33,9 @@ _HELP = {
     "--repro-kernel": "an installed kernel spec to run (default: the reproducible kernel of this Python)",
     "--repro-require-records": "fail a notebook whose %%reproducible cells recorded no value to compare",
     "--repro-shard": "run only the K-th of N disjoint shares of the notebooks (K/N), as repro-verify --shard",
+    "--repro-changed": "skip notebooks unchanged since the verification noted in their ledger (repro-verify --changed)",
 }
-_FLAGS = {"--repro-verify", "--repro-update", "--repro-require-records"}
+_FLAGS = {"--repro-verify", "--repro-update", "--repro-require-records", "--repro-changed"}
 
 
 def _ini_name(option: str) -> str:
@@ -56,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class _Settings:
     options: VerifyOptions
     shard: Shard | None
+    changed: bool = False
 
 
 _SETTINGS = pytest.StashKey[_Settings]()
@@ -104,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         kernel_name=kernel,
         require_records=bool(_setting(config, "--repro-require-records")),
     )
-    config.stash[_SETTINGS] = _Settings(options, shard)
+    config.stash[_SETTINGS] = _Settings(options, shard, bool(_setting(config, "--repro-changed")))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -146,21 +148,31 @@ class NotebookItem(pytest.Item):
     def setup(self) -> None:
         from .exceptions import KernelNotFound, LedgerError, NotebookError
         from .report.text import format_verification
+        from .verify.changed import kernel_environment_key, note_verification, shown_time, unchanged_since
         from .verify.verification import read_input, verify_notebook
 
-        options = self.config.stash[_SETTINGS].options
+        settings = self.config.stash[_SETTINGS]
+        options = settings.options
         # Relative to where pytest started, as repro-verify shows the path it was given.
         start = self.config.invocation_params.dir
         shown = self.path.relative_to(start) if self.path.is_relative_to(start) else self.path
         refusal: str | None = None
         try:
             given = read_input(shown, None)
+            if settings.changed:
+                since = unchanged_since(shown, given.notebook, given.ledger, kernel_environment_key())
+                if since is not None:
+                    pytest.skip(f"{shown}: skipped: unchanged since its verification at {shown_time(since)}")
             self.result = verify_notebook(given, options)
         except (NotebookError, LedgerError, KernelNotFound) as error:
             refusal = str(error)
         # Failed outside the `except`: inside it, pytest would show the message twice, chained.
         if refusal is not None or self.result is None:
             _fail([refusal or "repro-verify gave no result"])
+        if settings.changed:
+            problem = note_verification(self.result, given.notebook)
+            if problem is not None:
+                _fail([problem])
         self.report_lines = format_verification(self.result, options.tolerance)
         text = "\n".join(self.report_lines)
         # Kept for --junitxml; a failure shows the lines as its message, so a report section would repeat them.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from IPython.utils.capture import capture_output
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

@@ -92,7 +92,9 @@ def test_the_environment_fingerprint_holds_named_facts_only() -> None:
         "cpu_count",
         "gpu",
         "packages",
+        "backend",
         "startup_variables",
     }
     assert set(fingerprint["packages"]) == {"numpy", "tensorflow", "keras"}
+    assert set(fingerprint["backend"]) == {"name", "version"}
     assert set(fingerprint["startup_variables"]) == set(startup.STARTUP_VARIABLES)

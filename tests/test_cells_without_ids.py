@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from nbclient import NotebookClient
 
 from repro_magics.ledger.store import Ledger

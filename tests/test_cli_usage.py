@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.cli.command import module_main
 from repro_magics.ledger.store import Ledger
@@ -227,3 +227,19 @@ def test_when_the_notebook_is_a_fifo_then_check_ledger_exits_2_at_once(tmp_path:
     os.mkfifo(fifo)
     assert_usage_error(["--check-ledger", str(fifo)], f"{fifo} is not a regular file")
     assert_usage_error([str(fifo)], f"{fifo} is not a regular file")
+
+
+@pytest.mark.parametrize("mode", [["--trace"], ["--calibrate", "2"]], ids=["trace", "calibrate"])
+@pytest.mark.parametrize("flag", [["--markdown", "r.md"], ["--html", "r.html"], ["-j", "2"]], ids=["md", "html", "j"])
+def test_when_trace_or_calibrate_is_given_a_report_or_jobs_then_2_and_one_sentence_naming_the_flag(
+    tmp_path: Path, mode: list[str], flag: list[str]
+) -> None:
+    notebook = write_notebook(tmp_path / "n.ipynb", "x = 1")
+    value = str(tmp_path / flag[1]) if flag[1].startswith("r.") else flag[1]
+
+    status, out, err = run_cli(str(notebook), *mode, flag[0], value)
+
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith(f"repro-verify: error: {mode[0]} ")
+    assert err.rstrip().endswith(f"drop {flag[0]}")
+    assert not (tmp_path / "r.md").exists() and not (tmp_path / "r.html").exists()

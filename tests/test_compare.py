@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from repro_magics.compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE, Tolerance
+from repro_magics.compare.agreement import DIVERGED, IDENTICAL, NOTHING_RECORDED, WITHIN_TOLERANCE, Tolerance
 from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_value
@@ -238,3 +238,12 @@ def test_when_cells_without_ids_share_a_source_then_they_pair_in_the_order_they_
     )
     comparison = compare_ledgers(baseline, new)
     assert (comparison.verdict, comparison.cells_compared) == (IDENTICAL, 2)
+
+
+def test_when_a_cell_records_nothing_comparable_then_it_is_counted_apart_as_nothing_recorded() -> None:
+    baseline = ledger(cell("a", 1, values={"x": encode_value(1.5)}), cell("b", 2))
+
+    comparison = compare_ledgers(baseline, ledger(*baseline.records))
+
+    assert (comparison.verdict, comparison.cells_compared, comparison.cells_with_nothing_recorded) == (IDENTICAL, 1, 1)
+    assert comparison.cell_verdicts == {"id:a": IDENTICAL, "id:b": NOTHING_RECORDED}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.compare.epochs import training_line
 from repro_magics.compare.measure import training_divergence

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -37,7 +37,7 @@ def test_when_a_value_moves_by_one_float32_ulp_then_the_report_names_the_rtol_th
     status, out, _ = run_cli(str(notebook), "--quiet", "--json", str(tmp_path / "report.json"))
     assert status == 1, out
     match = re.search(
-        r"largest differences: 5\.96e-08 absolute, 8\.6e-08 relative \(1 number differ\); "
+        r"largest differences: 5\.96e-08 absolute, 8\.6e-08 relative \(1 number differs\); "
         r"would pass with --rtol (\S+) or --atol (\S+)\n",
         out,
     )

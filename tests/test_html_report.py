@@ -7,12 +7,22 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM_FLAGS, run_cli
-from html_pages import CASES, OUTSIDE_ADDRESS, Elements, verify_case, write_case
+from helpers import CHROMIUM_FLAGS, run_cli
+from html_pages import (
+    CASES,
+    OUTSIDE_ADDRESS,
+    Elements,
+    one_cell_record,
+    verified_against_ledger,
+    verify_case,
+    write_case,
+)
 
 from repro_magics.compare.agreement import Tolerance
 from repro_magics.report.html import html_report, write_html_report
@@ -33,7 +43,7 @@ def pages(verified: dict[str, NotebookVerification], tmp_path_factory: pytest.Te
     written = {}
     for case, result in verified.items():
         written[case] = folder / f"{case}.html"
-        write_html_report(written[case], [result], result.exit_status, Tolerance(), f"repro-verify {case}.ipynb")
+        write_html_report(written[case], [result], result.exit_status, Tolerance(), f"repro-verify {result.notebook}")
     return written
 
 
@@ -121,7 +131,7 @@ def test_when_several_notebooks_are_verified_then_one_page_holds_them_all_in_ord
     results = [verified[case] for case in CASES]
     page = Elements(html_report(results, 3, Tolerance(), "repro-verify a b c"))
     sections = page.having("section", "notebook")
-    assert [s.attributes["data-verdict"] for s in sections] == ["identical", "diverged", "failed to run"]
+    assert [s.attributes["data-verdict"] for s in sections] == ["identical", "diverged", "failed to run", "diverged"]
     summary_rows = page.having("table", "summary")[0].text
     assert summary_rows.index("reproducing.ipynb") < summary_rows.index("diverging.ipynb")
     assert "exit status 3" in page.having("p")[0].text
@@ -192,3 +202,140 @@ def test_when_a_browser_shows_the_reports_then_the_divergence_alone_is_painted_r
     if keep:
         # How the pictures in docs/ are made: REPRO_MAGICS_SCREENSHOTS=docs/images pytest -m ui
         shutil.copy(tmp_path / "html-report-diverging.png", Path(keep) / "html-report-diverging.png")
+
+
+# What Chromium lays out, read through Playwright: where each marker and each piece of text of a plot lands.
+
+#: For each curves figure: for each panel (matplotlib's axes), its title, its frame, the markers drawn in
+#: it (not the legend's) with their fill colour, and every text of the figure; boxes in page pixels.
+_PLOT_LAYOUT = """
+figure => {
+  const box = element => { const r = element.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height}; };
+  const svg = figure.querySelector("svg");
+  const panels = [...svg.querySelectorAll("g[id^='axes_']")].map(axes => ({
+    title: [...axes.querySelectorAll("text")]
+      .filter(t => !t.closest("g[id^='legend_'], g[id^='xtick_'], g[id^='ytick_']") && t.textContent !== "epoch")
+      .map(t => t.textContent).join(" | "),
+    frame: box(axes.querySelector("g[id^='patch_'] path")),
+    markers: [...axes.querySelectorAll("use")]
+      .filter(use => !use.closest("g[id^='legend_']") && /fill: #/.test(use.getAttribute("style") || ""))
+      .map(use => ({fill: use.getAttribute("style").match(/fill: (#[0-9a-f]{6})/)[1], ...box(use)})),
+    ticks: [...axes.querySelectorAll("g[id^='ytick_'] text")].map(t => t.textContent),
+  }));
+  const texts = [...svg.querySelectorAll("text")].map(t => ({text: t.textContent, ...box(t)}));
+  return {svg: box(svg), panels, texts};
+}
+"""
+REFERENCE_GREY, FIRST_RUN_BLUE = "#222222", "#1f77b4"
+
+
+@pytest.fixture(scope="module")
+def close_values_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report of two notebooks: a lone loss near 2.65 (a narrow figure), and a val_loss moving by 1e-6 near 2.532."""
+    results = [
+        verified_against_ledger(
+            "narrow.ipynb", one_cell_record({"loss": [2.65, 2.61, 2.58]}), one_cell_record({"loss": [2.65, 2.61, 2.57]})
+        ),
+        verified_against_ledger(
+            "close.ipynb",
+            one_cell_record({"loss": [2.65, 2.61, 2.58], "val_loss": [2.532012, 2.53201, 2.532008]}),
+            one_cell_record({"loss": [2.65, 2.61, 2.58], "val_loss": [2.532012, 2.532011, 2.532009]}),
+        ),
+    ]
+    path = tmp_path_factory.mktemp("html-close") / "close.html"
+    write_html_report(path, results, 1, Tolerance(), "repro-verify narrow.ipynb close.ipynb")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser_page() -> Iterator[Any]:
+    """A page of headless Chromium, driven by Playwright, 1280 pixels wide."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright (the test extra)")
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no chromium binary on PATH (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=browser, args=CHROMIUM_FLAGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        chromium.close()
+
+
+# pytest-jupyter, when test_lab_server.py is collected too, gives every test an event loop that it closes
+# afterwards, while Playwright's own loop still runs; these tests start no server and need neither fixture.
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    return None
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    return None
+
+
+def _plot_layouts(browser_page: Any, path: Path) -> list[dict[str, Any]]:
+    browser_page.goto(path.as_uri())
+    return [figure.evaluate(_PLOT_LAYOUT) for figure in browser_page.locator("figure.curves").all()]
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
+    return (
+        inner["left"] >= outer["left"] - slack
+        and inner["right"] <= outer["right"] + slack
+        and inner["top"] >= outer["top"] - slack
+        and inner["bottom"] <= outer["bottom"] + slack
+    )
+
+
+@pytest.mark.ui
+def test_when_a_fit_has_one_epoch_then_the_browser_shows_a_marker_for_each_run_in_every_panel(
+    pages: dict[str, Path], browser_page: Any, tmp_path: Path
+) -> None:
+    figures = _plot_layouts(browser_page, pages["one-epoch"])
+
+    captions = [figure.text_content() for figure in browser_page.locator("figure.curves").all()]
+    assert [caption.split(":")[0] for caption in captions] == ["cell 2 (id c2), history 1", "cell 3 (id c3), history 1"]
+    assert "identical" in captions[0] and "first differing epoch: 1" in captions[1]
+    for figure in figures:
+        assert [panel["title"] for panel in figure["panels"]] == ["accuracy", "loss"]
+        for panel in figure["panels"]:
+            colours = [marker["fill"] for marker in panel["markers"]]
+            assert colours == [REFERENCE_GREY, FIRST_RUN_BLUE], panel
+            for marker in panel["markers"]:
+                assert marker["width"] >= 4 and marker["height"] >= 4, marker
+                assert _inside(marker, panel["frame"]), (marker, panel["frame"])
+    # Where the runs part, their markers are apart: the difference can be seen.
+    (loss,) = [panel for panel in figures[1]["panels"] if panel["title"] == "loss"]
+    reference, run = loss["markers"]
+    assert abs((reference["top"] + reference["bottom"]) - (run["top"] + run["bottom"])) / 2 > 10
+    # And the pixels say the same: run 2's blue is painted in both figures.
+    for number, figure in enumerate(browser_page.locator("figure.curves").all()):
+        figure.screenshot(path=str(tmp_path / f"figure-{number}.png"))
+        from matplotlib.image import imread
+
+        image = np.rint(imread(tmp_path / f"figure-{number}.png")[..., :3] * 255).astype(int)
+        assert pixels_near(image, FIRST_RUN_BLUE) > 30, number
+    browser_page.screenshot(path=str(tmp_path / "html-report-one-epoch.png"), full_page=True)
+    keep = os.environ.get("REPRO_MAGICS_SCREENSHOTS")
+    if keep:
+        shutil.copy(tmp_path / "html-report-one-epoch.png", Path(keep) / "html-report-one-epoch.png")
+
+
+@pytest.mark.ui
+def test_when_the_browser_draws_the_plots_then_no_text_is_cut_off_and_ticks_show_plain_values(
+    pages: dict[str, Path], close_values_page: Path, browser_page: Any
+) -> None:
+    for path in [*pages.values(), close_values_page]:
+        for figure in _plot_layouts(browser_page, path):
+            for text in figure["texts"]:
+                assert _inside(text, figure["svg"]), (path.name, text, figure["svg"])
+    narrow, figure = _plot_layouts(browser_page, close_values_page)
+    (loss,) = narrow["panels"]
+    assert loss["title"] == "loss" and all(re.fullmatch(r"2\.\d+", tick) for tick in loss["ticks"]), loss
+    ticks = {panel["title"]: panel["ticks"] for panel in figure["panels"]}
+    # Values a millionth apart: each tick is the value itself, distinct, with no offset or multiplier to decode.
+    values = [float(tick) for tick in ticks["val_loss"]]
+    assert len(set(values)) == len(values) >= 3, ticks
+    assert all(2.532005 <= value <= 2.532015 for value in values), ticks
+    assert not [text for text in figure["texts"] if re.search(r"1e|\u00d7|\+", text["text"])], figure["texts"]

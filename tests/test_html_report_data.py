@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 from pathlib import Path
@@ -17,8 +16,10 @@ from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.ledger.store import Ledger
 from repro_magics.ledger.values import encode_array, encode_value
 from repro_magics.notebooks import CodeCell
-from repro_magics.report.files import report_writers
+from repro_magics.report.files import ReportPaths, report_writers
 from repro_magics.report.html import MAX_FIGURES, html_report
+from repro_magics.report.markdown import markdown_report
+from repro_magics.report.text import format_verification, report_json
 from repro_magics.verify.runner import NotebookRun
 
 ENVIRONMENT = {"python": "3.11.7", "packages": {"keras": "3.15.1"}}
@@ -73,7 +74,7 @@ def test_when_the_environment_changed_then_its_row_is_highlighted_and_the_table_
     assert page.cells(changed) == ["packages.keras", "3.15.1", "3.16.0"]
     assert [page.cells(row) for row in page.having("tr", "same")] == [["python", "3.11.7", "3.11.7"]]
     (details,) = page.having("details")
-    assert "open" in details.attributes and "1 entries differ" in details.text
+    assert "open" in details.attributes and "1 entry differs" in details.text
 
 
 def test_when_text_from_a_notebook_holds_markup_then_the_page_shows_it_as_text() -> None:
@@ -127,11 +128,27 @@ def test_when_a_plot_cannot_be_drawn_then_the_html_report_is_not_written_and_the
     fresh = with_metric("loss", [1.7e308, -1.7e308])
     results = [verification("huge.ipynb", baseline, fresh, Tolerance())]
     page = tmp_path / "report.html"
-    arguments = argparse.Namespace(json=None, markdown=None, html=page)
-    (write,) = report_writers(arguments, results, Tolerance(), [], "repro-verify --html report.html", "repro-verify")
+    (write,) = report_writers(
+        ReportPaths(html=page), results, Tolerance(), [], "repro-verify --html report.html", "repro-verify"
+    )
     err = io.StringIO()
     assert write(verdicts, err) == after
     message = err.getvalue()
     assert message.startswith(f"repro-verify: could not write the HTML report {page}: matplotlib could not draw ")
     assert "cell 1 (id a), history 1" in message and message.count("\n") == 1, message
     assert not page.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_when_a_cell_records_nothing_comparable_then_page_json_markdown_and_terminal_say_nothing_recorded() -> None:
+    nothing = {**record("b", 2, [], []), "histories": [], "values": {}}
+    baseline = ledger(record("a", 1, [1.0, 0.5], [1.0, 2.0]), nothing)
+    result = verification("n.ipynb", baseline, ledger(*baseline.records), Tolerance())
+
+    page = Elements(html_report([result], 0, Tolerance(), "repro-verify"))
+    cells = report_json([result], 0, Tolerance())["notebooks"][0]["cells"]
+    (row,) = page.having("tr", data_cell_id="b")
+
+    assert "cell-nothing-recorded" in row.attributes["class"].split()
+    assert {cell["cell_id"]: cell["verdict"] for cell in cells} == {"a": "identical", "b": "nothing recorded"}
+    assert "(1 cell with nothing recorded)" in markdown_report([result], 0)
+    assert "bitwise (1 cell, 5 numbers; 1 cell with nothing recorded;" in format_verification(result, Tolerance())[0]

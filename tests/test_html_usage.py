@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from html_pages import Elements, write_case
 
 from repro_magics.compare.agreement import Tolerance

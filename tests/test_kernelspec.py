@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 from nbclient import NotebookClient
 
 from repro_magics.cli.command import module_main

@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import ledger_data, run_cli, write_notebook
+from helpers import ledger_data, run_cli, write_notebook
 from tornado.httpclient import HTTPClientError
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -302,6 +302,26 @@ async def test_when_a_path_is_outside_the_root_or_not_a_notebook_then_4xx_and_no
         assert code == status
         assert message in said
     assert not _kernels_of_this_process()
+
+
+@pytest.mark.parametrize("runs", [-1, 0, 1, 2, 99, 100, 101, 10**6])
+def test_when_runs_is_checked_then_the_server_applies_the_command_lines_rule_under_its_own_cap(runs: int) -> None:
+    from repro_magics.exceptions import ArgumentError
+    from repro_magics.jupyter.options import MAX_RUNS, verify_options
+    from repro_magics.jupyter.paths import Refused
+    from repro_magics.verify.options import parse_count
+
+    try:
+        command_line_accepts = parse_count(str(runs)) == runs
+    except ArgumentError:
+        command_line_accepts = False
+    try:
+        server_accepts = verify_options({"path": "a.ipynb", "runs": runs}).runs == runs
+    except Refused as refused:
+        assert str(refused) == f"runs must be a whole number from 1 to {MAX_RUNS}, got {runs}"
+        server_accepts = False
+    assert server_accepts == (command_line_accepts and runs <= MAX_RUNS)
+    assert command_line_accepts == (runs >= 1)
 
 
 @pytest.mark.parametrize(

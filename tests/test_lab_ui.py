@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 import nbformat
 import psutil
 import pytest
-from conftest import CHROMIUM_FLAGS
+from helpers import CHROMIUM_FLAGS
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from repro_magics.kernel_extension import KERNEL_EXT_ARGUMENT
@@ -98,8 +99,12 @@ class Lab:
     """A `jupyter lab` server in a subprocess, serving JupyterLab and Notebook 7."""
 
     def __init__(self, folder: Path) -> None:
-        self.root = folder / "root"
-        self.root.mkdir()
+        # The report in the side panel names the notebook by its full path. Under a short folder named like
+        # a user's project, rather than pytest's deep temporary one, the screenshots kept in docs/ read like
+        # a user's session.
+        self._short = Path(tempfile.mkdtemp(prefix="lab-"))
+        self.root = self._short / "projects" / "digits"
+        self.root.mkdir(parents=True)
         _write_notebooks(self.root)
         self.port, self.token = _free_port(), uuid.uuid4().hex
         environment = {**os.environ, "JUPYTER_CONFIG_DIR": str(folder / "config"), "HOME": str(folder / "home")}
@@ -171,6 +176,7 @@ class Lab:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+        shutil.rmtree(self._short, ignore_errors=True)
 
 
 # pytest-jupyter (loaded by test_lab_server.py) gives every test an event loop

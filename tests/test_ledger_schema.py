@@ -13,7 +13,7 @@ import jsonschema
 import ml_dtypes
 import numpy as np
 import pytest
-from conftest import WRONG_INNER_TYPES, ledger_data, run_cli, write_notebook
+from helpers import WRONG_INNER_TYPES, ledger_data, run_cli, write_notebook
 
 from repro_magics.compare.ledgers import compare_ledgers
 from repro_magics.exceptions import LedgerError

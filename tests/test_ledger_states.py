@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import ledger_data
+from helpers import ledger_data
 
 from repro_magics.exceptions import LedgerError
 from repro_magics.ledger.schema import ledger_schema

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.exceptions import LedgerError
 from repro_magics.ledger import journal

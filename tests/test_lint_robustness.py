@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.lint import lint_path
 

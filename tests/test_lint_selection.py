@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.lint import ADVICE, RULES, TRAP
 from repro_magics.lint.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 
 from repro_magics.kernel.notebook_context import CellLocator, find_notebook_path, magic_cell_source
 

@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics import pytest_plugin
 from repro_magics.ledger.store import Ledger

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_notebook
+from helpers import write_notebook
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
@@ -68,7 +68,7 @@ def test_when_a_cell_changed_since_its_record_then_status_marks_it_stale_and_the
     assert "<svg" in by_id["c1"] and "<svg" not in by_id["c0"], "a small training curve for the fit only"
     assert "http://" not in html and "<script" not in html
     lines = text.splitlines()
-    assert lines[0] == f"ledger {tmp_path / 'ledger.repro.json'} for status.ipynb: 2 recorded cell(s)"
+    assert lines[0] == f"ledger {tmp_path / 'ledger.repro.json'} for status.ipynb: 2 recorded cells"
     assert lines[1].split() == [
         "cell",
         "id",

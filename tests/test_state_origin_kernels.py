@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 from origin_corpus import FILES, HELPER_FUNCTION, PLAIN_CELL, THREAD, TRAPS, Trap
 
 pytestmark = pytest.mark.kernel

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ledger_data, run_cli, write_notebook
+from helpers import ledger_data, run_cli, write_notebook
 
 from repro_magics.compare.agreement import DIVERGED
 from repro_magics.compare.results import Comparison, Difference

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.ledger.store import Ledger
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cells import TRAINING
-from conftest import run_cli, write_notebook
+from helpers import run_cli, write_notebook
 
 from repro_magics.ledger.store import Ledger
 
@@ -152,7 +152,7 @@ def test_when_several_notebooks_are_verified_then_failing_to_run_outranks_differ
     broken = write_notebook(tmp_path / "broken.ipynb", "raise ValueError('first line\\nsecond line\\nthird line')")
     status, out, _ = run_cli(str(good), str(noisy), "--quiet")
     assert status == 1, out
-    assert out.endswith("2 notebooks: 1 reproduced, 1 differ, 0 failed to run\n")
+    assert out.endswith("2 notebooks: 1 reproduced, 1 differs, 0 failed to run\n")
     status, out, _ = run_cli(str(good), str(noisy), str(broken), "--quiet", "--runs", "1")
     assert status == 3, out
     failure = out[out.index("broken.ipynb: FAILED") :].splitlines()

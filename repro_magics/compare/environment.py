@@ -20,6 +20,17 @@ def flat_environment(environment: dict[str, Any]) -> dict[str, Any]:
     return dict(_flatten(environment))
 
 
+def backend_of(environment: dict[str, Any]) -> str | None:
+    """The Keras backend an environment fingerprint names; None for an empty one.
+
+    Ledgers written before the backend was recorded ran on TensorFlow, the only backend then.
+    """
+    backend = environment.get("backend")
+    if isinstance(backend, dict) and backend.get("name"):
+        return str(backend["name"])
+    return "tensorflow" if environment else None
+
+
 def environment_changes(baseline: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(name, baseline value, new value) for each environment fact that differs."""
     b_flat, n_flat = flat_environment(baseline), flat_environment(new)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ledger.store import Ledger, record_key
 from .agreement import DIVERGED, IDENTICAL, NOTHING_RECORDED, WITHIN_TOLERANCE, Tolerance
-from .environment import environment_changes
+from .environment import backend_of, environment_changes
 from .measure import measure, training_divergence
 from .records import Pair, pair_records, record_checks
 from .results import Comparison, Difference, Spread
@@ -47,6 +47,13 @@ def compare_ledgers(
         number, _ = place(pair)
         return (number is None, number or 0)
 
+    if baseline.records and new.records:
+        backends = (
+            backend_of(baseline.environment_of(baseline.records[0])),
+            backend_of(new.environment_of(new.records[0])),
+        )
+        if None not in backends and backends[0] != backends[1]:
+            comparison.backend_change = (str(backends[0]), str(backends[1]))
     environment_checked = False
     for b_record, n_record in sorted(pair_records(baseline.records, new.records), key=order):
         any_record = n_record or b_record

@@ -75,6 +75,8 @@ class Comparison:
     differences: list[Difference] = field(default_factory=list)
     environment_changes: list[tuple[str, str, str]] = field(default_factory=list)
     environment_compared: bool = False
+    #: (baseline's, new run's) Keras backends when they differ: then no number is expected to match.
+    backend_change: tuple[str, str] | None = None
     #: Cells recorded on both sides whose records hold nothing to compare (not counted in `cells_compared`).
     cells_with_nothing_recorded: int = 0
     #: Each cell's own outcome, by record key: IDENTICAL, WITHIN_TOLERANCE, DIVERGED or NOTHING_RECORDED.
@@ -108,8 +110,19 @@ def worst_comparison(comparisons: list[Comparison]) -> Comparison | None:
     return comparisons[0] if comparisons else None
 
 
+def backend_change_text(comparison: Comparison) -> str:
+    """One line for a comparison across Keras backends, said before any number."""
+    assert comparison.backend_change is not None
+    recorded, verified = comparison.backend_change
+    return (
+        f"{comparison.baseline_label} was recorded on the {recorded} backend, {comparison.new_label} ran on {verified}"
+    )
+
+
 def difference_text(comparison: Comparison, difference: Difference) -> str:
-    """Where a cell's records part and the two values there, as the report says it."""
+    """Where a cell's records part and the two values there, as the report says it; across backends, that alone."""
+    if comparison.backend_change is not None:
+        return backend_change_text(comparison)
     baseline, new = comparison.baseline_label, comparison.new_label
     return f"{difference.where}: {baseline} {difference.baseline} vs {new} {difference.new}"
 

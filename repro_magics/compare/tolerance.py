@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ledger.values import json_float
+from ..words import agreeing, counted
 from .results import Spread
 
 #: float32's unit roundoff step (machine epsilon): the arithmetic Keras trains in.
@@ -60,7 +61,7 @@ def advise(spread: Spread) -> Advice:
             NOISE,
             rtol,
             atol,
-            f"at most {steps} float32 rounding step{'s' if steps > 1 else ''}, relative: "
+            f"at most {counted(steps, 'float32 rounding step')}, relative: "
             "the size that adding the same numbers in another order gives",
         )
     if spread.max_rel <= UNCLEAR_RELATIVE:
@@ -89,7 +90,7 @@ def advice_lines(spread: Spread) -> list[str]:
     if spread.numbers_differing:
         measured = (
             f"largest differences: {spread.max_abs:.3g} absolute, {spread.max_rel:.3g} relative "
-            f"({spread.numbers_differing} number{'s' if spread.numbers_differing > 1 else ''} differ)"
+            f"({counted(spread.numbers_differing, 'number')} {agreeing(spread.numbers_differing, 'differs', 'differ')})"
         )
         options = _tolerance_options(advice)
         lines.append(f"{measured}; would pass with {options}" if options else measured)

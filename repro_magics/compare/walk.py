@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..words import counted
 from .agreement import DIVERGED, IDENTICAL, Tolerance, float_agreement
 from .results import Comparison
 
@@ -168,10 +169,11 @@ def _epochs_text(epochs: Any) -> str:
     shown = [epoch + 1 for epoch in epochs]
     if not shown:
         return "no epochs"
-    noun = "epoch" if len(shown) == 1 else "epochs"
+    if len(shown) == 1:
+        return f"1 epoch ({shown[0]})"
     if shown == list(range(shown[0], shown[-1] + 1)):
-        return f"{len(shown)} {noun} ({shown[0]}-{shown[-1]})" if len(shown) > 1 else f"1 epoch ({shown[0]})"
-    return f"{len(shown)} {noun} {shown}"
+        return f"{counted(len(shown), 'epoch')} ({shown[0]}-{shown[-1]})"
+    return f"{counted(len(shown), 'epoch')} {shown}"
 
 
 def _summary(encoded: dict[str, Any]) -> str:

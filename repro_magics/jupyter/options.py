@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from ..compare.ledgers import Tolerance
-from ..verify.options import VerifyOptions
+from ..exceptions import ArgumentError
+from ..verify.options import VerifyOptions, non_negative_number, run_count
 from .paths import Refused, shown
 
 OPTIONS = ("path", "rtol", "atol", "runs", "update")
@@ -41,8 +41,11 @@ def verify_options(body: dict[str, Any]) -> VerifyOptions:
         raise Refused(400, f"unknown option {shown(repr(unknown[0]))}; the options are rtol, atol, runs and update")
     tolerance = {name: _tolerance(name, body.get(name, 0)) for name in ("rtol", "atol")}
     runs = body.get("runs")
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS):
-        raise Refused(400, f"runs must be a whole number from 1 to {MAX_RUNS}, got {shown(repr(runs))}")
+    if runs is not None:
+        try:
+            runs = run_count(runs, MAX_RUNS, shown)
+        except ArgumentError as error:
+            raise Refused(400, str(error)) from None
     update = body.get("update", False)
     if not isinstance(update, bool):
         raise Refused(400, f"update must be true or false, got {shown(repr(update))}")
@@ -50,13 +53,7 @@ def verify_options(body: dict[str, Any]) -> VerifyOptions:
 
 
 def _tolerance(name: str, value: Any) -> float:
-    wrong = Refused(400, f"{name} must be a finite number of 0 or more, got {shown(repr(value))}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise wrong
     try:
-        number = float(value)
-    except OverflowError:  # an integer beyond the largest float, such as 10**400
-        raise wrong from None
-    if not math.isfinite(number) or number < 0:
-        raise wrong
-    return number
+        return non_negative_number(value)
+    except ArgumentError:
+        raise Refused(400, f"{name} must be a finite number of 0 or more, got {shown(repr(value))}") from None

@@ -53,11 +53,39 @@ def _gpus() -> str:
     return "; ".join(line.strip() for line in completed.stdout.splitlines() if line.strip()) or "none"
 
 
+#: The distributions whose version is the backend's, by Keras backend name.
+_BACKEND_DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
+    "jax": ("jax",),
+    "torch": ("torch",),
+}
+
+
+def keras_backend_name() -> str:
+    """The Keras backend of this process, without importing Keras when it is not imported yet."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        try:
+            return str(keras.backend.backend())
+        except AttributeError:  # Keras half imported
+            pass
+    return os.environ.get("KERAS_BACKEND") or "tensorflow"
+
+
+def backend_fingerprint() -> dict[str, str]:
+    """The Keras backend's name and its library's version (JAX's with jaxlib's)."""
+    name = keras_backend_name()
+    version = _package_version(_BACKEND_DISTRIBUTIONS.get(name, (name,)))
+    if name == "jax":
+        version = f"{version} (jaxlib {_package_version(('jaxlib',))})"
+    return {"name": name, "version": version}
+
+
 @lru_cache(maxsize=1)
 def environment_fingerprint() -> dict[str, object]:
-    """Versions, platform, CPU, GPU and the start-up values of named variables.
+    """Versions, platform, CPU, GPU, the Keras backend and the start-up values of named variables.
 
-    Cached: none of it changes while a process runs.
+    Cached: none of it changes while a process runs (Keras picks its backend once).
     """
     packages = {
         "numpy": _package_version(("numpy",)),
@@ -73,5 +101,6 @@ def environment_fingerprint() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "gpu": _gpus(),
         "packages": packages,
+        "backend": backend_fingerprint(),
         "startup_variables": startup_values(),
     }

@@ -19,14 +19,18 @@ from ..ledger.staleness import source_hash
 from ..ledger.store import LedgerAppender, environment_key
 from ..notebooks import first_line
 from .arguments import parse_cell_line
-from .determinism import op_determinism
+from .backends import reproducible_setup
+from .determinism import jax_determinism_warning, jax_started
 from .environment import environment_fingerprint
 from .notebook_context import CellLocator, magic_cell_source
 from .recording import CellRecord, capturing_histories, record_named_values
-from .seeding import default_seed_from_environment, parse_seed, reset_randomness
+from .seeding import default_seed_from_environment, parse_seed
 from .startup import hash_seed_warning
 from .status import ledger_status, status_html, status_text
 from .tracing import trace_folder, tracing_fits, write_trace
+
+#: Cell sources whose top-level-await check is remembered.
+_REMEMBERED_CELLS = 256
 
 
 @magics_class
@@ -42,6 +46,9 @@ class ReproducibleMagics(Magics):
             print(f"repro_magics: {error}; using 0 instead.", file=sys.stderr)
             self.default_seed = 0
         self._hash_seed_checked = False
+        self._jax_flags_checked = False
+        #: Whether each cell source seen here needs the event loop (top-level await).
+        self._needs_loop: dict[str, bool] = {}
         self._announced_ledger: Path | None = None
         self._cell_id: str | None = None
         self._locator = CellLocator()
@@ -108,11 +115,15 @@ class ReproducibleMagics(Magics):
             %%reproducible [--seed N] [--record NAME[,NAME...]]
 
         At the start of the cell, Python's `random`, NumPy's global state,
-        TensorFlow's global seed, op-seed counter and global `Generator`,
         Keras' global `SeedGenerator` and Keras' automatic layer names are
         reset from the seed (your Keras settings, such as the dtype policy,
-        are kept). The cell runs under TensorFlow op determinism, which is put
-        back as it was afterwards. Every Keras training history the cell
+        are kept), and so are the backend's generators: TensorFlow's global
+        seed, op-seed counter and global `Generator`; PyTorch's CPU and CUDA
+        generators (JAX has none). The cell runs under TensorFlow op
+        determinism and `torch.use_deterministic_algorithms(True)`, for
+        whichever of the two is imported, put back as they were afterwards.
+        JAX's determinism on GPU is an XLA flag set when the extension loads.
+        Every Keras training history the cell
         produces, and the variables named by `record`, are written to the
         notebook's ledger (`NOTEBOOK.repro.json`) for `repro-verify`.
 
@@ -148,10 +159,9 @@ class ReproducibleMagics(Magics):
         fits: list[dict[str, Any]] = []
         loops: list[dict[str, Any]] = []
         tracing = tracing_fits(fits, loops) if traced else contextlib.nullcontext()
-        with op_determinism():
-            reset_randomness(seed)
-            with capturing_histories(record.histories), tracing:
-                self._run_body(cell)
+        with reproducible_setup(seed), capturing_histories(record.histories), tracing:
+            self._run_body(cell)
+        self._warn_once_about_jax_flags()
         if traced:
             write_trace(traced, cell_id, fits, loops)
         record.values = record_named_values(self._ipython.user_ns, options.record)
@@ -159,11 +169,19 @@ class ReproducibleMagics(Magics):
         self._save(record, magic_cell_source(line, cell))
 
     def _needs_event_loop(self, cell: str) -> bool:
+        # Transforming the cell costs a tenth of the magic's own time; a notebook reruns the same cells.
+        known = self._needs_loop.get(cell)
+        if known is not None:
+            return known
         shell = self._ipython
         try:
-            return bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)))
+            needs = bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell)))
         except Exception:  # a cell IPython can't transform fails, with its own message, when it runs
-            return False
+            needs = False
+        if len(self._needs_loop) >= _REMEMBERED_CELLS:
+            self._needs_loop.clear()
+        self._needs_loop[cell] = needs
+        return needs
 
     def _run_body(self, cell: str) -> None:
         # The body runs as a cell of its own, so magics and the display of
@@ -193,6 +211,15 @@ class ReproducibleMagics(Magics):
             return
         self._hash_seed_checked = True
         warning = hash_seed_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+
+    def _warn_once_about_jax_flags(self) -> None:
+        # After the body: a cell that starts JAX is the one that can tell.
+        if self._jax_flags_checked or not jax_started():
+            return
+        self._jax_flags_checked = True
+        warning = jax_determinism_warning()
         if warning:
             print(warning, file=sys.stderr)
 

@@ -1,9 +1,13 @@
-"""Put every random number source a Keras/TensorFlow kernel has back to a seed."""
+"""Put every random number source a Keras kernel has back to a seed, on each backend."""
 
 from __future__ import annotations
 
 import os
+import random
+import sys
 from typing import Any
+
+import numpy as np
 
 from ..exceptions import SeedError
 
@@ -12,10 +16,8 @@ SEED_LIMIT = 2**32
 SEED_ENV_VAR = "REPRO_MAGICS_SEED"
 _BUILTIN_DEFAULT_SEED = 0
 
-# Entries of Keras' global state that hold randomness or auto-naming; everything
-# else in it is a user setting (dtype policy, logging, distribution...) that
-# `clear_session` would wipe and that we put back.
-_KERAS_STATE_TO_RESET = frozenset({"object_name_uids", "global_seed_generator", "global_random_seed"})
+#: The entry of Keras' global state that counts automatic names (`dense`, `dense_1`...).
+_LAYER_NAME_COUNTERS = "object_name_uids"
 
 
 def parse_seed(text: str | int) -> int:
@@ -51,50 +53,99 @@ def default_seed_from_environment() -> int:
 
 
 def reset_randomness(seed: int) -> None:
-    """Reset Python, NumPy, TensorFlow and Keras randomness and layer names to `seed`.
+    """Reset Python, NumPy, Keras and the backend's randomness and Keras' layer names to `seed`.
 
-    The order matters: `clear_session` erases the seed `set_random_seed`
-    stores, so it runs first; the user's Keras settings survive it.
+    Keras: its global `SeedGenerator` (rebuilt from Python's `random` on
+    first use), the seed `keras.utils.get_random_seed` returns and the
+    automatic layer names; its other settings (dtype policy...) are kept.
+    Backends: TensorFlow's global seed, op-seed counter and global
+    `Generator`, and PyTorch's generators (CPU and CUDA), each only when it
+    is already imported: importing TensorFlow for a JAX notebook would cost
+    seconds and seed nothing it uses. JAX keeps no global random state.
     """
     import keras
-    import tensorflow as tf
 
-    settings = _keras_settings()
-    keras.backend.clear_session(free_memory=False)
-    _restore_keras_settings(settings)
-    # Seeds `random`, NumPy's legacy state, TF's global seed and op counter,
-    # and drops Keras' global SeedGenerator so it is rebuilt from the seed.
-    keras.utils.set_random_seed(seed)
-    tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+    if not _reset_keras_state(seed):  # pragma: no cover - Keras' private modules moved
+        keras.backend.clear_session(free_memory=False)
+        keras.utils.set_random_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tensorflow = sys.modules.get("tensorflow")
+    if tensorflow is not None:
+        reset_tensorflow(tensorflow, seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        reset_torch(torch, seed)
 
 
-def _keras_global_state() -> Any | None:
+def reset_tensorflow(tf: Any, seed: int) -> None:
+    """TensorFlow's global seed, op-seed counter and global `Generator`."""
+    tf.random.set_seed(seed)  # also clears TF's kernel cache, where stateful random ops keep their state
+    _TENSORFLOW_GENERATOR.reset(tf, seed)
+
+
+def reset_torch(torch: Any, seed: int) -> None:
+    """PyTorch's default generators: the CPU's and every CUDA device's."""
+    torch.manual_seed(seed)
+
+
+def _reset_keras_state(seed: int) -> bool:
+    """What `clear_session` + `set_random_seed` do to Keras' own state, and nothing else.
+
+    `clear_session` would also drop the user's settings, reset TensorFlow's
+    graph and kernel cache and PyTorch's compiled functions, and
+    `set_random_seed` imports TensorFlow whatever the backend: slower, and
+    not needed for the numbers. False where Keras' private modules moved.
+    """
     try:
         from keras.src.backend.common import global_state
-    except ImportError:  # pragma: no cover - private module moved in a newer Keras
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # pragma: no cover
+        return False
+    global_state.set_global_attribute(_LAYER_NAME_COUNTERS, None)  # rebuilt empty on the next name
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)  # rebuilt from `random` on first use
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    return True
+
+
+class _TensorFlowGlobalGenerator:
+    """`tf.random`'s global `Generator`, put back to a seed.
+
+    Making a new generator is most of the cost of a reset (a variable and a
+    dozen ops), so the one this module set is reset in place, from a state
+    computed once per seed: the same bits as a new one. A generator set by
+    anyone else is replaced.
+    """
+
+    _MAX_STATES = 64
+
+    def __init__(self) -> None:
+        self._generator: Any = None
+        #: Generator states by (seed, algorithm): computing one takes a dozen eager ops.
+        self._states: dict[tuple[int, int], Any] = {}
+
+    def reset(self, tf: Any, seed: int) -> None:
+        if self._generator is None or _current_global_generator() is not self._generator:
+            self._generator = tf.random.Generator.from_seed(seed)
+            tf.random.set_global_generator(self._generator)
+            return
+        key = (seed, int(self._generator.algorithm))
+        state = self._states.get(key)
+        if state is None:
+            if len(self._states) >= self._MAX_STATES:
+                self._states.clear()
+            state = self._states[key] = tf.random.create_rng_state(seed, self._generator.algorithm)
+        self._generator.reset(state)
+
+
+def _current_global_generator() -> Any:
+    """TF's global generator without creating one (the public getter would); None where unknown."""
+    try:
+        from tensorflow.python.ops import stateful_random_ops
+    except ImportError:  # pragma: no cover - private module moved
         return None
-    return global_state
+    return getattr(stateful_random_ops, "global_generator", None)
 
 
-def _keras_settings() -> dict[str, Any]:
-    global_state = _keras_global_state()
-    if global_state is None:  # pragma: no cover
-        import keras
-
-        return {"dtype_policy": keras.config.dtype_policy()}
-    return {
-        name: value
-        for name, value in vars(global_state.GLOBAL_STATE_TRACKER).items()
-        if name not in _KERAS_STATE_TO_RESET
-    }
-
-
-def _restore_keras_settings(settings: dict[str, Any]) -> None:
-    global_state = _keras_global_state()
-    if global_state is None:  # pragma: no cover
-        import keras
-
-        keras.config.set_dtype_policy(settings["dtype_policy"])
-        return
-    for name, value in settings.items():
-        global_state.set_global_attribute(name, value)
+_TENSORFLOW_GENERATOR = _TensorFlowGlobalGenerator()

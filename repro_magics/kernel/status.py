@@ -12,6 +12,7 @@ from ..exceptions import NotebookError
 from ..ledger.staleness import CURRENT, NOT_IN_NOTEBOOK, STALE, RecordState, record_states
 from ..ledger.store import Ledger
 from ..notebooks import CodeCell, code_cells, read_notebook
+from ..words import counted
 
 __all__ = ["CURRENT", "NOT_IN_NOTEBOOK", "STALE", "UNCHECKED", "ledger_status", "status_html", "status_text"]
 
@@ -101,7 +102,7 @@ def _heading(status: LedgerStatus) -> str:
     if not status.exists:
         return f"no ledger yet: {status.ledger} does not exist (run a %%reproducible cell to start it)"
     where = f" for {status.notebook.name}" if status.notebook else " (no notebook found for this kernel)"
-    return f"ledger {status.ledger}{where}: {len(status.cells)} recorded cell(s)"
+    return f"ledger {status.ledger}{where}: {counted(len(status.cells), 'recorded cell')}"
 
 
 def _training_text(histories: list[dict[str, list[float]]]) -> str:

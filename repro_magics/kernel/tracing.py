@@ -4,6 +4,10 @@ Only when the kernel was started with `REPRO_MAGICS_TRACE` naming a folder:
 then each `%%reproducible` cell writes `CELL_ID.json` there, one entry per
 captured `fit`, one item per training step. It is slow on purpose: a
 fingerprint of every weight after every step.
+
+The weights after each step are traced on every backend. What each step was
+fed is traced on TensorFlow only (inside its compiled step); training loops
+outside `fit`, on TensorFlow and PyTorch.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xxhash
 
-from ..ledger.values import variable_fingerprints
+from ..ledger.values import fingerprint, variable_fingerprints, weight_values
+from .environment import keras_backend_name
 
 TRACE_ENV_VAR = "REPRO_MAGICS_TRACE"
 
@@ -31,7 +38,7 @@ def _inputs_fingerprint(*tensors: Any) -> str:
     """One xxh3-128 over tensors' dtypes, shapes and bytes."""
     hasher = xxhash.xxh3_128()
     for tensor in tensors:
-        values = tensor.numpy()
+        values = weight_values(tensor)
         hasher.update(f"{values.dtype.str}|{values.shape}|".encode())
         hasher.update(repr(values.tolist()).encode() if values.dtype.hasobject else values.tobytes())
     return hasher.hexdigest()
@@ -62,9 +69,14 @@ def tracing_loops(into: list[dict[str, Any]], in_fit: list[Any]) -> Iterator[Non
     that inside a `tf.function` it runs at every step, not once when traced.
     Nothing says what batch the step was fed: a loop's trace has weights only.
     """
-    import tensorflow as tf
     from keras.optimizers import Optimizer
 
+    # TensorFlow compiles the loop's step into a graph, where only a `tf.py_function` sees values;
+    # PyTorch runs it eagerly; JAX's loops update weights inside `jit`, out of reach.
+    tf = sys.modules.get("tensorflow") if keras_backend_name() == "tensorflow" else None
+    if tf is None and keras_backend_name() != "torch":
+        yield
+        return
     steps: list[dict[str, Any]] = []
     original = Optimizer.__dict__.get("apply")
     inherited = Optimizer.apply
@@ -79,7 +91,10 @@ def tracing_loops(into: list[dict[str, Any]], in_fit: list[Any]) -> Iterator[Non
         def record(*values: Any) -> None:
             steps.append({"step": len(steps) + 1, "variables": names, "weights": _fingerprints(*values)})
 
-        tf.py_function(record, [tf.convert_to_tensor(variable) for variable in variables], [])
+        if tf is None:
+            record(*variables)
+        else:
+            tf.py_function(record, [tf.convert_to_tensor(variable) for variable in variables], [])
         return result
 
     Optimizer.apply = apply
@@ -105,15 +120,20 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
     `jit_compile=True`, or whose step an earlier `fit` already compiled,
     is traced by its weights alone.
     """
-    import tensorflow as tf
     from keras.callbacks import History
 
-    try:
-        # A private module (Keras 3): where the TensorFlow backend compiles its
-        # training step. Without it, steps are traced by their weights alone.
-        from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-    except ImportError:  # pragma: no cover
-        TensorFlowTrainer = None
+    # On TensorFlow, where the backend compiles its training step (a private
+    # module of Keras 3); without it, and on other backends, steps are traced
+    # by their weights alone.
+    TensorFlowTrainer: Any = None
+    tf: Any = sys.modules.get("tensorflow") if keras_backend_name() == "tensorflow" else None
+    if tf is not None:
+        try:
+            from keras.src.backend.tensorflow import trainer
+        except ImportError:  # pragma: no cover
+            pass
+        else:
+            TensorFlowTrainer = trainer.TensorFlowTrainer
 
     current: list[_Fit] = []
 
@@ -151,7 +171,7 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
         if not current:
             return
         fit = current[-1]
-        weights = variable_fingerprints(self.model)
+        weights = _step_weights(self.model)
         fit.variables = [name for name, _ in weights]
         inputs, fit.pending_inputs = fit.pending_inputs, []
         fit.steps.append(
@@ -174,7 +194,10 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
     History.on_train_begin, History.on_train_batch_end = on_train_begin, on_train_batch_end
     History.on_train_end = on_train_end
     try:
-        with tracing_loops(loops, current) if loops is not None else contextlib.nullcontext():
+        with (
+            tracing_loops(loops, current) if loops is not None else contextlib.nullcontext(),
+            _batch_callbacks_in_step(),
+        ):
             yield
     finally:
         if TensorFlowTrainer is not None:
@@ -184,6 +207,61 @@ def tracing_fits(into: list[dict[str, Any]], loops: list[dict[str, Any]] | None 
                 delattr(History, name)
             else:
                 setattr(History, name, original)
+
+
+@contextlib.contextmanager
+def _batch_callbacks_in_step() -> Iterator[None]:
+    """Run batch-end callbacks in the training thread, between steps.
+
+    On JAX (and PyTorch), Keras hands them to a thread pool when the user's
+    callbacks allow it, and `History`'s batch hook does not count; the next
+    step would then give away the weights the hook is reading. Keras 3's
+    private `CallbackList`; where it moved, nothing changes.
+    """
+    try:
+        from keras.src.callbacks.callback_list import CallbackList
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = CallbackList.__dict__.get("_configure_async_dispatch")
+    if original is None:  # pragma: no cover
+        yield
+        return
+
+    def configure(self: Any, callbacks: Any) -> None:
+        original(self, callbacks)
+        self._async_train = False
+
+    CallbackList._configure_async_dispatch = configure
+    try:
+        yield
+    finally:
+        CallbackList._configure_async_dispatch = original
+
+
+def _step_weights(model: Any) -> list[tuple[str, str]]:
+    """(path, fingerprint) of each weight after a training step.
+
+    JAX's trainer keeps the weights out of the model inside an epoch, in
+    `_jax_state` (private, Keras 3); they are read from there, as the step
+    left them. Syncing them into the model instead would hand the next step
+    buffers that JAX has already given away.
+    """
+    state = getattr(model, "_jax_state", None)
+    if not state or getattr(model, "_jax_state_synced", True):
+        return variable_fingerprints(model)
+    current = {}
+    for variables, key in ((model.trainable_variables, "trainable_variables"),
+                           (model.non_trainable_variables, "non_trainable_variables")):  # fmt: skip
+        for variable, value in zip(variables, state.get(key) or [], strict=False):
+            current[id(variable)] = value
+    return [
+        (
+            str(getattr(variable, "path", None) or variable.name),
+            fingerprint(np.array(current[id(variable)]) if id(variable) in current else weight_values(variable)),
+        )
+        for variable in model.weights
+    ]
 
 
 def write_trace(folder: Path, cell_id: str | None, fits: list[dict[str, Any]], loops: list[dict[str, Any]]) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..notebooks import code_cells
+from ..notebooks import cell_label, code_cells
+from ..words import counted
 from .staleness import STALE, notebook_cell_source_hash, record_states
 from .store import Ledger, ledger_path_for
 
@@ -25,10 +26,6 @@ class LedgerCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _cell(number: int, cell_id: str | None) -> str:
-    return f"cell {number} (id {cell_id})" if cell_id else f"cell {number}"
 
 
 def check_ledger(
@@ -54,7 +51,7 @@ def check_ledger(
             reproducible_ids.add(cell.cell_id)
         if ledger is None:
             continue
-        where = f"{_cell(cell.number, cell.cell_id)}: {cell.first_line}"
+        where = f"{cell_label(cell.number, cell.cell_id)}: {cell.first_line}"
         state = state_by_id.get(cell.cell_id or "")
         if state is not None:
             if state.state == STALE:
@@ -63,8 +60,7 @@ def check_ledger(
             check.problems.append(f"{where}: not in the ledger (never recorded)")
     if ledger is None and check.reproducible_cells:
         check.problems.append(
-            f"no ledger ({check.ledger_path.name}) for {check.reproducible_cells} %%reproducible "
-            f"{'cell' if check.reproducible_cells == 1 else 'cells'}"
+            f"no ledger ({check.ledger_path.name}) for {counted(check.reproducible_cells, '%%reproducible cell')}"
         )
     for state in states:
         cell_id = state.record.get("cell_id")

@@ -121,6 +121,9 @@ class Ledger:
     tolerances: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The kernel's state fingerprints after each code cell, from the run `repro-verify` saved (see `state_origin`).
     states: list[dict[str, Any]] = field(default_factory=list)
+    #: What the last verification that reproduced depended on (`repro-verify --changed`); None: never stamped.
+    #: Not carried into a ledger whose records change.
+    verified: dict[str, Any] | None = None
 
     def with_record(self, record: dict[str, Any], environment: dict[str, Any], key: str | None = None) -> Ledger:
         """A copy with `record` added, replacing the earlier record of the same cell.
@@ -139,6 +142,7 @@ class Ledger:
 
     def to_json(self) -> dict[str, Any]:
         calibrated = {"tolerances": self.tolerances} if self.tolerances else {}
+        stamped = {"verified": self.verified} if self.verified else {}
         states = {"states": self.states} if self.states else {}
         return {
             "format": FORMAT_NAME,
@@ -147,6 +151,7 @@ class Ledger:
             "environments": self.environments,
             "records": sorted(self.records, key=_record_order),
             **calibrated,
+            **stamped,
             **states,
         }
 
@@ -193,7 +198,13 @@ class Ledger:
             validate_ledger(data)
         except InvalidLedger as error:
             raise LedgerError(f"{origin} is corrupt: {error}") from None
-        return cls(data["records"], data["environments"], data.get("tolerances") or {}, data.get("states") or [])
+        return cls(
+            data["records"],
+            data["environments"],
+            data.get("tolerances") or {},
+            data.get("states") or [],
+            data.get("verified"),
+        )
 
     @classmethod
     def load(cls, path: Path) -> Ledger:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -167,14 +168,19 @@ def _address_in_elements(array: np.ndarray) -> str | None:
 
 
 def _as_numpy(value: Any) -> np.ndarray | None:
-    """A NumPy view of a NumPy, TF or Keras array-like, else None."""
+    """A NumPy view of a NumPy array or of a TF, JAX, PyTorch or Keras array or tensor, else None."""
     if isinstance(value, np.ndarray):
         return value
-    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
-        try:
+    module = type(value).__module__
+    try:
+        if module.startswith(("jax", "jaxlib")) and hasattr(value, "__array__"):
+            return np.asarray(value)
+        if module.startswith("torch") and hasattr(value, "detach"):
+            return np.asarray(value.detach().cpu().numpy())
+        if module.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
             return np.asarray(value.numpy())
-        except (TypeError, ValueError, AttributeError):
-            return None
+    except (TypeError, ValueError, AttributeError, RuntimeError):
+        return None
     return None
 
 
@@ -186,20 +192,28 @@ def _is_keras_layer(value: Any) -> bool:
     return isinstance(value, keras.layers.Layer)
 
 
-def _weight_values(variable: Any) -> np.ndarray:
-    """A variable's values as NumPy, without the copy `variable.numpy()` makes where possible."""
-    try:
-        import tensorflow as tf
+def weight_values(variable: Any) -> np.ndarray:
+    """A Keras variable's or a backend tensor's values as NumPy, without a copy where possible.
 
-        return np.asarray(tf.convert_to_tensor(variable))
-    except (ImportError, TypeError, ValueError):
-        return np.asarray(variable.numpy())
+    TensorFlow is used only when it is imported: a JAX or PyTorch kernel never pays for importing it.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        try:
+            return np.asarray(tf.convert_to_tensor(variable))
+        except (TypeError, ValueError):
+            pass
+    for candidate in (getattr(variable, "value", None), variable):  # a Keras variable's tensor, or a tensor
+        values = _as_numpy(candidate)
+        if values is not None:
+            return values
+    return np.asarray(variable.numpy())
 
 
 def variable_fingerprints(model: Any) -> list[tuple[str, str]]:
     """(path, fingerprint) of each weight of a model, in the model's order."""
     return [
-        (getattr(variable, "path", None) or variable.name, fingerprint(_weight_values(variable)))
+        (getattr(variable, "path", None) or variable.name, fingerprint(weight_values(variable)))
         for variable in model.weights
     ]
 
@@ -208,7 +222,7 @@ def weights_fingerprint(model: Any) -> str:
     """One xxh3-128 over every weight of a model, path, dtype, shape and bytes: equal only if all are bitwise."""
     hasher = xxhash.xxh3_128()
     for variable in model.weights:
-        values = np.ascontiguousarray(_weight_values(variable))
+        values = np.ascontiguousarray(weight_values(variable))
         name = getattr(variable, "path", None) or variable.name
         hasher.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
         hasher.update(values.reshape(-1).view(np.uint8).data)
@@ -220,7 +234,7 @@ def encode_model(model: Any) -> dict[str, Any]:
     weights = {}
     for variable in model.weights:
         name = getattr(variable, "path", None) or variable.name
-        weights[name] = encode_array(_weight_values(variable), summarize=False)
+        weights[name] = encode_array(weight_values(variable), summarize=False)
     return {"type": "model", "class": type(model).__name__, "weights": weights}
 
 

@@ -5,16 +5,21 @@ Nothing here imports TensorFlow, Keras or IPython: the cells are parsed as text.
 
 from __future__ import annotations
 
-from .cells import NotebookReadError, read_notebook
+from ..exceptions import NotebookError, SelectionError
+from .cells import read_notebook
 from .check import lint, lint_path
 from .registry import ADVICE, RULES, TRAP, Finding, Rule
-from .selection import SelectionError, selected_codes
+from .selection import selected_codes
+
+#: The name this package's callers knew the error by; it is the package's one `NotebookError`.
+NotebookReadError = NotebookError
 
 __all__ = [
     "ADVICE",
     "RULES",
     "TRAP",
     "Finding",
+    "NotebookError",
     "NotebookReadError",
     "Rule",
     "SelectionError",

@@ -1,5 +1,8 @@
 """A notebook's code cells as Python syntax trees, with IPython's syntax blanked out in place.
 
+The file is read by the package's one reader (`repro_magics.notebooks`); only
+the words of its errors are repro-lint's own.
+
 Magics and shell escapes are replaced by `pass` of the same indentation rather
 than transformed by IPython, so that every line and column of the tree is the
 line and column the user sees in the cell (and importing IPython's transformer
@@ -17,19 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ArgumentError
+from ..exceptions import ArgumentError, NotebookError, NotebookProblem
 from ..kernel.arguments import CellOptions, parse_cell_line
-from ..regular_files import NotRegularFile, read_regular_text
+from ..notebooks import code_cells, read_notebook_json
 
 # Line magics whose argument is a Python statement: the statement is kept.
 _MAGICS_RUNNING_PYTHON = ("time", "timeit", "prun")
 # Cell magics whose body is Python.
 _CELL_MAGICS_RUNNING_PYTHON = ("reproducible", "time", "timeit", "capture", "prun")
 _ASSIGNED_ESCAPE = re.compile(r"^(\s*[\w.,\s()\[\]]+?\s*=\s*)([!%].*)$")
-
-
-class NotebookReadError(ValueError):
-    """A file that is not a readable notebook; the message is one sentence."""
 
 
 @dataclass(frozen=True)
@@ -163,46 +162,34 @@ def read_cell(number: int, source: str) -> Cell:
     return cell
 
 
-def _source_text(source: object) -> str:
-    """A cell's source, a string or a list of strings in nbformat; anything else reads as no source."""
-    if isinstance(source, list):
-        return "".join(part for part in source if isinstance(part, str))
-    return source if isinstance(source, str) else ""
+#: How repro-lint words a file it cannot read, flake8's way: `PATH: reason`.
+_LINT_WORDS = {
+    NotebookProblem.MISSING: "no such file",
+    NotebookProblem.FOLDER: "is a directory, not a notebook",
+    NotebookProblem.NOT_REGULAR: "is not a regular file (a FIFO, socket or device), so it is not read",
+    NotebookProblem.NOT_UTF8: "is not a notebook (not UTF-8 text)",
+    NotebookProblem.TOO_DEEP: "is not a notebook (its JSON is nested too deeply to read)",
+    NotebookProblem.NOT_A_NOTEBOOK: "is not a notebook (no list of cells)",
+}
 
 
-def _read_regular_file(path: Path) -> str:
-    """The text of a regular file; anything else (a FIFO, a device, a folder) is refused without blocking."""
-    try:
-        return read_regular_text(path)
-    except FileNotFoundError:
-        raise NotebookReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise NotebookReadError(f"{path}: is a directory, not a notebook") from None
-    except NotRegularFile:
-        raise NotebookReadError(
-            f"{path}: is not a regular file (a FIFO, socket or device), so it is not read"
-        ) from None
-    except UnicodeDecodeError:
-        raise NotebookReadError(f"{path}: is not a notebook (not UTF-8 text)") from None
-    except OSError as error:
-        raise NotebookReadError(f"{path}: cannot be read ({error.strerror or error})") from None
+def _in_lint_words(path: Path, error: NotebookError) -> str:
+    reason = error.reason
+    if error.problem is NotebookProblem.NOT_JSON:
+        where = f" at line {reason.lineno}, column {reason.colno}" if isinstance(reason, json.JSONDecodeError) else ""
+        return f"{path}: is not a notebook (not valid JSON{where})"
+    if error.problem in _LINT_WORDS:
+        return f"{path}: {_LINT_WORDS[error.problem]}"
+    strerror = reason.strerror if isinstance(reason, OSError) else None
+    return f"{path}: cannot be read ({strerror or reason or error})"
 
 
 def read_notebook(path: Path) -> Notebook:
-    """Read a notebook's code cells, raising `NotebookReadError` with one sentence for bad input."""
-    text = _read_regular_file(path)
+    """Read a notebook's code cells, raising `NotebookError` with one sentence (in repro-lint's words) for bad input."""
     try:
-        content = json.loads(text)
-    except RecursionError:
-        raise NotebookReadError(f"{path}: is not a notebook (its JSON is nested too deeply to read)") from None
-    except ValueError as error:
-        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-        raise NotebookReadError(f"{path}: is not a notebook (not valid JSON{where})") from None
-    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
-        raise NotebookReadError(f"{path}: is not a notebook (no list of cells)")
-    cells: list[Cell] = []
-    for raw in content["cells"]:
-        if isinstance(raw, Mapping) and raw.get("cell_type") == "code":
-            cells.append(read_cell(len(cells) + 1, _source_text(raw.get("source"))))
+        content = read_notebook_json(path)
+    except NotebookError as error:
+        raise NotebookError(_in_lint_words(path, error), error.problem, error.reason) from None
+    cells = [read_cell(cell.number, cell.source) for cell in code_cells(content["cells"])]
     metadata = content.get("metadata")
     return Notebook(path, cells, metadata if isinstance(metadata, Mapping) else {})

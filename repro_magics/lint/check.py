@@ -73,5 +73,5 @@ def lint(
 def lint_path(
     path: Path, honour_suppressions: bool = True, select: Sequence[str] | None = None, extend_select: Sequence[str] = ()
 ) -> list[Finding]:
-    """Read and lint a notebook file (raises `NotebookReadError` for bad input)."""
+    """Read and lint a notebook file (raises `NotebookError` for bad input)."""
     return lint(read_notebook(path), honour_suppressions, select, extend_select)

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from .._version import __version__
-from .cells import NotebookReadError, read_notebook
+from ..exceptions import NotebookError, SelectionError, UsageFailure
+from .cells import read_notebook
 from .check import lint
 from .output import format_json, format_text
 from .registry import Finding
-from .selection import SelectionError, merge, read_settings
+from .selection import merge, read_settings
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -36,10 +37,6 @@ suppress a finding with '# repro: ignore[RM101]' at the end of its line, or for 
 whole notebook with metadata {"repro_magics": {"lint": {"ignore": ["RM101"]}}}.
 rules: docs/rules.md
 """
-
-
-class UsageFailure(Exception):
-    """Bad usage or input: reported in one sentence with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = build_parser().parse_args(argv)
         codes = merge(read_settings(Path.cwd()), arguments.select, arguments.extend_select)
         notebooks = [read_notebook(path) for path in notebook_paths(arguments.paths)]
-    except (UsageFailure, NotebookReadError, SelectionError) as error:
+    except (UsageFailure, NotebookError, SelectionError) as error:
         print(f"repro-lint: {error}", file=sys.stderr)
         return EXIT_USAGE
     results: list[tuple[Path, list[Finding]]] = []

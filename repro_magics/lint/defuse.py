@@ -10,50 +10,39 @@ names, one level of functions, no aliasing through containers.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from .cells import Cell, Notebook
-from .names import Imports, executed_nodes, keyword, method_name, root_name
-
-MODEL, LAYER, OPTIMIZER, DATASET, ITERATOR, GENERATOR = (
-    "model",
-    "layer",
-    "optimizer",
-    "dataset",
-    "iterator",
-    "generator",
+from .made import (
+    DATASET,
+    DATASET_METHODS,
+    GENERATOR,
+    GENERATOR_CALLS,
+    ITERATOR,
+    LAYER,
+    MODEL,
+    MODEL_CALLS,
+    MODEL_PREFIXES,
+    OPTIMIZER,
+    RANDOM_LAYER_PREFIXES,
+    STATEFUL_RANDOM_OPS,
+    TF_DATA_ONLY_METHODS,
+    FunctionFacts,
+    Made,
+)
+from .names import (
+    Imports,
+    calls_in,
+    executed_nodes,
+    is_true,
+    iterated_names,
+    jit_compile_true,
+    keyword,
+    method_name,
+    names_in,
+    root_name,
 )
 
-_MODEL_CALLS = {"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"}
-_MODEL_PREFIXES = ("keras.applications.", "keras_hub.models.", "keras_nlp.models.", "keras_cv.models.")
-_GENERATOR_CALLS = {
-    "tensorflow.random.Generator",
-    "tensorflow.random.Generator.from_seed",
-    "tensorflow.random.Generator.from_non_deterministic_state",
-    "tensorflow.random.Generator.from_state",
-    "tensorflow.random.Generator.from_key_counter",
-    "numpy.random.default_rng",
-    "numpy.random.RandomState",
-    "numpy.random.Generator",
-    "random.Random",
-    "keras.random.SeedGenerator",
-}
-_DATASET_METHODS = {
-    "map", "batch", "shuffle", "prefetch", "cache", "repeat", "take", "skip", "filter", "unbatch",
-    "padded_batch", "interleave", "apply", "with_options", "shard", "flat_map", "concatenate",
-    "rebatch", "ragged_batch", "enumerate", "window", "zip",
-}  # fmt: skip
-# Methods only tf.data datasets have, among the objects notebooks chain methods on.
-_TF_DATA_ONLY_METHODS = {"prefetch", "shuffle", "interleave", "with_options", "padded_batch", "unbatch", "rebatch"}
-_RANDOM_LAYER_PREFIXES = ("keras.layers.Random", "keras.layers.Dropout", "keras.layers.Gaussian",
-                          "keras.layers.AlphaDropout", "keras.layers.SpatialDropout")  # fmt: skip
-_STATEFUL_RANDOM_OPS = (
-    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
-    "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
-    "tensorflow.random.poisson", "tensorflow.nn.dropout", "tensorflow.image.random_", "keras.random.",
-    "numpy.random.",
-)  # fmt: skip
 _KERAS_FIT_HINTS = {"epochs", "batch_size", "validation_data", "validation_split", "callbacks", "steps_per_epoch"}
 _TRAINING_METHODS = {"train_on_batch", "fit_generator", "apply_gradients"}
 ENTROPY_CALLS = (
@@ -62,40 +51,6 @@ ENTROPY_CALLS = (
     "datetime.datetime.today", "datetime.date.today", "datetime.now", "datetime.utcnow", "datetime.today",
     "date.today", "uuid.uuid1", "uuid.uuid4", "os.urandom", "os.getpid", "secrets.",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Made:
-    """An object with its own random state, and the cell that made it."""
-
-    kind: str
-    cell: int
-    #: A dataset mapped in parallel (`num_parallel_calls`) with a stateful random op: (line, column) of the map.
-    random_parallel_map: tuple[int, int] | None = None
-    #: A layer or model containing random layers (dropout, random augmentation), a shuffled dataset.
-    draws_randomness: bool = False
-    #: Made by a function that draws only when this parameter of it is true (`if training: ds = ds.shuffle(...)`).
-    random_when: str | None = None
-
-
-@dataclass
-class FunctionFacts:
-    name: str
-    cell: int
-    node: ast.FunctionDef | ast.AsyncFunctionDef
-    returns: Made | None = None
-    trains: bool = False
-    stateful_random: bool = False
-    #: It builds a dataset with a stateful random parallel map and iterates it itself.
-    iterates_random_parallel_map: bool = False
-    entropy: bool = False
-    jit_compile_true: list[ast.keyword] = field(default_factory=list)
-
-
-def calls_in(node: ast.AST) -> Iterator[ast.Call]:
-    for child in ast.walk(node):
-        if isinstance(child, ast.Call):
-            yield child
 
 
 class Facts:
@@ -186,13 +141,13 @@ class Facts:
             return None
         name = self.resolve(node.func)
         if name is not None:
-            if name in _MODEL_CALLS or name.startswith(_MODEL_PREFIXES) or name == "keras.models.clone_model":
+            if name in MODEL_CALLS or name.startswith(MODEL_PREFIXES) or name == "keras.models.clone_model":
                 return Made(MODEL, cell, draws_randomness=self._contains_random_layers(node, bound))
             if name.startswith("keras.layers.") and name.split(".")[-1][:1].isupper():
                 return Made(LAYER, cell, draws_randomness=self._contains_random_layers(node, bound))
             if name.startswith("keras.optimizers.") and name.split(".")[-1][:1].isupper():
                 return Made(OPTIMIZER, cell)
-            if name in _GENERATOR_CALLS:
+            if name in GENERATOR_CALLS:
                 return Made(GENERATOR, cell)
             if name.startswith(("tensorflow.data.", "tensorflow_datasets.load")) or (
                 name.startswith(("keras.utils.", "keras.preprocessing.")) and "_dataset_from_" in name
@@ -210,9 +165,9 @@ class Facts:
         method = method_name(node)
         if method in ("as_numpy_iterator", "__iter__", "flow", "flow_from_directory", "flow_from_dataframe"):
             return Made(ITERATOR, cell)
-        if method in _DATASET_METHODS and isinstance(node.func, ast.Attribute):
+        if method in DATASET_METHODS and isinstance(node.func, ast.Attribute):
             source = self.made_by(node.func.value, bound, cell)
-            if source is None and (method in _TF_DATA_ONLY_METHODS or keyword(node, "num_parallel_calls") is not None):
+            if source is None and (method in TF_DATA_ONLY_METHODS or keyword(node, "num_parallel_calls") is not None):
                 source = Made(DATASET, cell)
             if source is not None and source.kind == DATASET:
                 return self._dataset(node, source, bound, cell)
@@ -220,7 +175,7 @@ class Facts:
 
     def _contains_random_layers(self, node: ast.AST, bound: dict[str, Made]) -> bool:
         for child in ast.walk(node):
-            if isinstance(child, ast.Call) and (self.resolve(child.func) or "").startswith(_RANDOM_LAYER_PREFIXES):
+            if isinstance(child, ast.Call) and (self.resolve(child.func) or "").startswith(RANDOM_LAYER_PREFIXES):
                 return True
             if isinstance(child, ast.Name) and (made := bound.get(child.id)) is not None and made.draws_randomness:
                 return True
@@ -262,10 +217,15 @@ class Facts:
     def _draws(self, node: ast.AST, bound: dict[str, Made]) -> bool:
         for call in calls_in(node):
             name = self.resolve(call.func) or ""
-            if name.startswith(_STATEFUL_RANDOM_OPS) or name.startswith(_RANDOM_LAYER_PREFIXES):
+            if name.startswith(STATEFUL_RANDOM_OPS) or name.startswith(RANDOM_LAYER_PREFIXES):
                 return True
             if is_true(keyword(call, "training")):
                 return True
+            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+                # `rng.make_seeds(2)`, `rng.normal(...)`: a generator made once, shared by every call of the map.
+                made = bound.get(call.func.value.id)
+                if made is not None and made.kind == GENERATOR:
+                    return True
             if isinstance(call.func, ast.Name):
                 made = bound.get(call.func.id)
                 if made is not None and made.draws_randomness:
@@ -320,7 +280,7 @@ class Facts:
         if isinstance(statement, ast.ClassDef):
             self.class_nodes[statement.name] = statement
             bases = [self.resolve(base) or "" for base in statement.bases]
-            if any(base in _MODEL_CALLS for base in bases):
+            if any(base in MODEL_CALLS for base in bases):
                 self.classes[statement.name] = MODEL
             elif any(base.startswith("keras.layers.") for base in bases):
                 self.classes[statement.name] = LAYER
@@ -358,7 +318,7 @@ class Facts:
         if not facts.entropy and any(
             isinstance(node, ast.Return)
             and node.value is not None
-            and _names(node.value) & self._tainted_locals(function)
+            and names_in(node.value) & self._tainted_locals(function)
             for node in ast.walk(function)
         ):
             facts.entropy = True
@@ -415,36 +375,3 @@ class Facts:
             if isinstance(node, ast.Assign) and self.entropy_call(node.value) is not None:
                 tainted |= {target.id for target in node.targets if isinstance(target, ast.Name)}
         return tainted
-
-
-def _names(node: ast.AST) -> set[str]:
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
-
-
-def is_true(node: ast.AST | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
-
-
-def jit_compile_true(calls: Iterable[ast.Call]) -> list[ast.keyword]:
-    return [item for call in calls for item in call.keywords if item.arg == "jit_compile" and is_true(item.value)]
-
-
-_ITERATING_CALLS = {"iter", "list", "tuple", "next", "enumerate", "zip", "sorted"}
-_CONSUMING_METHODS = {"fit", "evaluate", "predict", "train_on_batch", "fit_generator"}
-
-
-def iterated_names(node: ast.AST) -> set[str]:
-    """Names whose values `node` iterates: `for x in ds`, `list(ds.take(3))`, `model.fit(ds)`..."""
-    sources: list[ast.AST] = []
-    for child in ast.walk(node):
-        if isinstance(child, ast.For | ast.AsyncFor | ast.comprehension):
-            sources.append(child.iter)
-        elif isinstance(child, ast.Call):
-            if isinstance(child.func, ast.Name) and child.func.id in _ITERATING_CALLS:
-                sources.extend(child.args)
-            elif method_name(child) in _CONSUMING_METHODS:
-                sources.extend(child.args[:1])
-                sources.extend(item.value for item in child.keywords if item.arg in ("x", "validation_data"))
-            elif method_name(child) in ("as_numpy_iterator", "get_next"):
-                sources.append(child)
-    return {name for source in sources if (name := root_name(source)) is not None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 # Aliases so common that a notebook using them without importing (say, in a
 # cell that was deleted) still means these modules.
@@ -97,3 +97,54 @@ def executed_nodes(statements: list[ast.stmt]) -> list[ast.AST]:
             continue
         pending.extend(reversed(list(ast.iter_child_nodes(node))))
     return found
+
+
+def calls_in(node: ast.AST) -> Iterator[ast.Call]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            yield child
+
+
+def names_in(node: ast.AST) -> set[str]:
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def is_true(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def jit_compile_true(calls: Iterable[ast.Call]) -> list[ast.keyword]:
+    return [item for call in calls for item in call.keywords if item.arg == "jit_compile" and is_true(item.value)]
+
+
+_ITERATING_CALLS = {"iter", "list", "tuple", "next", "enumerate", "zip", "sorted"}
+_CONSUMING_METHODS = {"fit", "evaluate", "predict", "train_on_batch", "fit_generator"}
+
+
+def iterated_names(node: ast.AST) -> set[str]:
+    """Names whose values `node` iterates: `for x in ds`, `list(ds.take(3))`, `model.fit(ds)`..."""
+    sources: list[ast.AST] = []
+    for child in ast.walk(node):
+        if isinstance(child, ast.For | ast.AsyncFor | ast.comprehension):
+            sources.append(child.iter)
+        elif isinstance(child, ast.Call):
+            if isinstance(child.func, ast.Name) and child.func.id in _ITERATING_CALLS:
+                sources.extend(child.args)
+            elif method_name(child) in _CONSUMING_METHODS:
+                sources.extend(child.args[:1])
+                sources.extend(item.value for item in child.keywords if item.arg in ("x", "validation_data"))
+            elif method_name(child) in ("as_numpy_iterator", "get_next", "get_single_element", "reduce"):
+                sources.append(child)
+    return {name for source in sources if (name := root_name(source)) is not None}
+
+
+def assigned_names(node: ast.AST) -> list[str]:
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    names: list[str] = []
+    for target in targets:
+        names.extend(child.id for child in ast.walk(target) if isinstance(child, ast.Name))
+    return names

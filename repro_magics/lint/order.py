@@ -13,126 +13,37 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .cells import Cell
 from .defuse import Facts
-from .names import is_constant, keyword, method_name
-
-PYTHON, NUMPY, TENSORFLOW, TORCH = "python", "numpy", "tensorflow", "torch"
-FAMILIES = frozenset({PYTHON, NUMPY, TENSORFLOW, TORCH})
-
-FAMILY_WORDS = {
-    PYTHON: "Python's global random generator (Keras draws the seeds of initializers and random layers from it)",
-    NUMPY: "NumPy's global generator",
-    TENSORFLOW: "TensorFlow's global seed",
-    TORCH: "PyTorch's default generator",
-}
-RESET_HINT = {
-    PYTHON: "keras.utils.set_random_seed(...) or a %%reproducible cell",
-    NUMPY: "keras.utils.set_random_seed(...), np.random.seed(...) or a %%reproducible cell",
-    TENSORFLOW: "keras.utils.set_random_seed(...) or a %%reproducible cell",
-    TORCH: "torch.manual_seed(...) or a %%reproducible cell",
-}
-
-#: Calls that reset global generators, given a seed.
-RESETS: dict[str, frozenset[str]] = {
-    "keras.utils.set_random_seed": FAMILIES,
-    "random.seed": frozenset({PYTHON}),
-    "numpy.random.seed": frozenset({NUMPY}),
-    "tensorflow.random.set_seed": frozenset({TENSORFLOW}),
-    "torch.manual_seed": frozenset({TORCH}),
-    "torch.random.manual_seed": frozenset({TORCH}),
-    "lightning.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
-    "pytorch_lightning.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
-    "lightning.pytorch.seed_everything": frozenset({PYTHON, NUMPY, TORCH}),
-}
-
-_PYTHON_DRAWS = {
-    "random", "randint", "choice", "choices", "shuffle", "sample", "uniform", "gauss", "randrange", "getrandbits",
-    "normalvariate", "triangular", "betavariate", "expovariate", "lognormvariate", "vonmisesvariate",
-    "paretovariate", "weibullvariate", "randbytes", "binomialvariate", "gammavariate",
-}  # fmt: skip
-_NUMPY_NOT_DRAWS = {
-    "default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64",
-    "BitGenerator", "seed", "get_state", "set_state", "get_bit_generator", "set_bit_generator",
-}  # fmt: skip
-_TF_DRAWS = {
-    "tensorflow.random.normal", "tensorflow.random.uniform", "tensorflow.random.truncated_normal",
-    "tensorflow.random.shuffle", "tensorflow.random.categorical", "tensorflow.random.gamma",
-    "tensorflow.random.poisson", "tensorflow.nn.dropout",
-}  # fmt: skip
-_TORCH_DRAWS = {
-    "randn", "rand", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like",
-    "randint_like", "poisson",
-}  # fmt: skip
-#: Keras layers that create no initializer and no seed generator when made.
-_KERAS_LAYERS_WITHOUT_DRAWS = {
-    "Input", "InputLayer", "Flatten", "Reshape", "Permute", "Activation", "ReLU", "Softmax", "LeakyReLU", "ELU",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D", "GlobalMaxPooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
-    "AveragePooling2D", "AveragePooling3D", "Concatenate", "Add", "Multiply", "Subtract", "Average", "Maximum",
-    "Minimum", "Dot", "Rescaling", "Normalization", "CenterCrop", "Resizing", "TextVectorization", "StringLookup",
-    "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "Lambda", "Masking", "Cropping1D",
-    "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "UpSampling1D", "UpSampling2D",
-    "UpSampling3D", "RepeatVector", "Identity", "Pipeline",
-}  # fmt: skip
-_TORCH_MODULES_WITH_WEIGHTS = (
-    "Linear", "Bilinear", "LazyLinear", "Conv", "LazyConv", "Embedding", "RNN", "LSTM", "GRU",
-    "MultiheadAttention", "Transformer",
-)  # fmt: skip
-_SKLEARN_SPLITS = ("train_test_split", "sklearn.utils.shuffle", "sklearn.utils.resample")
-#: scikit-learn classes that draw from NumPy's global generator when `random_state` is left at None
-#: (the splitters that shuffle only when `shuffle=True`).
-_SKLEARN_SHUFFLING_SPLITTERS = {"KFold", "StratifiedKFold", "GroupKFold"}
-_SKLEARN_RANDOM_CLASSES = {
-    "ShuffleSplit", "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold", "RepeatedStratifiedKFold",
-    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
-    "GradientBoostingClassifier", "GradientBoostingRegressor", "KMeans", "MiniBatchKMeans", "TSNE",
-    "MLPClassifier", "MLPRegressor", "SGDClassifier", "SGDRegressor", "IsolationForest", "BaggingClassifier",
-    "BaggingRegressor", "RandomizedSearchCV",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Draw:
-    """A draw from a global generator (or an object made from one), at a node."""
-
-    family: str
-    node: ast.AST
-    #: What draws, in the user's words: `np.random.permutation()`, `keras.layers.Dense(...) (its initializer)`.
-    what: str
-    #: In a function's body, the parameter an `if <parameter>:` around the draw tests.
-    only_if: str | None = None
-
-
-def _words(node: ast.Call) -> str:
-    text = ast.unparse(node.func)
-    return f"{text[:60]}()"
-
-
-def keras_backend(facts: Facts) -> str:
-    """The Keras backend the notebook sets (`KERAS_BACKEND`), TensorFlow when it sets none."""
-    for nodes in (facts.nodes(cell) for cell in facts.notebook.cells):
-        for node in nodes:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-                for target in node.targets:
-                    if (
-                        isinstance(target, ast.Subscript)
-                        and facts.resolve(target.value) == "os.environ"
-                        and is_constant_text(target.slice, "KERAS_BACKEND")
-                    ):
-                        return str(node.value.value)
-    return "tensorflow"
-
-
-def _given(call: ast.Call, name: str) -> bool:
-    value = keyword(call, name)
-    return value is not None and not is_constant(value, None)
-
-
-def is_constant_text(node: ast.AST, text: str) -> bool:
-    return isinstance(node, ast.Constant) and node.value == text
+from .generators import (
+    ANY,
+    FAMILIES,
+    KERAS_FAMILIES,
+    KERAS_LAYERS_WITHOUT_DRAWS,
+    NUMPY,
+    NUMPY_NOT_DRAWS,
+    PYTHON,
+    PYTHON_DRAWS,
+    RANDOM_UNLESS_SEEDED,
+    RESETS,
+    SKLEARN_RANDOM_CLASSES,
+    SKLEARN_SHUFFLING_SPLITTERS,
+    SKLEARN_SPLITS,
+    TENSORFLOW,
+    TF_DRAWS,
+    TORCH,
+    TORCH_DRAWS,
+    TORCH_MODULES_WITH_WEIGHTS,
+    Draw,
+    draw_words,
+    is_given,
+    is_tf_random_op,
+    keras_backend,
+    shuffles_unseeded,
+)
+from .names import is_constant, keyword, method_name, root_name
 
 
 class Order:
@@ -144,6 +55,7 @@ class Order:
         self._function_draws: dict[str, list[Draw]] = {}
         self._function_resets: dict[str, frozenset[str]] = {}
         self._class_kinds: dict[str, str | None] = {}
+        self._instances: dict[str, str] | None = None
         #: Names the notebook binds to a generator of its own (`rng.shuffle(x)` draws from it, not from a global).
         self.own_generators = {
             target.id
@@ -169,6 +81,8 @@ class Order:
             for statement in cell.tree.body:
                 self.reset_before[id(statement)] = reset
                 added = self.resets_in(statement)
+                if reset | added >= KERAS_FAMILIES:
+                    added = added | {ANY}
                 for family in added - reset:
                     self.first_reset.setdefault(family, cell.number)
                 reset = reset | added
@@ -215,40 +129,56 @@ class Order:
         facts = self.facts
         name = facts.resolve(call.func) or ""
         module, _, last = name.rpartition(".")
-        if module == "random" and last in _PYTHON_DRAWS:
-            return [Draw(PYTHON, call, _words(call))]
-        if module == "numpy.random" and last not in _NUMPY_NOT_DRAWS:
-            return [Draw(NUMPY, call, _words(call))]
-        if name in _TF_DRAWS or name.startswith("tensorflow.image.random_"):
+        if module == "random" and last in PYTHON_DRAWS:
+            return [Draw(PYTHON, call, draw_words(call))]
+        if module == "numpy.random" and last not in NUMPY_NOT_DRAWS:
+            return [Draw(NUMPY, call, draw_words(call))]
+        if name in TF_DRAWS or name.startswith("tensorflow.image.random_") or is_tf_random_op(module, last):
             # An op seed without a global one is fixed too (TensorFlow pairs it with a default global seed).
-            return [] if _given(call, "seed") else [Draw(TENSORFLOW, call, _words(call))]
-        if module == "torch" and last in _TORCH_DRAWS:
-            return [] if _given(call, "generator") else [Draw(TORCH, call, _words(call))]
+            return [] if is_given(call, "seed") else [Draw(TENSORFLOW, call, draw_words(call))]
+        if module == "torch" and last in TORCH_DRAWS:
+            return [] if is_given(call, "generator") else [Draw(TORCH, call, draw_words(call))]
         if name.startswith("torch.nn.init."):
-            return [Draw(TORCH, call, _words(call))]
-        if module == "torch.nn" and last.startswith(_TORCH_MODULES_WITH_WEIGHTS):
-            return [Draw(TORCH, call, f"{_words(call)} (its initial weights)")]
+            return [Draw(TORCH, call, draw_words(call))]
+        if module == "torch.nn" and last.startswith(TORCH_MODULES_WITH_WEIGHTS):
+            return [Draw(TORCH, call, f"{draw_words(call)} (its initial weights)")]
         if name.endswith("random_split") and name.startswith("torch") and keyword(call, "generator") is None:
-            return [Draw(TORCH, call, _words(call))]
-        if module == "keras.layers" and last[:1].isupper() and last not in _KERAS_LAYERS_WITHOUT_DRAWS:
-            return [Draw(PYTHON, call, f"{_words(call)} (the seed of its initializers or random ops)")]
+            return [Draw(TORCH, call, draw_words(call))]
+        if module == "keras.layers" and last[:1].isupper() and last not in KERAS_LAYERS_WITHOUT_DRAWS:
+            if is_given(call, "seed"):  # seeded by its maker: `RandomFlip(seed=1)`, `Dropout(0.2, seed=1)`
+                return []
+            return [Draw(PYTHON, call, f"{draw_words(call)} (the seed of its initializers or random ops)")]
         if name.startswith("keras.applications.") or name == "keras.models.clone_model":
-            return [Draw(PYTHON, call, f"{_words(call)} (the seeds of its initializers)")]
+            return [Draw(PYTHON, call, f"{draw_words(call)} (the seeds of its initializers)")]
         if module in ("keras.initializers", "keras.random") and keyword(call, "seed") is None:
-            if module == "keras.random" and last in ("SeedGenerator",):
+            if module == "keras.random" and last == "SeedGenerator" and (call.args or keyword(call, "seed")):
                 return []
             if module == "keras.initializers" and not last[:1].isupper():
                 return []
-            return [Draw(PYTHON, call, _words(call))]
-        if (name.endswith(_SKLEARN_SPLITS) and name.startswith("sklearn")) or last == "train_test_split":
+            return [Draw(PYTHON, call, draw_words(call))]
+        if (name.endswith(SKLEARN_SPLITS) and name.startswith("sklearn")) or last == "train_test_split":
             if keyword(call, "random_state") is None or is_constant(keyword(call, "random_state"), None):
-                return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+                return [Draw(NUMPY, call, f"{draw_words(call)} without random_state")]
             return []
+        if name.startswith("sklearn.datasets.make_") and not is_given(call, "random_state"):
+            return [Draw(NUMPY, call, f"{draw_words(call)} without random_state")]
         if name.startswith("sklearn.") and self._sklearn_unseeded(last, call):
-            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+            return [Draw(NUMPY, call, f"{draw_words(call)} without random_state")]
         if self._dataset_from_files_unseeded(name, call):
-            return [Draw(NUMPY, call, f"{_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
+            return [Draw(NUMPY, call, f"{draw_words(call)} without seed= (it draws its shuffle seed from NumPy)")]
+        if (
+            name in RANDOM_UNLESS_SEEDED
+            and not is_given(call, RANDOM_UNLESS_SEEDED[name])
+            and not is_constant(keyword(call, "shuffle"), False)
+        ):
+            return [Draw(TENSORFLOW, call, f"{draw_words(call)} without {RANDOM_UNLESS_SEEDED[name]}=")]
+        if shuffles_unseeded(name, call) and root_name(call.func) in facts.imports.aliases:
+            return [Draw(ANY, call, f"{draw_words(call)} with shuffle=True and no seed")]
         method = method_name(call)
+        if method == "map" and call.args:
+            traced = self._traced_draws(call.args[0])
+            if traced is not None:
+                return [Draw(TENSORFLOW, call, f"{draw_words(call)}, whose function calls {traced.what},")]
         if (
             method == "shuffle"
             and module not in ("random", "numpy.random")
@@ -257,9 +187,13 @@ class Order:
             and not name.startswith(("numpy.", "random.", "sklearn."))
             and not (isinstance(call.func, ast.Attribute) and self._own_or_module(call.func.value))
         ):
-            return [Draw(TENSORFLOW, call, f"{_words(call)} without a seed")]
-        if method == "sample" and keyword(call, "frac") is not None and keyword(call, "random_state") is None:
-            return [Draw(NUMPY, call, f"{_words(call)} without random_state")]
+            return [Draw(TENSORFLOW, call, f"{draw_words(call)} without a seed")]
+        if (
+            method == "sample"
+            and (keyword(call, "frac") is not None or keyword(call, "n") is not None)
+            and keyword(call, "random_state") is None
+        ):
+            return [Draw(NUMPY, call, f"{draw_words(call)} without random_state")]
         if isinstance(call.func, ast.Name):
             if call.func.id in facts.functions:
                 skipped = self._parameters_given_false(call)
@@ -273,11 +207,78 @@ class Order:
                 return [Draw(PYTHON, call, f"{call.func.id}() (the layers it creates draw their seeds)")]
             if kind == "torch":
                 return [Draw(TORCH, call, f"{call.func.id}() (its initial weights)")]
+            made = self.init_draws(call.func.id)
+            if made:
+                return [Draw(made[0].family, call, f"{call.func.id}(), whose __init__ calls {made[0].what}")]
+            if call.func.id in self.instances:
+                # A tf.Module that makes its variables on its first call (`FlexibleDense`).
+                drawn = self.method_draws(self.instances[call.func.id], "__call__")
+                if drawn:
+                    return [Draw(drawn[0].family, call, f"{call.func.id}(...), whose __call__ calls {drawn[0].what}")]
         return []
+
+    def init_draws(self, name: str) -> list[Draw]:
+        """The draws a notebook class's `__init__` makes (a `tf.Module` making `tf.Variable(tf.random.normal(...))`),
+        its own or the first one up its notebook bases."""
+        return self.method_draws(name, "__init__")
+
+    def method_draws(self, name: str, method: str) -> list[Draw]:
+        """The draws a method of a notebook class makes, its own or the first one up its notebook bases."""
+        key = f"class {name}.{method}"
+        if key not in self._function_draws:
+            self._function_draws[key] = []  # a class deriving from itself draws nothing more
+            node = self.facts.class_nodes.get(name)
+            found: list[Draw] = []
+            if node is not None:
+                body = next(
+                    (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == method), None
+                )
+                if body is not None:
+                    for child in _body_nodes(body):
+                        if isinstance(child, ast.Call):
+                            found.extend(self.call_draws(child))
+                else:
+                    for base in node.bases:
+                        if isinstance(base, ast.Name) and base.id != name:
+                            found = self.method_draws(base.id, method)
+                            if found:
+                                break
+            self._function_draws[key] = found
+        return self._function_draws[key]
+
+    @property
+    def instances(self) -> dict[str, str]:
+        """Top-level names bound to an instance of a notebook class that is neither Keras nor torch: {name: class}."""
+        if self._instances is None:
+            self._instances = {}
+            for cell in self.facts.notebook.cells:
+                for node in self.facts.executed(cell):
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                        func = node.value.func
+                        made = func.id if isinstance(func, ast.Name) and func.id in self.facts.class_nodes else None
+                        for target in node.targets:
+                            if isinstance(target, ast.Name) and made is not None and self.class_kind(made) is None:
+                                self._instances[target.id] = made
+        return self._instances
+
+    def _traced_draws(self, function: ast.AST) -> Draw | None:
+        """An unseeded TensorFlow random op in a function that `Dataset.map` traces when it is called:
+        its op seed is fixed then, from TensorFlow's global seed as it is at that moment."""
+        if isinstance(function, ast.Lambda):
+            for node in ast.walk(function.body):
+                if isinstance(node, ast.Call):
+                    for draw in self.call_draws(node):
+                        if draw.family == TENSORFLOW:
+                            return draw
+        elif isinstance(function, ast.Name) and function.id in self.facts.functions:
+            for draw in self.function_draws(function.id):
+                if draw.family == TENSORFLOW:
+                    return draw
+        return None
 
     def _own_or_module(self, receiver: ast.AST) -> bool:
         """A receiver that is a generator of the notebook's own, or a module (`random.Random(1).shuffle`)."""
-        root = _root(receiver)
+        root = root_name(receiver)
         if root is None:
             return False
         module = self.facts.imports.aliases.get(root, root).split(".")[0]
@@ -296,9 +297,9 @@ class Order:
         state = keyword(call, "random_state")
         if state is not None and not is_constant(state, None):
             return False
-        if last in _SKLEARN_SHUFFLING_SPLITTERS:
+        if last in SKLEARN_SHUFFLING_SPLITTERS:
             return is_constant(keyword(call, "shuffle"), True)
-        return last in _SKLEARN_RANDOM_CLASSES
+        return last in SKLEARN_RANDOM_CLASSES
 
     def _dataset_from_files_unseeded(self, name: str, call: ast.Call) -> bool:
         if not name.startswith(("keras.utils.", "keras.preprocessing.")):
@@ -347,12 +348,6 @@ def order_of(facts: Facts) -> Order:
     if not isinstance(cached, Order):
         cached = facts.derived["order"] = Order(facts)
     return cached
-
-
-def _root(node: ast.AST) -> str | None:
-    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def _under_parameter_tests(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[int, str]:

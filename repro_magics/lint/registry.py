@@ -1,7 +1,8 @@
 """What a rule is: a code, a category, a one-line summary, its documentation and its check, written once.
 
-Each rule is a function decorated with `@rule(...)`; its docstring is its
-documentation (rendered into docs/rules.md by `python -m repro_magics.lint.docs`).
+Each rule is a function decorated with `@rule(...)` in a module of `rules/`;
+its docstring is its documentation (rendered into docs/rules.md by
+`python -m repro_magics.lint.docs`). Also the helpers every rule uses.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def rule(code: str, name: str, category: str, summary: str) -> Callable[[Callabl
         return registered
 
     return register
+
+
+def python_cells(facts: Facts) -> Iterator[Cell]:
+    """The cells read as Python (not those of another language or with a syntax error)."""
+    return (cell for cell in facts.notebook.cells if cell.tree is not None)
+
+
+def statements(cell: Cell) -> list[ast.stmt]:
+    """A cell's top-level statements (none when it is not read as Python)."""
+    return cell.tree.body if cell.tree is not None else []
 
 
 def at(cell: Cell, node: ast.AST | None, code: str, message: str) -> Finding:

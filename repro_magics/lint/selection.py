@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import file_rules, order_rules, rules  # noqa: F401  (importing them registers their rules)
+from ..exceptions import SelectionError
+from . import rules  # noqa: F401  (importing the package registers every rule)
 from .registry import RULES, TRAP
 
 if sys.version_info >= (3, 11):
@@ -20,10 +21,6 @@ RULES.sort(key=lambda registered: registered.code)
 ALL_CODES = frozenset(registered.code for registered in RULES)
 DEFAULT_CODES = frozenset(registered.code for registered in RULES if registered.category == TRAP)
 CONFIG_TABLE = "repro-lint"
-
-
-class SelectionError(ValueError):
-    """A selector that names no rule, or a configuration that cannot be read; the message is one sentence."""
 
 
 def _codes_for(selector: str) -> frozenset[str]:

@@ -8,6 +8,43 @@ from .defuse import Facts
 from .order import order_of
 
 _STATEFUL_PREFIXES = ("tensorflow.random.", "tensorflow.image.random_", "keras.random.", "keras.layers.Random")
+#: Constructors of generators that keep their state in the object: shared by the workers when the object is.
+_GENERATOR_MAKERS = (
+    "numpy.random.default_rng", "numpy.random.RandomState", "numpy.random.Generator", "random.Random",
+    "tensorflow.random.Generator", "torch.Generator",
+)  # fmt: skip
+
+
+def _makes_generator(facts: Facts, node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and (facts.resolve(node.func) or "").startswith(_GENERATOR_MAKERS)
+
+
+def _generator_attributes(facts: Facts, node: ast.ClassDef) -> set[str]:
+    """Attributes of `self` that a class's methods bind to a generator (`self.rng = np.random.default_rng(0)`)."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Assign) and _makes_generator(facts, child.value):
+            found.update(
+                target.attr
+                for target in child.targets
+                if isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            )
+    return found
+
+
+def _draws_from_shared_generator(
+    call: ast.Call, shared_attributes: set[str], shared_names: set[str], local_names: set[str]
+) -> bool:
+    """`self.rng.normal(...)` or `rng.normal(...)` with a generator made once, outside the call: every worker
+    thread draws from the one object, in whatever order they run."""
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    receiver = call.func.value
+    if isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name) and receiver.value.id == "self":
+        return receiver.attr in shared_attributes
+    return isinstance(receiver, ast.Name) and receiver.id in shared_names and receiver.id not in local_names
 
 
 def class_items_draw(facts: Facts, name: str) -> bool:
@@ -19,6 +56,7 @@ def class_items_draw(facts: Facts, name: str) -> bool:
     if "__getitem__" not in methods:
         return False
     order = order_of(facts)
+    shared_attributes = _generator_attributes(facts, node)
     seen: set[str] = set()
     pending = ["__getitem__"]
     while pending:
@@ -26,10 +64,19 @@ def class_items_draw(facts: Facts, name: str) -> bool:
         if method in seen or method not in methods:
             continue
         seen.add(method)
+        local_names = {
+            target.id
+            for child in ast.walk(methods[method])
+            if isinstance(child, ast.Assign)
+            for target in child.targets
+            if isinstance(target, ast.Name)
+        }
         for child in ast.walk(methods[method]):
             if not isinstance(child, ast.Call):
                 continue
             if order.call_draws(child) or (facts.resolve(child.func) or "").startswith(_STATEFUL_PREFIXES):
+                return True
+            if _draws_from_shared_generator(child, shared_attributes, order.own_generators, local_names):
                 return True
             if facts.resolve(child.func) == "tensorflow.nn.dropout" or _training_true(child):
                 return True

@@ -7,9 +7,9 @@ file that is not an earlier report) is ever replaced.
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +28,17 @@ _LOCK_SUFFIX = (LEDGER_SUFFIX.removesuffix(".json") + LOCK_SUFFIX).lower()
 ReportWriter = Callable[[int, TextIO], int]
 
 
-def check_report_paths(arguments: argparse.Namespace, inputs: list[VerifyInput]) -> None:
+@dataclass(frozen=True)
+class ReportPaths:
+    """The reports asked for (`--json`, `--markdown`, `--html`), and whether an existing JSON file may be replaced."""
+
+    json: Path | None = None
+    markdown: Path | None = None
+    html: Path | None = None
+    force_json: bool = False
+
+
+def check_report_paths(arguments: ReportPaths, inputs: list[VerifyInput]) -> None:
     """Refuse, before anything runs, each report path whose file the user would lose, or that another report takes."""
     outputs = [
         (option, path)
@@ -127,18 +137,25 @@ def is_markdown_report(path: Path) -> bool:
 
 
 def report_writers(
-    arguments: argparse.Namespace,
+    arguments: ReportPaths,
     results: list[NotebookVerification],
     tolerance: Tolerance,
     not_verified: list[Path],
     command: str,
     heading: str,
+    skipped: Mapping[Path, str] | None = None,
 ) -> Iterator[ReportWriter]:
-    """One writer for each report the command line asks for, in the order JSON, Markdown, HTML."""
+    """One writer for each report the command line asks for, in the order JSON, Markdown, HTML.
+
+    `skipped`: the notebooks --changed skipped, with the time of the verification that still holds; the JSON
+    and Markdown reports list them (the HTML report shows what ran).
+    """
     if arguments.json is not None:
         path = arguments.json
         yield _writer(
-            "JSON report", path, lambda status: atomic_write_text(path, _json_text(results, status, tolerance))
+            "JSON report",
+            path,
+            lambda status: atomic_write_text(path, _json_text(results, status, tolerance, skipped)),
         )
     if arguments.markdown is not None:
         markdown = arguments.markdown
@@ -146,7 +163,8 @@ def report_writers(
             "Markdown report",
             markdown,
             lambda status: atomic_write_text(
-                markdown, markdown_report(results, status, heading=heading, not_verified=not_verified)
+                markdown,
+                markdown_report(results, status, heading=heading, not_verified=not_verified, skipped=skipped),
             ),
         )
     if arguments.html is not None:
@@ -162,8 +180,13 @@ def report_writers(
         )
 
 
-def _json_text(results: list[NotebookVerification], status: int, tolerance: Tolerance) -> str:
-    return to_json_text(report_json(results, status, tolerance))
+def _json_text(
+    results: list[NotebookVerification], status: int, tolerance: Tolerance, skipped: Mapping[Path, str] | None
+) -> str:
+    report = report_json(results, status, tolerance)
+    if skipped:
+        report["skipped"] = [{"notebook": str(path), "unchanged_since": since} for path, since in skipped.items()]
+    return to_json_text(report)
 
 
 def _writer(

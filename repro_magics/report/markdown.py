@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..compare.agreement import DIVERGED
-from ..compare.results import Comparison, Difference
+from ..compare.results import Comparison, Difference, backend_change_text
+from ..notebooks import cell_label
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import EXIT_REPRODUCED, NotebookVerification
+from ..words import counted
 from .text import printable
 
 #: The first line of every Markdown report: how `--markdown` knows a file it may replace.
@@ -30,25 +32,24 @@ def _code(text: str) -> str:
     return f"<code>{escaped}</code>" if escaped else ""
 
 
-def _cell(cell_number: int | None, cell_id: str | None) -> str:
-    label = f"cell {cell_number}" if cell_number is not None else "a cell no longer in the notebook"
-    return f"{label} (id {cell_id})" if cell_id else label
-
-
 def _first_difference(result: NotebookVerification) -> str:
     failure = result.failure
     if failure is not None:
+        if failure.place is not None:
+            return f"{failure.place}: {_table_text(failure.summary)}"
         if failure.cell_id is None:
             return f"before the first cell: {_table_text(failure.summary)}"
-        return f"{_cell(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(
+        return f"{cell_label(failure.cell_number, failure.cell_id)} {_code(failure.source_first_line)}: " + _table_text(
             failure.summary
         )
     diverged: Comparison | None = next((c for c in result.comparisons if c.verdict == DIVERGED), None)
     if diverged is None:
         return ""
+    if diverged.backend_change is not None:
+        return _table_text(backend_change_text(diverged))
     first: Difference = diverged.differences[0]
     return (
-        f"{_cell(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
+        f"{cell_label(first.cell_number, first.cell_id)} {_code(first.source_first_line)}: {_table_text(first.where)}: "
         f"{_table_text(diverged.baseline_label)} {_code(first.baseline)} vs "
         f"{_table_text(diverged.new_label)} {_code(first.new)}"
     )
@@ -58,7 +59,7 @@ def _verdict(result: NotebookVerification) -> str:
     words = result.verdict
     nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
     if nothing and not result.nothing_recorded:
-        words += f" ({nothing} {'cell' if nothing == 1 else 'cells'} with nothing recorded)"
+        words += f" ({counted(nothing, 'cell')} with nothing recorded)"
     return words if result.exit_status == EXIT_REPRODUCED else f"**{words}**"
 
 
@@ -68,8 +69,10 @@ def markdown_report(
     *,
     heading: str = "repro-verify",
     not_verified: Sequence[Path] = (),
+    skipped: Mapping[Path, str] | None = None,
 ) -> str:
-    """The Markdown summary: a heading with the exit status, then one row per notebook in the order given."""
+    """The Markdown summary: a heading with the exit status, then one row per notebook verified, then those
+    stopped by --fail-fast and those --changed skipped (`skipped`: path -> time of the verification that holds)."""
     lines = [
         MARKDOWN_MARKER,
         f"### {_table_text(heading)}: exit status {exit_status}",
@@ -84,6 +87,8 @@ def markdown_report(
         )
     for path in not_verified:
         lines.append(f"| {_code(str(path))} | not verified (stopped) | | |")
-    if not results and not not_verified:
+    for path, since in (skipped or {}).items():
+        lines.append(f"| {_code(str(path))} | skipped: unchanged since {_table_text(since)} | | |")
+    if not results and not not_verified and not skipped:
         lines.append("| (no notebook) | | | |")
     return "\n".join(lines) + "\n"

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from ..compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
 from ..compare.epochs import training_line
-from ..compare.results import Comparison, Difference, difference_text, worst_comparison
+from ..compare.results import Comparison, Difference, backend_change_text, difference_text, worst_comparison
 from ..compare.tolerance import advice_json, advice_lines
 from ..ledger.values import json_float
-from ..verify.divergence_origin import ranked_causes
+from ..notebooks import cell_label
+from ..verify.causes import LikelyCause
 from ..verify.verdicts import CellVerdict, count
 from ..verify.verification import NOT_SAVED, NOT_WRITTEN, SAVED, UNCHANGED, UPDATED, NotebookVerification
+from ..words import agreeing, counted
 
 REPORT_FORMAT = "repro-magics-report"
 _MAX_OTHER_CELLS_SHOWN = 5
@@ -49,21 +50,19 @@ def _escaped(character: str) -> str:
     return character
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _cell(number: int | None, cell_id: str | None) -> str:
-    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
-    return f"{label} (id {cell_id})" if cell_id else label
-
-
 def _tolerance_text(tolerance: Tolerance) -> str:
     return "bitwise" if tolerance.bitwise else f"rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
 
 
-def _cause_lines(notebook: Path, first: Difference, origin_cell: int | None) -> list[str]:
-    causes = ranked_causes(notebook, first.cell_number, origin_cell)
+def _causes(result: NotebookVerification, difference: Difference) -> list[LikelyCause] | None:
+    """The likely causes the verification found for this cell ([] for a cell no longer in the notebook)."""
+    if difference.cell_number is None:
+        return []
+    return result.likely_causes.get(difference.cell_number)
+
+
+def _cause_lines(result: NotebookVerification, first: Difference) -> list[str]:
+    causes = _causes(result, first)
     if causes is None:
         return []
     if not causes:
@@ -71,9 +70,7 @@ def _cause_lines(notebook: Path, first: Difference, origin_cell: int | None) -> 
     return ["    likely causes (repro-lint findings):", *(f"      {cause.text()}" for cause in causes)]
 
 
-def _difference_lines(
-    comparison: Comparison, first: Difference, notebook: Path, origin_cell: int | None = None
-) -> list[str]:
+def _difference_lines(comparison: Comparison, first: Difference, result: NotebookVerification) -> list[str]:
     lines = [f"    {difference_text(comparison, first)}"]
     if first.training is not None:
         lines.append(f"    {training_line(first.training)}")
@@ -82,10 +79,10 @@ def _difference_lines(
     spread = comparison.spread
     if spread is not None:
         lines.extend(f"    {line}" for line in advice_lines(spread))
-    lines.extend(_cause_lines(notebook, first, origin_cell))
+    lines.extend(_cause_lines(result, first))
     others = comparison.differences[1:]
     if others:
-        shown = ", ".join(_cell(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
+        shown = ", ".join(cell_label(d.cell_number, d.cell_id) for d in others[:_MAX_OTHER_CELLS_SHOWN])
         more = f" and {len(others) - _MAX_OTHER_CELLS_SHOWN} more" if len(others) > _MAX_OTHER_CELLS_SHOWN else ""
         lines.append(f"    later cells that differ too: {shown}{more}")
     if comparison.environment_changes:
@@ -102,7 +99,7 @@ def _ledger_line(result: NotebookVerification) -> str | None:
     if result.ledger_action == NOT_WRITTEN:
         return f"  ledger not written: {result.ledger_error}"
     if result.ledger_action == SAVED:
-        return f"  ledger saved: {result.ledger_path} ({_plural(result.records_count, 'cell record')})"
+        return f"  ledger saved: {result.ledger_path} ({counted(result.records_count, 'cell record')})"
     if result.ledger_action == UPDATED:
         return f"  ledger updated: {result.ledger_path}"
     if result.ledger_action == NOT_SAVED:
@@ -120,16 +117,18 @@ def format_verification(result: NotebookVerification, tolerance: Tolerance) -> l
 def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> list[str]:
     name = str(result.notebook)
     seconds = sum(run.seconds for run in result.runs)
-    run_text = f"{_plural(len(result.runs), 'fresh run')} in {seconds:.1f} s"
+    run_text = f"{counted(len(result.runs), 'fresh run')} in {seconds:.1f} s"
     failure = result.failure
     if failure is not None:
-        if failure.cell_id is None:
+        if failure.place is not None:
+            where, line = failure.place, ""
+        elif failure.cell_id is None:
             where, line = "the start, before the first cell", ""
         else:
-            where = _cell(failure.cell_number, failure.cell_id)
+            where = cell_label(failure.cell_number, failure.cell_id)
             line = f": {failure.source_first_line}" if failure.source_first_line else ""
         return [
-            f"{name}: FAILED to run, in run {len(result.runs)}, at {where}{line}",
+            f"{name}: FAILED to run, in run {len(result.runs)}, {'' if failure.place else 'at '}{where}{line}",
             f"    {failure.summary}",
         ]
     comparison = worst_comparison(result.comparisons)
@@ -147,51 +146,57 @@ def _verification_lines(result: NotebookVerification, tolerance: Tolerance) -> l
             "  ledger not saved: it would hold nothing to compare with",
         ]
     if comparison is None:
-        lines = [f"{name}: recorded {_plural(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+        lines = [f"{name}: recorded {counted(result.records_count, 'cell')} ({run_text}; nothing to compare with yet)"]
+    elif comparison.verdict == DIVERGED and comparison.backend_change is not None:
+        changed = len(comparison.differences)
+        lines = [
+            f"{name}: DIVERGED: {backend_change_text(comparison)}",
+            f"    {counted(changed, 'cell')} {agreeing(changed, 'differs', 'differ')}; no number is expected to match"
+            " across backends (verify on the recorded one, or rerun with --update to record this one)",
+        ]
     elif comparison.verdict == DIVERGED:
         first = comparison.differences[0]
         parted = result.where_runs_part
-        origin_cell = parted.origin.cell_number if parted and parted.origin else None
         lines = [
             f"{name}: DIVERGED, {comparison.new_label} vs {comparison.baseline_label}, "
-            f"first at {_cell(first.cell_number, first.cell_id)}: {first.source_first_line}",
+            f"first at {cell_label(first.cell_number, first.cell_id)}: {first.source_first_line}",
             *(f"    {line}" for line in (parted.lines() if parted else [])),
-            *_difference_lines(comparison, first, result.notebook, origin_cell),
+            *_difference_lines(comparison, first, result),
         ]
     else:
-        counted = f"{_plural(comparison.cells_compared, 'cell')}, {_plural(comparison.numbers_compared, 'number')}"
+        compared = f"{counted(comparison.cells_compared, 'cell')}, {counted(comparison.numbers_compared, 'number')}"
         nothing = count(result.cell_verdicts, CellVerdict.NOTHING_RECORDED)
         if nothing:
-            counted += f"; {_plural(nothing, 'cell')} with nothing recorded"
+            compared += f"; {counted(nothing, 'cell')} with nothing recorded"
         against = "to the ledger" if result.had_ledger else "across the fresh runs"
         if result.had_ledger and len(result.runs) > 1:
             against += " and across the fresh runs"
         if comparison.verdict == WITHIN_TOLERANCE:
             used = (
-                f"tolerances calibrated for {_plural(result.calibrated_cells, 'cell')}"
+                f"tolerances calibrated for {counted(result.calibrated_cells, 'cell')}"
                 if result.calibrated_cells
                 else _tolerance_text(tolerance)
             )
             lines = [
-                f"{name}: within tolerance {against} ({used}; {counted}; {run_text})",
+                f"{name}: within tolerance {against} ({used}; {compared}; {run_text})",
                 f"    largest differences: {comparison.max_abs_difference:.3g} absolute, "
                 f"{comparison.max_rel_difference:.3g} relative",
             ]
         else:
-            lines = [f"{name}: identical {against}, bitwise ({counted}; {run_text})"]
+            lines = [f"{name}: identical {against}, bitwise ({compared}; {run_text})"]
     ledger_line = _ledger_line(result)
     return lines + ([ledger_line] if ledger_line else [])
 
 
-def _difference_json(notebook: Path, difference: Difference, origin_cell: int | None) -> dict[str, Any]:
+def _difference_json(result: NotebookVerification, difference: Difference) -> dict[str, Any]:
     data = asdict(difference)
     data["spread"] = advice_json(difference.spread) if difference.spread is not None else None
-    causes = ranked_causes(notebook, difference.cell_number, origin_cell)
+    causes = _causes(result, difference)
     data["likely_causes"] = None if causes is None else [cause.to_json() for cause in causes]
     return data
 
 
-def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | None) -> dict[str, Any]:
+def _comparison_json(result: NotebookVerification, comparison: Comparison) -> dict[str, Any]:
     return {
         "baseline": comparison.baseline_label,
         "new": comparison.new_label,
@@ -200,8 +205,13 @@ def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | 
         "numbers_compared": comparison.numbers_compared,
         "max_abs_difference": json_float(comparison.max_abs_difference),
         "max_rel_difference": json_float(comparison.max_rel_difference),
-        "differences": [_difference_json(notebook, d, origin_cell) for d in comparison.differences],
+        "differences": [_difference_json(result, d) for d in comparison.differences],
         "spread": advice_json(comparison.spread) if comparison.spread is not None else None,
+        "backend_change": (
+            None
+            if comparison.backend_change is None
+            else {"baseline": comparison.backend_change[0], "new": comparison.backend_change[1]}
+        ),
         "cells_with_nothing_recorded": comparison.cells_with_nothing_recorded,
         "environment_compared": comparison.environment_compared,
         "environment_changes": [
@@ -212,7 +222,6 @@ def _comparison_json(notebook: Path, comparison: Comparison, origin_cell: int | 
 
 def verification_json(result: NotebookVerification) -> dict[str, Any]:
     parted = result.where_runs_part
-    origin_cell = parted.origin.cell_number if parted and parted.origin else None
     return {
         "notebook": str(result.notebook),
         "ledger": str(result.ledger_path),
@@ -228,7 +237,7 @@ def verification_json(result: NotebookVerification) -> dict[str, Any]:
             }
             for run in result.runs
         ],
-        "comparisons": [_comparison_json(result.notebook, c, origin_cell) for c in result.comparisons],
+        "comparisons": [_comparison_json(result, c) for c in result.comparisons],
         "cells": [outcome.to_json() for outcome in result.cell_verdicts],
         "where_runs_part": parted.to_json() if parted else None,
     }

@@ -20,7 +20,7 @@ from ..compare.results import Spread, merge_spreads
 from ..compare.tolerance import REAL_CHANGE, advise, round_up
 from ..ledger.store import Ledger, record_key
 from ..notebooks import code_cell_positions
-from .options import VerifyOptions
+from .options import VerifyOptions, backend_environment
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
 from .verification import VerifyInput
 
@@ -83,7 +83,9 @@ def calibrate_notebook(given: VerifyInput, runs: int, options: VerifyOptions, pr
             on_run_start(number, runs)
         run = run_notebook(
             given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-            progress=progress, fingerprints=False,  # the spread needs no origin
+            progress=progress,
+            fingerprints=False,  # the spread needs no origin
+            environment=backend_environment(options, given.ledger),
         )  # fmt: skip
         calibration.runs.append(run)
         if run.failure:

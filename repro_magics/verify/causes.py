@@ -55,15 +55,28 @@ class LikelyCause:
         }
 
 
-@functools.lru_cache(maxsize=4)
-def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
-    """A notebook read and linted once per report, however many of its cells differ."""
-    try:
-        notebook = read_notebook(path)
-    except NotebookReadError:
-        return None
+def _lint(notebook: Notebook) -> tuple[Notebook, list[Finding], Facts]:
     facts = Facts(notebook)
     return notebook, lint(notebook, honour_suppressions=False, select=["ALL"], facts=facts), facts
+
+
+@functools.lru_cache(maxsize=4)
+def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Finding], Facts] | None:
+    """A notebook read from disk and linted once, however many of its cells differ."""
+    try:
+        return _lint(read_notebook(path))
+    except NotebookReadError:
+        return None
+
+
+def _causes(linted: tuple[Notebook, list[Finding], Facts], cell_number: int) -> list[LikelyCause]:
+    notebook, findings, facts = linted
+    ignored = notebook_ignores(notebook)
+    return [
+        LikelyCause(cause.finding, cause.made_here, is_suppressed(notebook, cause.finding, ignored))
+        for cause in lint_causes(facts, cell_number, findings)
+        if cause.finding.code not in _NOT_CAUSES
+    ]
 
 
 def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCause] | None:
@@ -75,12 +88,4 @@ def likely_causes(notebook_path: Path, cell_number: int | None) -> list[LikelyCa
     except OSError:
         return None
     linted = _linted(notebook_path, (status.st_mtime_ns, status.st_size))
-    if linted is None:
-        return None
-    notebook, findings, facts = linted
-    ignored = notebook_ignores(notebook)
-    return [
-        LikelyCause(cause.finding, cause.made_here, is_suppressed(notebook, cause.finding, ignored))
-        for cause in lint_causes(facts, cell_number, findings)
-        if cause.finding.code not in _NOT_CAUSES
-    ]
+    return None if linted is None else _causes(linted, cell_number)

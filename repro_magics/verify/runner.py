@@ -24,12 +24,15 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from traitlets import default
 
 from ..exceptions import KernelNotFound, LedgerError, RunStopped
+from ..kernel.input_reads import READS_LOG_ENV_VAR
 from ..kernel.notebook_context import LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR
 from ..kernel.spec import KERNEL_EXT_ARGUMENT, KERNEL_NAME, START_ENVIRONMENT, kernel_spec_dict
 from ..kernel.state_fingerprints import STATE_ENV_VAR
 from ..ledger.store import Ledger
 from ..notebooks import first_line, read_notebook
+from .changed import summarize_reads
 from .folder_snapshot import FolderSnapshot, isolated_copy, snapshot_folder
+from .kernel_stop import close_loop, kill_kernel_process, stop_kernel
 from .state_origin import CellState, read_states
 
 #: Called before each code cell runs: (cell number from 1, code cells in all, cell id, first line).
@@ -46,6 +49,8 @@ class RunFailure:
     cell_id: str | None
     source_first_line: str
     summary: str
+    #: Where it stopped, when no cell can be named (a cluster worker that died mid-task).
+    place: str | None = None
 
 
 @dataclass
@@ -62,6 +67,10 @@ class NotebookRun:
     #: The notebook's folder before and after the run (of its own copy, with `isolate`).
     folder_before: FolderSnapshot | None = None
     folder_after: FolderSnapshot | None = None
+    #: Files the run read inside the notebook's folder, by relative path -> hash (see `changed.summarize_reads`).
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: Folders it listed there -> hash of their names.
+    listings: dict[str, str] = field(default_factory=dict)
 
 
 class _BundledKernelSpecs(KernelSpecManager):
@@ -172,6 +181,7 @@ def run_notebook(
         return NotebookRun(path, Ledger(), RunFailure(None, None, "", summary), 0.0, 0)
     with scratch_folder as scratch:
         ledger_path = Path(scratch) / "records.repro.json"
+        reads_log = Path(scratch) / "reads.log"
         state_path = Path(scratch) / "state.jsonl"
         try:
             notebook_path = isolated_copy(path, Path(scratch)) if isolate else path
@@ -205,12 +215,15 @@ def run_notebook(
                     on_kernel_start(pid)
 
             client.on_notebook_start = kernel_started
+        # XLA's and cuBLAS's determinism variables are set by the extension, which the kernel loads at start
+        # (before any cell), as a notebook's own kernel does: the start-up environment stays the same in both.
         kernel_environment = {
             **{name: value for name, value in os.environ.items() if name != STATE_ENV_VAR},
             **(environment or {}),
             **START_ENVIRONMENT,
             LEDGER_ENV_VAR: str(ledger_path),
             NOTEBOOK_ENV_VAR: str(notebook_path),
+            READS_LOG_ENV_VAR: str(reads_log),
             **({STATE_ENV_VAR: str(state_path)} if fingerprints else {}),
         }
         folder_before = snapshot_folder(notebook_path.parent) if fingerprints and not isolate else None
@@ -237,14 +250,14 @@ def run_notebook(
             except OSError as error:
                 failure = RunFailure(None, None, "", f"the kernel could not start: {error.strerror or error}")
             except BaseException:
-                _stop_kernel(client, loop)
+                stop_kernel(client, loop)
                 if pool is not None and pool.stopped:
                     raise RunStopped() from None
                 raise
             finally:
                 if pool is not None:
                     pool._forget(execution)
-                _close(loop)
+                close_loop(loop)
                 # nbclient leaves its clean-up registered when the kernel fails
                 # to start, and it then fails at interpreter exit.
                 atexit.unregister(client._cleanup_kernel)
@@ -259,8 +272,11 @@ def run_notebook(
             records = Ledger()
             failure = failure or RunFailure(None, None, "", f"the kernel left unreadable records: {error}")
         states = read_states(state_path)
+        inputs, listings = summarize_reads(reads_log, notebook_path)
     cells_run = numbers.get(id(current.get("cell")), 0)
-    return NotebookRun(path, records, failure, seconds, cells_run, states, folder_before, folder_after)
+    return NotebookRun(
+        path, records, failure, seconds, cells_run, states, folder_before, folder_after, inputs, listings
+    )
 
 
 class KernelPool:
@@ -297,7 +313,7 @@ class KernelPool:
             running = list(self._running.items())
         for execution, (client, loop) in running:
             client.shutdown_kernel = "immediate"
-            _kill_kernel_process(client)
+            kill_kernel_process(client)
             with contextlib.suppress(RuntimeError):  # the loop closed as the run ended
                 loop.call_soon_threadsafe(execution.cancel)
 
@@ -310,58 +326,6 @@ class KernelPool:
     def _forget(self, execution: asyncio.Task[Any]) -> None:
         with self._lock:
             self._running.pop(execution, None)
-
-
-def _kill_kernel_process(client: NotebookClient) -> None:
-    kernel = getattr(getattr(client.km, "provisioner", None), "process", None)
-    if kernel is not None and kernel.poll() is None:
-        kernel.kill()
-        kernel.wait()
-
-
-def _stop_kernel(client: NotebookClient, loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
-    """Kill the kernel of an interrupted run, then clean up after it: channels, connection file.
-
-    Killed first: a task waiting for a kernel that is still starting would
-    otherwise wait out its time limit. The clean-up runs in a thread, given
-    `patience` seconds: closing zmq channels of a half-started client can
-    block for good, and with the kernel dead it must not hold the program.
-    """
-    _kill_kernel_process(client)
-    client.shutdown_kernel = "immediate"
-    cleaner = threading.Thread(target=_clean_up, args=(client, loop), name="repro-verify clean-up", daemon=True)
-    cleaner.start()
-    cleaner.join(patience)
-
-
-def _clean_up(client: NotebookClient, loop: asyncio.AbstractEventLoop) -> None:
-    with contextlib.suppress(Exception):
-        _cancel_tasks(loop)
-        if client.km is not None:
-            # Interrupted before nbclient's own clean-up took charge, while
-            # the kernel started.
-            loop.run_until_complete(client._async_cleanup_kernel())
-        _close(loop)
-
-
-def _cancel_tasks(loop: asyncio.AbstractEventLoop, patience: float = 10.0) -> None:
-    """Cancel what is left on the loop and give it `patience` seconds to clean up."""
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending, timeout=patience))
-    for task in pending:
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: what it raised while cancelled is no news
-
-
-def _close(loop: asyncio.AbstractEventLoop) -> None:
-    if loop.is_closed() or loop.is_running():  # running: an interrupted run's clean-up still has it
-        return
-    _cancel_tasks(loop)
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
 
 
 def _last_error_line(path: Path) -> str:

@@ -26,7 +26,8 @@ from ..compare.records import pair_records
 from ..compare.results import Comparison
 from ..kernel.tracing import TRACE_ENV_VAR, read_traces
 from ..notebooks import code_cell_positions
-from .options import VerifyOptions
+from ..words import counted
+from .options import VerifyOptions, backend_environment
 from .runner import NotebookRun, Progress, RunFailure, run_notebook
 from .verification import VerifyInput
 
@@ -136,7 +137,9 @@ def trace_notebook(given: VerifyInput, options: VerifyOptions, progress: Progres
                 on_run_start(number, len(folders))
             run = run_notebook(
                 given.path, notebook=given.notebook, kernel_name=options.kernel_name, timeout=options.timeout,
-                progress=progress, environment={TRACE_ENV_VAR: str(folder)}, fingerprints=False,
+                progress=progress,
+                environment={**backend_environment(options, given.ledger), TRACE_ENV_VAR: str(folder)},
+                fingerprints=False,
             )  # fmt: skip
             result.runs.append(run)
             if run.failure:
@@ -197,7 +200,8 @@ def _fit_line(parting: FitParting) -> str:
             "an op-level cause (a non-deterministic op, or something that changed the weights between steps)"
         )
     else:
-        line = f"fit {parting.fit}: inputs and weights agree in all {parting.steps} steps: training reproduced"
+        steps = counted(parting.steps, "step")
+        line = f"fit {parting.fit}: inputs and weights agree in every step ({steps}): training reproduced"
     if not parting.inputs_traced and parting.cause != OP_LEVEL:
         line += " (the inputs were not traced: a step compiled with XLA or by an earlier fit)"
     return line
@@ -214,7 +218,8 @@ def _loop_line(loop: LoopParting) -> str:
             f"training loop outside fit: the runs made {loop.step_counts[0]} and {loop.step_counts[1]} optimizer "
             "updates, with the same weights after each they share"
         )
-    return f"training loop outside fit: the weights agree after all {loop.steps} optimizer updates"
+    updates = counted(loop.steps, "update")
+    return f"training loop outside fit: the weights agree after every optimizer update ({updates})"
 
 
 def trace_lines(result: TraceResult) -> list[str]:

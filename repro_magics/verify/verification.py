@@ -14,8 +14,10 @@ from ..compare.records import values_checked
 from ..compare.results import Comparison
 from ..ledger.store import Ledger, ledger_path_for
 from ..notebooks import CodeCell, code_cell_positions, code_cells, read_notebook
-from .divergence_origin import WhereRunsPart, where_runs_part
-from .options import VerifyOptions
+from .causes import LikelyCause
+from .changed import kernel_environment_key
+from .divergence_origin import WhereRunsPart, ranked_causes, where_runs_part
+from .options import VerifyOptions, backend_environment
 from .runner import KernelPool, KernelStarted, NotebookRun, Progress, run_notebook
 from .state_origin import CellState
 from .verdicts import CellOutcome, cell_outcomes
@@ -65,6 +67,14 @@ class NotebookVerification:
     code_cells: list[CodeCell] = field(default_factory=list)
     #: Cells compared with the tolerances `--calibrate` stored in the ledger (none when --rtol/--atol are given).
     calibrated_cells: int = 0
+    #: The key of the environment the kernels ran in, and what the runs read in the notebook's folder (`--changed`).
+    environment_key: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    listings: dict[str, str] = field(default_factory=dict)
+    #: The ledger decided on, not yet written (`write_ledger` writes it): a cluster worker decides, the client writes.
+    pending_ledger: Ledger | None = None
+    #: Lint findings that may explain each differing cell (by cell number), from the notebook as it was run.
+    likely_causes: dict[int, list[LikelyCause]] = field(default_factory=dict)
     #: Where the runs of the comparison the verdict comes from first parted (only when they differ).
     where_runs_part: WhereRunsPart | None = None
     #: The tolerance asked for (`--rtol`, `--atol`).
@@ -139,6 +149,7 @@ def verify_notebook(
     on_run_start: Any = None,
     on_kernel_start: KernelStarted | None = None,
     pool: KernelPool | None = None,
+    write: bool = True,
 ) -> NotebookVerification:
     """Run the notebook in fresh kernels and compare the records; write the ledger as allowed.
 
@@ -151,6 +162,9 @@ def verify_notebook(
     a thread of its own that calls `on_run_start` and then `progress`; the
     first failed run is reported, as when they run one after the other.
     `RunStopped` passes through when the pool is stopped.
+
+    With `write=False` the ledger decided on is left in `pending_ledger`
+    for `write_ledger`, so that one process, the client, writes every ledger.
     """
     notebook_path, notebook, ledger_path, ledger = given.path, given.notebook, given.ledger_path, given.ledger
     positions = code_cell_positions(notebook.cells)
@@ -178,6 +192,7 @@ def verify_notebook(
             timeout=options.timeout,
             progress=progress,
             on_kernel_start=on_kernel_start,
+            environment=backend_environment(options, ledger),
             fingerprints=options.fingerprints,
             isolate=options.isolate,
         )
@@ -218,8 +233,19 @@ def verify_notebook(
                 )
             )
 
+    result.environment_key = kernel_environment_key()
+    for run in result.runs:
+        result.inputs.update(run.inputs)
+        result.listings.update(run.listings)
     if options.fingerprints:
         result.where_runs_part = _where_runs_part(result)
+    parted = result.where_runs_part
+    origin_cell = parted.origin.cell_number if parted and parted.origin else None
+    differing = {d.cell_number for c in result.comparisons for d in c.differences if d.cell_number is not None}
+    for number in sorted(differing):
+        causes = ranked_causes(notebook_path, number, origin_cell)
+        if causes is not None:
+            result.likely_causes[number] = causes
     runs_agree = all(
         comparison.verdict != DIVERGED for comparison in result.comparisons if comparison.baseline_label != "ledger"
     )
@@ -234,11 +260,13 @@ def verify_notebook(
             result.ledger_action = NOT_SAVED
         elif ledger is None:
             first = result.runs[0]
-            _save(result, Ledger(first.records.records, first.records.environments, states=_states(first)), SAVED)
+            _decide(result, Ledger(first.records.records, first.records.environments, states=_states(first)), SAVED)
         else:
             latest = result.runs[-1].records
             states = _states(result.runs[-1])
-            _save(result, Ledger(latest.records, latest.environments, ledger.tolerances, states), UPDATED)
+            _decide(result, Ledger(latest.records, latest.environments, ledger.tolerances, states), UPDATED)
+    if write:
+        write_ledger(result)
     return result
 
 
@@ -279,13 +307,20 @@ def calibrated_tolerances(ledger: Ledger) -> dict[str, Tolerance]:
     }
 
 
-def _save(result: NotebookVerification, records: Ledger, action: str) -> None:
-    """Write the ledger; a failure is kept on the result, so the verdict stands and the next notebook runs."""
+def _decide(result: NotebookVerification, records: Ledger, action: str) -> None:
+    result.pending_ledger = records
+    result.ledger_action = action
+
+
+def write_ledger(result: NotebookVerification) -> None:
+    """Write the ledger decided on, if any; a failure is kept on the result, so the verdict stands and the next
+    notebook runs."""
+    records, result.pending_ledger = result.pending_ledger, None
+    if records is None:
+        return
     try:
         records.save(result.ledger_path)
     except OSError as error:
         # The error may name a temporary file beside the ledger; the user knows the ledger.
         result.ledger_action = NOT_WRITTEN
         result.ledger_error = f"could not write {result.ledger_path}: {error.strerror or error}"
-    else:
-        result.ledger_action = action

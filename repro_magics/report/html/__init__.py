@@ -17,6 +17,7 @@ from ...exceptions import PlotNotDrawn, PlottingMissing
 from ...ledger.store import atomic_write_text
 from ...plotting import INSTALL_HINT, require_matplotlib
 from ...verify.verification import NotebookVerification
+from ...words import agreeing, counted
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
 from .plots import curves_svg, differences_svg
 from .render import GENERATOR, notebook_html, overall_text, page_html
@@ -75,7 +76,8 @@ def html_report(results: list[NotebookVerification], exit_status: int, tolerance
     footer = f"Written by repro-verify at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}."
     if skipped:
         footer += (
-            f" {skipped} training histories were not drawn: a page draws at most {MAX_FIGURES} figures, "
+            f" {counted(skipped, 'training history', 'training histories')} "
+            f"{agreeing(skipped, 'was', 'were')} not drawn: a page draws at most {MAX_FIGURES} figures, "
             "those that show a difference first; their verdicts are in the tables."
         )
     return page_html(

@@ -20,8 +20,10 @@ from ...compare.environment import EnvironmentRow, environment_table
 from ...compare.records import pair_records
 from ...compare.results import worst_comparison
 from ...ledger.store import Ledger, record_key
+from ...notebooks import cell_label
 from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NotebookVerification
+from ...words import counted
 from ..text import format_verification
 
 RECORDED = CellVerdict.RECORDED.value
@@ -112,11 +114,6 @@ class NotebookSection:
 def _sides(result: NotebookVerification) -> list[Side]:
     sides = [Side("ledger", result.baseline)] if result.baseline is not None else []
     return sides + [Side(f"run {number}", run.records) for number, run in enumerate(result.runs, start=1)]
-
-
-def _cell_label(number: int | None, cell_id: str | None) -> str:
-    label = f"cell {number}" if number is not None else "a cell no longer in the notebook"
-    return f"{label} (id {cell_id})" if cell_id else label
 
 
 def _partners(reference: Side, others: list[Side]) -> dict[str, list[tuple[Side, dict[str, Any] | None]]]:
@@ -221,7 +218,11 @@ def _arrays(
         kind = encoded.get("type")
         if kind not in {"array", "model"}:
             continue
-        label = f"value '{name}'" if kind == "array" else f"model '{name}' ({len(encoded.get('weights', {}))} weights)"
+        label = (
+            f"value '{name}'"
+            if kind == "array"
+            else f"model '{name}' ({counted(len(encoded.get('weights', {})), 'weight')})"
+        )
         all_counts, all_differences = [], []
         for side, partner in partners:
             other = (partner or {}).get("values", {}).get(name)
@@ -262,8 +263,9 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
     )
     failure = result.failure
     if failure is not None:
-        where = "the start" if failure.cell_id is None else _cell_label(failure.cell_number, failure.cell_id)
-        section.failure = f"run {len(result.runs)} failed at {where}: {failure.summary}"
+        where = "the start" if failure.cell_id is None else cell_label(failure.cell_number, failure.cell_id)
+        where = failure.place or f"at {where}"
+        section.failure = f"run {len(result.runs)} failed {where}: {failure.summary}"
     if sides:
         reference, others = sides[0], sides[1:]
         partners = _partners(reference, others)
@@ -271,7 +273,7 @@ def notebook_section(result: NotebookVerification, tolerance: Tolerance) -> Note
         for record in reference.records.records:
             cell_id = record.get("cell_id")
             number = positions.get(cell_id, record.get("cell_number"))
-            cell = _cell_label(number, cell_id)
+            cell = cell_label(number, cell_id)
             mine = partners[record_key(record)]
             section.curves += _curves(cell, reference, record, mine, tolerance)
             section.arrays += _arrays(cell, reference, record, mine, tolerance)

@@ -13,6 +13,7 @@ from string import Template
 from ...compare.agreement import DIVERGED, IDENTICAL, WITHIN_TOLERANCE
 from ...verify.verdicts import CellOutcome, CellVerdict
 from ...verify.verification import NOTHING_RECORDED
+from ...words import agreeing, counted
 from .gather import RECORDED, ArrayComparison, ElementCounts, NotebookSection, TrainingCurves
 
 #: The page's `generator`: what tells an earlier report, which `--html` may replace, from any other file.
@@ -189,8 +190,9 @@ def _arrays(section: NotebookSection, array_svg: Callable[[ArrayComparison], str
                 f"{_counts_cells(counts.label, [counts])}<td>{_badge(verdict)}</td></tr>"
             )
     if collapsed:
+        more = counted(len(collapsed), "more array or model", "more arrays and models")
         rows.append(
-            f'<tr class="array-identical"><td>{len(collapsed)} more arrays and models, bit for bit the same</td>'
+            f'<tr class="array-identical"><td>{more}, bit for bit the same</td>'
             f"<td>every run vs {_e(collapsed[0].reference)}</td>"
             f"{_counts_cells('', [c for array in collapsed for c in array.counts])}<td>{_badge(IDENTICAL)}</td></tr>"
         )
@@ -216,7 +218,11 @@ def _environment(section: NotebookSection) -> str:
         for row in section.environment
     ]
     changed = sum(row.changed for row in section.environment)
-    summary = f"{changed} entries differ" if changed else "the same on every side"
+    summary = (
+        f"{counted(changed, 'entry', 'entries')} {agreeing(changed, 'differs', 'differ')}"
+        if changed
+        else "the same on every side"
+    )
     table = _table(("environment", *section.environment_labels), rows, "environment")
     opened = " open" if changed else ""
     return f"<details{opened}><summary>Environment: {_e(summary)}</summary>{table}</details>"
@@ -282,4 +288,4 @@ def overall_text(exit_status: int, sections: list[NotebookSection]) -> str:
     parts = ", ".join(f"{count} {_e(verdict)}" for verdict, count in counts.items())
     order = (CellVerdict.FAILED.value, DIVERGED, WITHIN_TOLERANCE, NOTHING_RECORDED, RECORDED, IDENTICAL)
     worst = next((verdict for verdict in order if verdict in counts), next(iter(counts), IDENTICAL))
-    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {len(sections)} notebook(s), {parts}"
+    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {counted(len(sections), 'notebook')}, {parts}"
