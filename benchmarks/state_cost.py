@@ -1,4 +1,4 @@
-"""4c. The per-cell state fingerprint of a verification kernel.
+"""4f-4h. The per-cell state fingerprint of a verification kernel.
 
 A namespace holding 1 GiB of arrays, against raw xxh3 over the same bytes; and
 `repro-verify` on the example notebooks with and without fingerprinting,
@@ -46,7 +46,7 @@ def _namespace(arrays: int, elements: int) -> dict[str, object]:
 
 
 def run_benchmark(config: Config) -> Section:
-    section = Section("4c state fingerprint per cell")
+    section = Section("4f state fingerprint per cell")
     arrays, elements = (1, 1024 * 1024) if config.smoke else (_ARRAYS, _ELEMENTS)
     namespace = _namespace(arrays, elements)
     buffers = [value for value in namespace.values() if isinstance(value, np.ndarray)]
@@ -92,7 +92,7 @@ def _verify(command: list[str], folder: Path, environment: dict[str, str]) -> No
 
 
 def run_verification_benchmark(config: Config) -> Section:
-    section = Section("4d verification with state fingerprints")
+    section = Section("4g verification with state fingerprints")
     environment = {k: v for k, v in os.environ.items() if k not in (LEDGER_ENV_VAR, NOTEBOOK_ENV_VAR)}
     verify = str(Path(sys.executable).parent / "repro-verify")
     with tempfile.TemporaryDirectory(prefix="repro-bench-state-") as scratch:
@@ -134,7 +134,7 @@ def run_share_benchmark(config: Config) -> Section:
     from repro_magics.verify.folder_snapshot import snapshot_folder
     from repro_magics.verify.runner import run_notebook
 
-    section = Section("4e state fingerprints' share of a run")
+    section = Section("4h state fingerprints' share of a run")
     runs = 1 if config.smoke else 2
     fingerprinting: list[float] = []
     whole: list[float] = []

@@ -49,7 +49,7 @@ section.verdict-diverged { border-color: #c62828; } section.verdict-identical { 
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
 tr.cell-diverged td { background: #fdecea; } tr.cell-failed-to-run td { background: #f3e5f5; }
 tr.first-difference td { background: #f8c9c4; font-weight: 600; }
-.badge.origin { background: #4e342e; } tr.origin td { background: #efebe9; font-weight: 600; }
+.badge.origin { background: #4e342e; } tr.origin:not(.first-difference) td { background: #efebe9; font-weight: 600; }
 tr.first-difference td:first-child::before { content: "\\25B6\\00a0"; color: #c62828; }
 tr.cell-not-run td, tr.cell-not-recorded td { color: #888; }
 tr.changed td { background: #fff3cd; font-weight: 600; }
