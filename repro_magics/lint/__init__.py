@@ -11,16 +11,12 @@ from .check import lint, lint_path
 from .registry import ADVICE, RULES, TRAP, Finding, Rule
 from .selection import selected_codes
 
-#: The name this package's callers knew the error by; it is the package's one `NotebookError`.
-NotebookReadError = NotebookError
-
 __all__ = [
     "ADVICE",
     "RULES",
     "TRAP",
     "Finding",
     "NotebookError",
-    "NotebookReadError",
     "Rule",
     "SelectionError",
     "lint",

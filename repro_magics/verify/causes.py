@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..lint import Finding, NotebookReadError, read_notebook
+from ..exceptions import NotebookError
+from ..lint import Finding, read_notebook
 from ..lint.causes import likely_causes as lint_causes
 from ..lint.cells import Notebook
 from ..lint.check import is_suppressed, lint, notebook_ignores
@@ -65,7 +66,7 @@ def _linted(path: Path, _version: tuple[int, int]) -> tuple[Notebook, list[Findi
     """A notebook read from disk and linted once, however many of its cells differ."""
     try:
         return _lint(read_notebook(path))
-    except NotebookReadError:
+    except NotebookError:
         return None
 
 
