@@ -121,6 +121,7 @@ def ranked_causes(notebook: Path, diverged_cell: int | None, origin_cell: int | 
     causes = likely_causes(notebook, diverged_cell)
     if causes is None or origin_cell is None or origin_cell == diverged_cell:
         return causes if origin_cell is None else rank_by_origin(causes or [], origin_cell)
-    at_origin = likely_causes(notebook, origin_cell) or []
-    seen = {cause.finding for cause in at_origin}
-    return rank_by_origin([*at_origin, *(cause for cause in causes if cause.finding not in seen)], origin_cell)
+    # A finding listed for both cells keeps the diverged cell's entry: it says what that cell uses from it.
+    for_diverged = {cause.finding for cause in causes}
+    at_origin = [cause for cause in likely_causes(notebook, origin_cell) or [] if cause.finding not in for_diverged]
+    return rank_by_origin([*at_origin, *causes], origin_cell)
