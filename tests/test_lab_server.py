@@ -102,7 +102,7 @@ def _without_timings(report: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.kernel
 async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lines_json_and_cell_verdicts(
-    jp_fetch: Any, jp_root_dir: Path, ledgered: Path, tmp_path: Path
+    jp_fetch: Any, jp_root_dir: Path, ledgered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shutil.copytree(ledgered, jp_root_dir / "work")
     (jp_root_dir / "work" / "offset.txt").write_text("0.5")
@@ -125,14 +125,41 @@ async def test_when_a_value_moved_then_the_job_reports_progress_and_the_clis_lin
     assert {job["cells"][cell]["verdict"] for cell in ("c0", "c3")} == {"not recorded"}
     assert job["stale"] == {}
 
-    notebook_file = str((jp_root_dir / NOTEBOOK).resolve())
+    # The server names the notebook as `repro-verify` run in its root does: relative to the root.
+    monkeypatch.chdir(jp_root_dir)
     # The CLI runs its kernels on an event loop of its own, so not on this test's running one.
-    status, out, _ = await asyncio.to_thread(run_cli, notebook_file, "-q", "--json", str(tmp_path / "cli.json"))
+    status, out, _ = await asyncio.to_thread(run_cli, NOTEBOOK, "-q", "--json", str(tmp_path / "cli.json"))
     assert status == job["exit_status"]
     assert [re.sub(r"in \d+\.\d s", "in T s", line) for line in job["lines"]] == [
         re.sub(r"in \d+\.\d s", "in T s", line) for line in out.splitlines()
     ]
     assert _without_timings(job["report"]) == _without_timings(json.loads((tmp_path / "cli.json").read_text()))
+
+
+def _parts_of_the_root(root: Path) -> set[str]:
+    """The root's absolute path, as given and resolved, and each of its folders' names that could only come from it."""
+    paths = {str(root), os.path.realpath(root)}
+    return paths | {part for path in paths for part in Path(path).parts if len(part) > 4 and part != "root"}
+
+
+@pytest.mark.kernel
+async def test_when_a_notebook_in_a_folder_is_verified_then_its_report_names_it_relative_to_the_root_only(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    folder = jp_root_dir / "projects" / "digits"
+    _write_shifted_notebook(folder)
+    name = "projects/digits/shifted.ipynb"
+
+    started = await _post(jp_fetch, path=name)
+    job, _ = await _wait(jp_fetch, started["id"], lambda job: job["state"] != "running")
+
+    assert job["state"] == "done", job["message"]
+    assert job["lines"][0].startswith(f"{name}: identical across the fresh runs, bitwise (2 cells")
+    assert "  ledger saved: projects/digits/shifted.repro.json (2 cell records)" in job["lines"]
+    [report] = job["report"]["notebooks"]
+    assert (report["notebook"], report["ledger"]) == (name, "projects/digits/shifted.repro.json")
+    sent = json.dumps(job)
+    assert [part for part in _parts_of_the_root(jp_root_dir) if part in sent] == []
 
 
 @pytest.mark.kernel

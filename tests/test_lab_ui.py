@@ -99,9 +99,9 @@ class Lab:
     """A `jupyter lab` server in a subprocess, serving JupyterLab and Notebook 7."""
 
     def __init__(self, folder: Path) -> None:
-        # The report in the side panel names the notebook by its full path. Under a short folder named like
-        # a user's project, rather than pytest's deep temporary one, the screenshots kept in docs/ read like
-        # a user's session.
+        # The side panel names the notebook relative to the server's root; a root named like a user's project
+        # (rather than pytest's deep temporary folder) keeps the rest of the screenshots in docs/ plain too,
+        # and a folder name of its own lets a test check that the browser is never sent the root's path.
         self._short = Path(tempfile.mkdtemp(prefix="lab-"))
         self.root = self._short / "projects" / "digits"
         self.root.mkdir(parents=True)
@@ -311,9 +311,9 @@ def test_when_a_reproducing_notebook_with_unsaved_edits_is_verified_in_jupyterla
     sync_api.expect(report).to_be_visible()
     lines = report.locator(".jp-ReproReport-lines").text_content() or ""
     assert re.match(
-        r".*reproduces\.ipynb: identical across the fresh runs, bitwise \(2 cells, 80 numbers; 2 fresh runs", lines
+        r"reproduces\.ipynb: identical across the fresh runs, bitwise \(2 cells, 80 numbers; 2 fresh runs", lines
     )
-    assert "ledger saved: " in lines
+    assert "  ledger saved: reproduces.repro.json (2 cell records)" in lines
     assert '"exit_status": 0' in (report.locator(".jp-ReproReport-json pre").text_content() or "")
     assert {kernel["id"] for kernel in lab.api("kernels")} == user_kernels
     _screenshot(page, "lab-reproduces")
@@ -363,14 +363,21 @@ def test_when_a_cell_draws_from_an_unseeded_generator_then_exactly_that_cell_is_
         3: "diverged",
         4: "not recorded",
     }
-    values = re.fullmatch(r"value 'jittered', element \[0, 0\]: run 1 (\S+) vs run 2 (\S+)", badges[3]["title"])
+    # The cell also draws the first state the runs disagree on, so its badge says where they part first.
+    origin, difference = badges[3]["title"].split("\n")
+    assert origin.startswith("origin: the runs first differ after cell 3 (recorded): 'jittered'")
+    values = re.fullmatch(r"value 'jittered', element \[0, 0\]: run 1 (\S+) vs run 2 (\S+)", difference)
     assert values is not None and float(values[1]) != float(values[2])
     lines = page.locator(".jp-ReproReport-lines").text_content() or ""
-    assert (
+    # Named as the file browser names it, relative to the server's root: nothing of the server's own path.
+    assert lines.startswith(
         "augment.ipynb: DIVERGED, run 2 vs run 1, first at cell 3 (id c3): %%reproducible seed=812 record=jittered"
-        in lines
     )
-    assert f"    {badges[3]['title']}" in lines
+    assert "  ledger not saved: " in lines
+    shown = [lines, page.locator(".jp-ReproReport-title").text_content() or ""]
+    shown += [badge["title"] for badge in badges.values()]
+    assert [text for text in shown if lab.root.parent.parent.name in text] == []
+    assert f"    {origin}" in lines and f"    {difference}" in lines
     panel.locator(".jp-CodeCell").nth(2).locator(":scope > .jp-ReproBadge").click()
     sync_api.expect(panel.locator(".jp-ReproDetail:visible")).to_have_text(badges[3]["title"])
     _screenshot(page, "lab-diverged")
@@ -412,6 +419,9 @@ def test_when_verified_in_notebook_7_then_the_diverged_cell_is_marked_there_too(
     badges = _badges(panel)
     assert [number for number, badge in badges.items() if badge["verdict"] == "diverged"] == [3]
     assert badges[2]["verdict"] == "identical"
-    assert re.fullmatch(r"value 'jittered', element \[0, 0\]: run 1 \S+ vs run 2 \S+", badges[3]["title"])
+    assert re.fullmatch(
+        r"origin: the runs first differ after cell 3 .*\nvalue 'jittered', element \[0, 0\]: run 1 \S+ vs run 2 \S+",
+        badges[3]["title"],
+    )
     _screenshot(page, "notebook7-diverged")
     assert not lab.verification_kernels()

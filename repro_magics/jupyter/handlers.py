@@ -44,7 +44,7 @@ class VerificationsHandler(_Handler):
             self.fail(refused.status, refused.message)
             return
         try:
-            job = self.jobs.start(body["path"], given, options)
+            job = self.jobs.start(body["path"], given, options, self.root)
         except AlreadyRunning as running:
             self.fail(409, str(running), job=running.job.to_json())
             return

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+import posixpath
 import signal
 import threading
 import time
@@ -19,7 +21,7 @@ from ..notebooks import code_cells
 from ..report.text import format_verification, report_json
 from ..verify.options import VerifyOptions
 from ..verify.verification import NotebookVerification, VerifyInput, verify_notebook
-from .paths import shown
+from .paths import root_relative, shown
 
 RUNNING = "running"
 DONE = "done"
@@ -57,6 +59,19 @@ def cell_badges(result: NotebookVerification) -> dict[str, dict[str, str]]:
     }
 
 
+def as_the_browser_names_it(result: NotebookVerification, notebook: str, ledger: str) -> NotebookVerification:
+    """The result with its notebook and ledger named relative to the server's root, as the file browser does.
+
+    The server verifies the resolved file, so its reports would otherwise show
+    the absolute path: a path the user never typed, and the server's layout
+    sent to the browser. Every report reads the names from the result.
+    """
+    error = result.ledger_error
+    if error is not None:
+        error = error.replace(str(result.ledger_path), ledger)
+    return dataclasses.replace(result, notebook=Path(notebook), ledger_path=Path(ledger), ledger_error=error)
+
+
 class AlreadyRunning(Exception):
     """A verification of this notebook is in progress; it carries that job."""
 
@@ -88,6 +103,8 @@ class VerificationJob:
     notebook: str
     given: VerifyInput
     options: VerifyOptions
+    #: The server's root: the reports name files relative to it.
+    root: Path
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.time)
     state: str = RUNNING
@@ -155,7 +172,8 @@ class VerificationJob:
             self._finish(ERROR, str(error))
             return
         except OSError as error:
-            self._finish(ERROR, f"could not write {error.filename or 'a file'}: {error.strerror or error}")
+            file = root_relative(self.root, Path(error.filename)) if error.filename else "a file"
+            self._finish(ERROR, f"could not write {file}: {error.strerror or error}")
             return
         except Exception as error:  # the browser gets a sentence; the server log keeps the traceback
             _log.exception("repro_magics: verifying %s failed", self.notebook)
@@ -169,6 +187,9 @@ class VerificationJob:
             self._finish(CANCELLED, "cancelled; the verification's kernel was stopped and no ledger was written")
             return
         tolerance = self.options.tolerance
+        result = as_the_browser_names_it(
+            result, posixpath.normpath(self.notebook), root_relative(self.root, self.given.ledger_path)
+        )
         outcome = {
             "exit_status": result.exit_status,
             "verdict": result.verdict,
@@ -222,13 +243,16 @@ class VerificationJobs:
         self._latest: dict[Path, VerificationJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, notebook: str, given: VerifyInput, options: VerifyOptions) -> VerificationJob:
-        """Start verifying `given.path` (named `notebook` by the request); `AlreadyRunning` while it is verified."""
+    def start(self, notebook: str, given: VerifyInput, options: VerifyOptions, root: Path) -> VerificationJob:
+        """Start verifying `given.path` (named `notebook` by the request, relative to `root`).
+
+        Raises `AlreadyRunning` while that file is being verified.
+        """
         with self._lock:
             latest = self._latest.get(given.path)
             if latest is not None and latest.state == RUNNING:
                 raise AlreadyRunning(latest)
-            job = VerificationJob(notebook, given, options)
+            job = VerificationJob(notebook, given, options, root)
             self._jobs[job.id] = job
             if latest is not None:
                 self._jobs.pop(latest.id, None)

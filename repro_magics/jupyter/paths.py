@@ -37,6 +37,11 @@ def shown(text: str) -> str:
     return text if len(text) <= _SHOWN_CHARACTERS + 20 else text[:_SHOWN_CHARACTERS] + "…"
 
 
+def root_relative(root: Path, path: Path) -> str:
+    """`path` (resolved, inside the root) as the file browser names it: relative to the root, with `/`."""
+    return Path(os.path.relpath(path, _real_root(root))).as_posix()
+
+
 def resolved_notebook(root: Path, name: str) -> Path:
     """The file `name` names, relative to the root, with every symbolic link followed.
 
