@@ -210,7 +210,8 @@ def test_when_cells_and_errors_hold_terminal_escapes_then_people_see_them_escape
     first_line = "# \x1b]0;PWNED\x07\x1b[2J title"
     notebook = write_notebook(tmp_path / "n.ipynb", f"{first_line}\nraise ValueError('\\x1b[31mred')")
     report = tmp_path / "report.json"
-    status, out, err = run_cli(str(notebook), "--json", str(report))
+    # -v: the progress lines name each cell even when stderr is not a terminal.
+    status, out, err = run_cli(str(notebook), "-v", "--json", str(report))
     assert status == 3, out
     for text in (out, err):
         assert "\x1b" not in text and "\x07" not in text
