@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from ..ledger.values import weight_values
+
 STATE_ENV_VAR = "REPRO_MAGICS_STATE"
 
 #: Lists, tuples and dicts are looked into this deep, and at most this many items of each.
@@ -66,21 +68,10 @@ def _module_of(value: Any) -> str:
     return type(value).__module__.split(".", 1)[0]
 
 
-def _variable_values(variable: Any) -> np.ndarray:
-    """A TF or Keras variable's values, read without running anything of the user's."""
-    tf = sys.modules.get("tensorflow")
-    if tf is not None:
-        try:
-            return np.asarray(tf.convert_to_tensor(variable))
-        except (TypeError, ValueError):
-            pass
-    return np.asarray(variable)
-
-
 def _variables(variables: list[Any], kind: str) -> Fingerprint:
     hasher = xxhash.xxh3_64()
     for variable in variables:
-        values = np.ascontiguousarray(_variable_values(variable))
+        values = np.ascontiguousarray(weight_values(variable))
         name = getattr(variable, "path", None) or getattr(variable, "name", "")
         hasher.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
         hasher.update(values.reshape(-1).view(np.uint8).data)
@@ -106,13 +97,13 @@ def _framework_value(value: Any) -> Fingerprint | None:
         if isinstance(value, keras.callbacks.History):
             return fingerprint_value(value.history, "Keras History")
         if isinstance(value, keras.Variable):
-            return _array(_variable_values(value), "Keras variable")
+            return _array(weight_values(value), "Keras variable")
     tf = sys.modules.get("tensorflow")
     if tf is not None and module == "tensorflow":
         if isinstance(value, tf.random.Generator):
             return _variables([value.state], "TensorFlow Generator")
         if isinstance(value, tf.Variable):
-            return _array(_variable_values(value), "TensorFlow variable")
+            return _array(weight_values(value), "TensorFlow variable")
         if isinstance(value, tf.Tensor) and hasattr(value, "numpy"):  # eager only: a graph tensor has no values
             return _array(np.asarray(value.numpy()), "tensor")
         if isinstance(value, tf.data.Dataset):
