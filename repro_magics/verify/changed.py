@@ -24,6 +24,7 @@ from ..kernel.startup import STARTUP_VARIABLES
 from ..ledger.journal import LedgerLock
 from ..ledger.store import Ledger, environment_key
 from ..notebooks import cell_text
+from .folder_snapshot import file_hash
 
 
 class _Verified(Protocol):
@@ -56,18 +57,6 @@ def code_hash(notebook: Any) -> str:
     """One hash of the notebook's code cells, their sources in order."""
     sources = [cell_text(cell) for cell in notebook.cells if cell.get("cell_type") == "code"]
     return xxhash.xxh3_64_hexdigest(json.dumps(sources, ensure_ascii=False).encode())
-
-
-def file_hash(path: Path) -> str | None:
-    """xxh3-128 of a file's bytes; None when it cannot be read."""
-    hasher = xxhash.xxh3_128()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
-    except OSError:
-        return None
-    return hasher.hexdigest()
 
 
 def listing_hash(folder: Path) -> str | None:

@@ -51,11 +51,12 @@ class FolderSnapshot:
         }
 
 
-def _digest(path: Path) -> str | None:
-    hasher = xxhash.xxh3_64()
+def file_hash(path: Path) -> str | None:
+    """xxh3-128 of a file's bytes; None when it cannot be read. `--changed` keeps these in the ledger."""
+    hasher = xxhash.xxh3_128()
     try:
-        with path.open("rb") as contents:
-            for block in iter(lambda: contents.read(1 << 16), b""):
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
                 hasher.update(block)
     except OSError:
         return None
@@ -87,7 +88,7 @@ def snapshot_folder(folder: Path, *, max_files: int = MAX_FILES) -> FolderSnapsh
                 continue
             digest = None
             if status.st_size <= min(HASHED_UP_TO, hash_budget):
-                digest = _digest(path)
+                digest = file_hash(path)
                 hash_budget -= status.st_size
             relative = path.relative_to(folder).as_posix()
             files[relative] = FileState(status.st_size, status.st_mtime_ns, digest)
