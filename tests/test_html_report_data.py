@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,46 @@ def test_when_a_cell_records_nothing_comparable_then_page_json_markdown_and_term
     assert {cell["cell_id"]: cell["verdict"] for cell in cells} == {"a": "identical", "b": "nothing recorded"}
     assert "(1 cell with nothing recorded)" in markdown_report([result], 0)
     assert "bitwise (1 cell, 5 numbers; 1 cell with nothing recorded;" in format_verification(result, Tolerance())[0]
+
+
+def test_when_changed_skipped_some_and_fail_fast_stopped_others_then_every_report_names_each_of_them(
+    tmp_path: Path,
+) -> None:
+    baseline = ledger(record("a", 1, [1.0, 0.5], [1.0, 2.0]))
+    ran = verification("ran.ipynb", baseline, ledger(*baseline.records), Tolerance())
+    skipped = {Path("same.ipynb"): "2026-12-01 10:42 UTC"}
+    stopped = [Path("later.ipynb")]
+    paths = ReportPaths(json=tmp_path / "r.json", markdown=tmp_path / "r.md", html=tmp_path / "r.html")
+    for write in report_writers(paths, [ran], Tolerance(), stopped, "repro-verify", "repro-verify", skipped):
+        assert write(3, io.StringIO()) == 3
+
+    report = json.loads(paths.json.read_text())
+    assert report["skipped"] == [{"notebook": "same.ipynb", "unchanged_since": "2026-12-01 10:42 UTC"}]
+    assert report["not_verified"] == [{"notebook": "later.ipynb", "reason": "stopped by --fail-fast"}]
+    markdown = paths.markdown.read_text()
+    assert "| <code>later.ipynb</code> | not verified (stopped) | | |" in markdown
+    assert "| <code>same.ipynb</code> | skipped: unchanged since 2026-12-01 10:42 UTC | | |" in markdown
+    page = Elements(paths.html.read_text())
+    (summary,) = page.having("table", "summary")
+    body_rows = [row for row in page.found if row.tag == "tr" and row.parent and row.parent.tag == "tbody"]
+    rows = [page.cells(row) for row in body_rows if row.parent.parent is summary]  # type: ignore[union-attr]
+    assert [row[:2] for row in rows] == [
+        ["ran.ipynb", "identical"],
+        ["later.ipynb", "not verified"],
+        ["same.ipynb", "skipped"],
+    ]
+    assert rows[1:] == [
+        ["later.ipynb", "not verified", "stopped by --fail-fast"],
+        ["same.ipynb", "skipped", "unchanged since 2026-12-01 10:42 UTC"],
+    ]
+    (overall,) = [element for element in page.found if element.tag == "p" and "exit status" in element.text]
+    assert overall.text.endswith(
+        "exit status 3: 3 notebooks, 1 identical, 1 skipped (unchanged), 1 not verified (stopped by --fail-fast)"
+    )
+
+
+def test_when_changed_skipped_every_notebook_then_the_page_claims_no_verdict() -> None:
+    page = Elements(html_report([], 0, Tolerance(), "repro-verify --changed", skipped={Path("a.ipynb"): "then"}))
+    (overall,) = [element for element in page.found if element.tag == "p" and "exit status" in element.text]
+    assert overall.text == "skipped exit status 0: 1 notebook, 1 skipped (unchanged)"
+    assert not page.having("span", "verdict-identical")

@@ -147,15 +147,15 @@ def report_writers(
 ) -> Iterator[ReportWriter]:
     """One writer for each report the command line asks for, in the order JSON, Markdown, HTML.
 
-    `skipped`: the notebooks --changed skipped, with the time of the verification that still holds; the JSON
-    and Markdown reports list them (the HTML report shows what ran).
+    `skipped`: the notebooks --changed skipped, with the time of the verification that still holds;
+    `not_verified`: those --fail-fast stopped before. Every report lists both.
     """
     if arguments.json is not None:
         path = arguments.json
         yield _writer(
             "JSON report",
             path,
-            lambda status: atomic_write_text(path, _json_text(results, status, tolerance, skipped)),
+            lambda status: atomic_write_text(path, _json_text(results, status, tolerance, skipped, not_verified)),
         )
     if arguments.markdown is not None:
         markdown = arguments.markdown
@@ -175,15 +175,23 @@ def report_writers(
         yield _writer(
             "HTML report",
             html,
-            lambda status: write_html_report(html, results, status, tolerance, command),
+            lambda status: write_html_report(
+                html, results, status, tolerance, command, skipped=skipped, not_verified=not_verified
+            ),
             failures=(PlotNotDrawn,),
         )
 
 
 def _json_text(
-    results: list[NotebookVerification], status: int, tolerance: Tolerance, skipped: Mapping[Path, str] | None
+    results: list[NotebookVerification],
+    status: int,
+    tolerance: Tolerance,
+    skipped: Mapping[Path, str] | None,
+    not_verified: list[Path],
 ) -> str:
     report = report_json(results, status, tolerance)
+    if not_verified:
+        report["not_verified"] = [{"notebook": str(path), "reason": "stopped by --fail-fast"} for path in not_verified]
     if skipped:
         report["skipped"] = [{"notebook": str(path), "unchanged_since": since} for path, since in skipped.items()]
     return to_json_text(report)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ...compare.agreement import DIVERGED, WITHIN_TOLERANCE, Tolerance
@@ -20,7 +20,7 @@ from ...verify.verification import NotebookVerification
 from ...words import agreeing, counted
 from .gather import ArrayComparison, NotebookSection, TrainingCurves, notebook_section
 from .plots import curves_svg, differences_svg
-from .render import GENERATOR, notebook_html, overall_text, page_html
+from .render import GENERATOR, notebook_html, overall_text, page_html, unverified_row
 
 __all__ = [
     "INSTALL_HINT",
@@ -50,21 +50,30 @@ def _choose_drawn(sections: list[NotebookSection]) -> set[int]:
     return {id(item) for item in (differing + agreeing)[:MAX_FIGURES]}
 
 
-def html_report(results: list[NotebookVerification], exit_status: int, tolerance: Tolerance, command: str) -> str:
-    """The page for `results`, as text.
+def html_report(
+    results: list[NotebookVerification],
+    exit_status: int,
+    tolerance: Tolerance,
+    command: str,
+    *,
+    skipped: Mapping[Path, str] | None = None,
+    not_verified: Sequence[Path] = (),
+) -> str:
+    """The page for `results`, as text; the notebooks `--changed` skipped (path -> time of the verification
+    that holds) and those `--fail-fast` stopped before get a row of the summary each.
 
     Raises `PlottingMissing` without matplotlib, and `PlotNotDrawn` for a figure matplotlib fails to draw.
     """
     require_matplotlib()
     sections = [notebook_section(result, tolerance) for result in results]
     drawn = _choose_drawn(sections)
-    skipped = 0
+    not_drawn = 0
 
     def curve_svg(curves: TrainingCurves) -> str | None:
-        nonlocal skipped
+        nonlocal not_drawn
         if id(curves) in drawn:
             return _drawn(f"the curves of {curves.title}", lambda: curves_svg(curves))
-        skipped += 1
+        not_drawn += 1
         return None
 
     def array_svg(array: ArrayComparison) -> str | None:
@@ -74,19 +83,23 @@ def html_report(results: list[NotebookVerification], exit_status: int, tolerance
 
     notebooks = [notebook_html(number, section, curve_svg, array_svg) for number, section in enumerate(sections, 1)]
     footer = f"Written by repro-verify at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}."
-    if skipped:
+    if not_drawn:
         footer += (
-            f" {counted(skipped, 'training history', 'training histories')} "
-            f"{agreeing(skipped, 'was', 'were')} not drawn: a page draws at most {MAX_FIGURES} figures, "
+            f" {counted(not_drawn, 'training history', 'training histories')} "
+            f"{agreeing(not_drawn, 'was', 'were')} not drawn: a page draws at most {MAX_FIGURES} figures, "
             "those that show a difference first; their verdicts are in the tables."
         )
+    skipped = skipped or {}
+    unverified = [unverified_row(str(path), "not verified", "stopped by --fail-fast") for path in not_verified]
+    unverified += [unverified_row(str(path), "skipped", f"unchanged since {at}") for path, at in skipped.items()]
     return page_html(
         title="repro-verify report",
-        overall=overall_text(exit_status, sections),
+        overall=overall_text(exit_status, sections, len(skipped), len(not_verified)),
         command=command,
         sections=sections,
         notebooks=notebooks,
         footer=footer,
+        unverified_rows=unverified,
     )
 
 
@@ -101,10 +114,18 @@ def _drawn(what: str, draw: Callable[[], str]) -> str:
 
 
 def write_html_report(
-    path: Path, results: list[NotebookVerification], exit_status: int, tolerance: Tolerance, command: str
+    path: Path,
+    results: list[NotebookVerification],
+    exit_status: int,
+    tolerance: Tolerance,
+    command: str,
+    *,
+    skipped: Mapping[Path, str] | None = None,
+    not_verified: Sequence[Path] = (),
 ) -> None:
     """Write the page to `path` atomically. Raises `PlottingMissing`, `PlotNotDrawn` or `OSError`."""
-    atomic_write_text(path, html_report(results, exit_status, tolerance, command))
+    page = html_report(results, exit_status, tolerance, command, skipped=skipped, not_verified=not_verified)
+    atomic_write_text(path, page)
 
 
 def is_html_report(path: Path) -> bool:

@@ -44,6 +44,8 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.verdict-recorded { background: #1565c0; }
 .badge.verdict-not-recorded, .badge.verdict-not-run { background: #9e9e9e; }
 .badge.verdict-nothing-recorded { background: #795548; }
+.badge.verdict-skipped { background: #607d8b; } .badge.verdict-not-verified { background: #9e9e9e; }
+tr.verdict-skipped td, tr.verdict-not-verified td { color: #555; }
 section.notebook { border-left: 6px solid #999; padding: .6rem 1rem; margin: 1.2rem 0; background: #fcfcfd; }
 section.verdict-diverged { border-color: #c62828; } section.verdict-identical { border-color: #2e7d32; }
 section.verdict-failed-to-run { border-color: #6a1b9a; } section.verdict-within-tolerance { border-color: #ef6c00; }
@@ -101,6 +103,15 @@ def _summary_row(number: int, section: NotebookSection) -> str:
         f"<td>{_badge(section.verdict)}</td><td class=number>{section.runs}</td>"
         f"<td class=number>{section.seconds:.1f} s</td><td class=number>{section.cells_compared}</td>"
         f"<td class=number>{section.numbers_compared}</td></tr>"
+    )
+
+
+def unverified_row(path: str, badge: str, words: str) -> str:
+    """A summary row for a notebook on the command line that did not run: `--changed` skipped it, or
+    `--fail-fast` stopped before it."""
+    return (
+        f'<tr class="{verdict_class(badge)}"><td>{_e(path)}</td><td>{_badge(badge)}</td>'
+        f"<td colspan=4>{_e(words)}</td></tr>"
     )
 
 
@@ -269,23 +280,33 @@ def page_html(
     sections: list[NotebookSection],
     notebooks: list[str],
     footer: str,
+    unverified_rows: Iterable[str] = (),
 ) -> str:
     return _PAGE.substitute(
         generator=GENERATOR,
         title=_e(title),
         overall=overall,
         command=_e(command),
-        summary_rows="\n".join(_summary_row(number, section) for number, section in enumerate(sections, start=1)),
+        summary_rows="\n".join(
+            [_summary_row(number, section) for number, section in enumerate(sections, start=1)] + list(unverified_rows)
+        ),
         notebooks="\n".join(notebooks),
         footer=_e(footer),
     )
 
 
-def overall_text(exit_status: int, sections: list[NotebookSection]) -> str:
+def overall_text(exit_status: int, sections: list[NotebookSection], skipped: int = 0, not_verified: int = 0) -> str:
+    """The line under the title: the worst verdict, the exit status, and how many notebooks got which verdict."""
     counts: dict[str, int] = {}
     for section in sections:
         counts[section.verdict] = counts.get(section.verdict, 0) + 1
-    parts = ", ".join(f"{count} {_e(verdict)}" for verdict, count in counts.items())
+    parts = [f"{count} {_e(verdict)}" for verdict, count in counts.items()]
+    parts += [f"{skipped} skipped (unchanged)"] if skipped else []
+    parts += [f"{not_verified} not verified (stopped by --fail-fast)"] if not_verified else []
     order = (CellVerdict.FAILED.value, DIVERGED, WITHIN_TOLERANCE, NOTHING_RECORDED, RECORDED, IDENTICAL)
-    worst = next((verdict for verdict in order if verdict in counts), next(iter(counts), IDENTICAL))
-    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {counted(len(sections), 'notebook')}, {parts}"
+    # A page on which nothing ran claims no verdict: its badge says why nothing ran.
+    nothing_ran = "skipped" if skipped else "not verified"
+    worst = next((verdict for verdict in order if verdict in counts), next(iter(counts), nothing_ran))
+    total = counted(len(sections) + skipped + not_verified, "notebook")
+    listed = "".join(f", {part}" for part in parts)
+    return f"{_badge(worst)} exit status <strong>{exit_status}</strong>: {total}{listed}"
