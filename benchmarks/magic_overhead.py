@@ -36,6 +36,11 @@ NO_RESET = "pass\n"
 HAND_WRITTEN_JAX = "keras.utils.set_random_seed(1)\npass\n"
 #: Cells in a batch: a notebook of identical reproducible cells, timed as a whole.
 BATCH = 20
+#: A cell magic that runs nothing, not even its body: what IPython alone charges any cell magic, the floor
+#: under `%%reproducible`.
+EMPTY_CELL_MAGIC = "%%do_nothing\npass\n"
+#: Resets timed back to back, to time the resets alone, out of any cell.
+RESETS = 200
 
 #: Where the magic's time may go: (label, end of the file name, function name); the first four go in the table.
 PROFILE_TARGETS = (
@@ -79,21 +84,54 @@ def _timed_batch(shell: Any, source: str) -> float:
     return time.perf_counter() - started
 
 
+def _do_nothing(_line: str, _cell: str) -> None:
+    return None
+
+
+def _timed_resets(reset: Any) -> float:
+    """Seconds one `reset()` takes, the mean of `RESETS` back to back."""
+    started = time.perf_counter()
+    for _ in range(RESETS):
+        reset()
+    return (time.perf_counter() - started) / RESETS
+
+
+def _magic_reset() -> None:
+    from repro_magics.kernel.backends import reproducible_setup
+
+    with reproducible_setup(1):
+        pass
+
+
 def _jax_samples(cells: int, batches: int) -> dict[str, list[float]]:
-    """The magic against `keras.utils.set_random_seed` in a JAX kernel, single cells and batches, interleaved."""
+    """The magic against `keras.utils.set_random_seed` in a JAX kernel, single cells and batches, interleaved;
+    the floor any cell magic pays; and the two resets alone, out of any cell."""
+    import keras
+
     from .shell import reproducible_shell
 
     with reproducible_shell(imports="import keras") as shell:
+        shell.register_magic_function(_do_nothing, "cell", "do_nothing")
         single = {
             "magic": SelfTimed(lambda: _timed_cell(shell, MAGIC, None)),
             "hand-written": SelfTimed(lambda: _timed_cell(shell, HAND_WRITTEN_JAX, None)),
+            "empty cell magic": SelfTimed(lambda: _timed_cell(shell, EMPTY_CELL_MAGIC, None)),
         }
         batch = {
             "magic x20": SelfTimed(lambda: _timed_batch(shell, MAGIC)),
             "hand-written x20": SelfTimed(lambda: _timed_batch(shell, HAND_WRITTEN_JAX)),
         }
+        resets = {
+            "magic's reset": SelfTimed(lambda: _timed_resets(_magic_reset)),
+            "set_random_seed": SelfTimed(lambda: _timed_resets(lambda: keras.utils.set_random_seed(1))),
+        }
         interleaved(single, 5)
-        return {**interleaved(single, cells), **interleaved(batch, batches)}
+        interleaved(resets, 2)
+        return {
+            **interleaved(single, cells),
+            **interleaved(batch, batches),
+            **interleaved(resets, max(1, cells // 10)),
+        }
 
 
 def _run_jax_child(cells: int, batches: int) -> dict[str, list[float]]:
@@ -179,8 +217,21 @@ def run_benchmark(config: Config) -> Section:
                 "x",
                 Goal("<=", 0.8),
             ),
+            Row(
+                "JAX: an empty cell magic (runs nothing) / keras.utils.set_random_seed, the floor of any cell magic",
+                ratio(jax["empty cell magic"], jax["hand-written"]),
+                "x",
+            ),
+            Row(
+                "JAX: the magic's reset alone / keras.utils.set_random_seed alone, out of any cell",
+                ratio(jax["magic's reset"], jax["set_random_seed"]),
+                "x",
+            ),
             Row("JAX: %%reproducible cell, median", 1e3 * median(jax["magic"]), "ms"),
             Row("JAX: keras.utils.set_random_seed cell, median", 1e3 * median(jax["hand-written"]), "ms"),
+            Row("JAX: empty cell magic cell, median", 1e3 * median(jax["empty cell magic"]), "ms"),
+            Row("JAX: the magic's reset alone, median", 1e3 * median(jax["magic's reset"]), "ms"),
+            Row("JAX: keras.utils.set_random_seed alone, median", 1e3 * median(jax["set_random_seed"]), "ms"),
         ]
     section.rows += [Row(f"profile share: {label.strip()}", shares[label], "%") for label, _, _ in PROFILE_TARGETS[:4]]
     section.details = {
