@@ -263,6 +263,29 @@ async def test_when_cancelled_mid_cell_then_its_kernel_is_gone_at_once_and_no_le
 
 
 @pytest.mark.kernel
+async def test_when_the_ledger_becomes_a_link_out_of_the_root_during_a_job_then_nothing_is_written_through_it(
+    jp_fetch: Any, jp_root_dir: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write_notebook(jp_root_dir / "swap.ipynb", "%%reproducible seed=1 record=x\nx = 1.5", "import time\ntime.sleep(2)")
+    job = await _post(jp_fetch, path="swap.ipynb")
+    await _wait_for_the_sleeping_cell(jp_fetch, job["id"])
+    (jp_root_dir / "swap.repro.json").symlink_to(outside / "private.json")
+
+    job, _ = await _wait(jp_fetch, job["id"], lambda job: job["state"] != "running")
+
+    assert job["state"] == "done", job["message"]
+    assert job["lines"][-1] == (
+        "  ledger not written: the ledger swap.repro.json of swap.ipynb links to a file outside the server's root "
+        "directory; the server reads and writes only files inside it"
+    )
+    assert job["exit_status"] == 4
+    assert list(outside.iterdir()) == []
+    assert (jp_root_dir / "swap.repro.json").is_symlink()
+
+
+@pytest.mark.kernel
 async def test_when_a_notebook_is_already_being_verified_then_a_second_request_is_refused_with_409(
     jp_fetch: Any, jp_root_dir: Path
 ) -> None:

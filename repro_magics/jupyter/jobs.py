@@ -20,8 +20,8 @@ from ..ledger.staleness import STALE, record_states
 from ..notebooks import code_cells
 from ..report.text import format_verification, report_json
 from ..verify.options import VerifyOptions
-from ..verify.verification import NotebookVerification, VerifyInput, verify_notebook
-from .paths import root_relative, shown
+from ..verify.verification import NOT_WRITTEN, NotebookVerification, VerifyInput, verify_notebook, write_ledger
+from .paths import Refused, check_ledger_files, root_relative, shown
 
 RUNNING = "running"
 DONE = "done"
@@ -164,7 +164,9 @@ class VerificationJob:
                 progress=self._on_cell,
                 on_run_start=self._on_run_start,
                 on_kernel_start=self._on_kernel_start,
+                write=False,
             )
+            self._write_ledger(result)
         except _Cancelled:
             self._finish(CANCELLED, "cancelled; the verification's kernel was stopped and no ledger was written")
             return
@@ -200,6 +202,19 @@ class VerificationJob:
         with self._lock:
             self.outcome = outcome
         self._finish(DONE, None)
+
+    def _write_ledger(self, result: NotebookVerification) -> None:
+        """Write the ledger decided on, once its files are checked again as they are now, not as they were when
+        the request came: one that became a link out of the root meanwhile is not written through."""
+        if result.pending_ledger is None:
+            return
+        try:
+            check_ledger_files(self.root, self.given.path, self.notebook)
+        except Refused as refused:
+            result.pending_ledger, result.ledger_action = None, NOT_WRITTEN
+            result.ledger_error = refused.message
+            return
+        write_ledger(result)
 
     def _finish(self, state: str, message: str | None) -> None:
         with self._lock:

@@ -70,7 +70,6 @@ def checked_notebook(root: Path, name: str) -> Path:
     Raises `Refused` saying which file is wrong and how.
     """
     notebook = resolved_notebook(root, name)
-    real_root = _real_root(root)
     status = _status(notebook, shown(name), loop_status=404)
     if status is None:
         raise Refused(404, f"{shown(name)} does not exist")
@@ -78,7 +77,18 @@ def checked_notebook(root: Path, name: str) -> Path:
         raise Refused(400, f"{shown(name)} is a folder, not a notebook")
     if not stat.S_ISREG(status.st_mode):
         raise Refused(400, f"{shown(name)} is not a regular file")
+    check_ledger_files(root, notebook, name)
+    return notebook
 
+
+def check_ledger_files(root: Path, notebook: Path, name: str) -> None:
+    """Raise `Refused` unless the ledger, journal and lock of `notebook` (resolved) resolve inside the root and
+    are regular files or do not exist yet.
+
+    A job calls it again just before it writes: a verification takes
+    minutes, in which a file beside the notebook can become a link.
+    """
+    real_root = _real_root(root)
     ledger = ledger_path_for(notebook)
     for kind, path in (("ledger", ledger), ("journal", journal_path_for(ledger)), ("lock", lock_path_for(ledger))):
         described = f"the {kind} {shown(os.path.relpath(path, real_root))} of {shown(name)}"
@@ -92,7 +102,6 @@ def checked_notebook(root: Path, name: str) -> Path:
         status = _status(real, described, loop_status=400)
         if status is not None and not stat.S_ISREG(status.st_mode):
             raise Refused(400, f"{described} is not a regular file")
-    return notebook
 
 
 def _real_root(root: Path) -> Path:
