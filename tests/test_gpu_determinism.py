@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, write_notebook
 
-from repro_magics.kernel.determinism import CUBLAS_WORKSPACE_VARIABLE, XLA_FLAGS_VARIABLE
+from repro_magics.kernel.determinism import CUBLAS_WORKSPACE_VARIABLE, JAX_TOO_LATE, XLA_FLAGS_VARIABLE
 from repro_magics.ledger.store import Ledger
 
 
@@ -118,3 +118,28 @@ def test_when_the_same_training_runs_without_the_switches_then_the_gpu_changes_i
         for _ in range(3)
     }
     assert len(digests) > 1, f"three runs on {backend} without the switches gave the same weights"
+
+
+#: JAX starts on the GPU before the extension can put XLA's flag in place; then a reproducible cell runs twice.
+JAX_STARTED_FIRST = """\
+import jax.numpy
+jax.numpy.ones(3).block_until_ready()
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "repro_magics")
+for _ in range(2):
+    assert shell.run_cell("%%reproducible seed=1\\nimport jax.numpy\\nx = float(jax.numpy.ones(3).sum())").success
+"""
+
+
+def test_when_jax_started_on_the_gpu_before_the_extension_then_the_first_cell_says_so_once(tmp_path: Path) -> None:
+    _skip_without("jax")
+    environment = {name: value for name, value in os.environ.items() if name != XLA_FLAGS_VARIABLE}
+    environment |= {"KERAS_BACKEND": "jax", "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
+    completed = subprocess.run(
+        [sys.executable, "-c", JAX_STARTED_FIRST], env=environment, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    said = [line for line in completed.stderr.splitlines() if line.startswith("repro_magics: JAX started")]
+    assert said == [JAX_TOO_LATE.format(platform="GPU")]
