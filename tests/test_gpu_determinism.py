@@ -12,6 +12,9 @@ picks an algorithm for. Two kinds of test:
   the first is not vacuous on this GPU: were the GPU deterministic without
   the switches, the first would pass with or without repro_magics.
 
+And where JAX started on the GPU before the extension could set XLA's flag,
+the first reproducible cell says so, once.
+
 Runs only where `nvidia-smi` lists a GPU (`-m gpu`); CI has none, so it skips there.
 """
 
