@@ -169,14 +169,14 @@ def report_writers(
         )
     if arguments.html is not None:
         from ..exceptions import PlotNotDrawn
-        from .html import write_html_report
+        from .html import html_report
 
         html = arguments.html
         yield _writer(
             "HTML report",
             html,
-            lambda status: write_html_report(
-                html, results, status, tolerance, command, skipped=skipped, not_verified=not_verified
+            lambda status: atomic_write_text(
+                html, html_report(results, status, tolerance, command, skipped=skipped, not_verified=not_verified)
             ),
             failures=(PlotNotDrawn,),
         )

@@ -114,18 +114,10 @@ def _drawn(what: str, draw: Callable[[], str]) -> str:
 
 
 def write_html_report(
-    path: Path,
-    results: list[NotebookVerification],
-    exit_status: int,
-    tolerance: Tolerance,
-    command: str,
-    *,
-    skipped: Mapping[Path, str] | None = None,
-    not_verified: Sequence[Path] = (),
+    path: Path, results: list[NotebookVerification], exit_status: int, tolerance: Tolerance, command: str
 ) -> None:
     """Write the page to `path` atomically. Raises `PlottingMissing`, `PlotNotDrawn` or `OSError`."""
-    page = html_report(results, exit_status, tolerance, command, skipped=skipped, not_verified=not_verified)
-    atomic_write_text(path, page)
+    atomic_write_text(path, html_report(results, exit_status, tolerance, command))
 
 
 def is_html_report(path: Path) -> bool:
