@@ -339,3 +339,40 @@ def test_when_the_browser_draws_the_plots_then_no_text_is_cut_off_and_ticks_show
     assert len(set(values)) == len(values) >= 3, ticks
     assert all(2.532005 <= value <= 2.532015 for value in values), ticks
     assert not [text for text in figure["texts"] if re.search(r"1e|\u00d7|\+", text["text"])], figure["texts"]
+
+
+@pytest.mark.ui
+def test_when_changed_skipped_a_notebook_and_fail_fast_stopped_one_then_the_browser_shows_a_row_for_each(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    ran = verified_against_ledger(
+        "ran.ipynb", one_cell_record({"loss": [0.5, 0.25]}), one_cell_record({"loss": [0.5, 0.25]})
+    )
+    path = tmp_path / "report.html"
+    page = html_report(
+        [ran],
+        3,
+        Tolerance(),
+        "repro-verify --changed --fail-fast ran.ipynb later.ipynb same.ipynb",
+        skipped={Path("same.ipynb"): "2026-12-01 10:42 UTC"},
+        not_verified=[Path("later.ipynb")],
+    )
+    path.write_text(page, encoding="utf-8")
+    browser_page.goto(path.as_uri())
+
+    rows = [row.split("\t") for row in browser_page.locator("table.summary tbody tr").all_inner_texts()]
+    assert [row[:2] for row in rows] == [
+        ["ran.ipynb", "identical"],
+        ["later.ipynb", "not verified"],
+        ["same.ipynb", "skipped"],
+    ]
+    assert rows[1][2:] == ["stopped by --fail-fast"] and rows[2][2:] == ["unchanged since 2026-12-01 10:42 UTC"]
+    first_line = browser_page.locator("body > p").first.inner_text()
+    assert first_line.endswith(
+        "3 notebooks, 1 identical, 1 skipped (unchanged), 1 not verified (stopped by --fail-fast)"
+    )
+    assert browser_page.locator("table.summary .badge.verdict-skipped").is_visible()
+    browser_page.screenshot(path=str(tmp_path / "html-report-skipped.png"), full_page=True)
+    keep = os.environ.get("REPRO_MAGICS_SCREENSHOTS")
+    if keep:
+        shutil.copy(tmp_path / "html-report-skipped.png", Path(keep) / "html-report-skipped.png")
