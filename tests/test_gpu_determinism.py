@@ -1,8 +1,9 @@
 """Determinism on an NVIDIA GPU, on each Keras backend that can use one here: the promise of docs/backends.md.
 
-A model whose gradients a GPU sums with atomics (an embedding with few
-rows: thousands of updates per row) and whose convolution cuDNN or XLA
-picks an algorithm for. Two kinds of test:
+A model built to meet a GPU's run-to-run differences: an embedding with few
+rows (thousands of updates summed into each row, in whatever order the GPU
+adds them) and a convolution whose algorithm cuDNN or XLA picks. Two kinds
+of test:
 
 - under `%%reproducible`, `repro-verify` finds two fresh runs on the GPU
   identical, weights after every epoch included;
