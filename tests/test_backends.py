@@ -117,22 +117,8 @@ def test_when_the_backend_is_not_tensorflow_then_the_extension_and_a_cell_leave_
     tmp_path: Path, backend: str
 ) -> None:
     _skip_without(backend)
-    environment = {
-        **os.environ,
-        "KERAS_BACKEND": backend,
-        "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json"),
-    }
-    completed = subprocess.run(
-        [sys.executable, "-c", NO_TENSORFLOW_SCRIPT],
-        env=environment,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.splitlines()[-1] == f"tensorflow imported: False {backend}"
+    output = _run_in_a_shell_process(NO_TENSORFLOW_SCRIPT, backend, tmp_path)
+    assert output.splitlines()[-1] == f"tensorflow imported: False {backend}"
     assert _backends(tmp_path / "cells.repro.json") == {backend}
 
 
@@ -161,18 +147,8 @@ def test_when_a_jax_cell_imports_tensorflow_then_tensorflow_is_seeded_and_determ
     tmp_path: Path,
 ) -> None:
     _skip_without("jax")
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
-    completed = subprocess.run(
-        [sys.executable, "-c", LATE_TENSORFLOW_SCRIPT],
-        env=environment,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    inside, after, same = completed.stdout.split()[-3:]
+    output = _run_in_a_shell_process(LATE_TENSORFLOW_SCRIPT, "jax", tmp_path)
+    inside, after, same = output.split()[-3:]
     assert (inside, after, same) == ("True", "False", "True")
 
 
@@ -199,13 +175,22 @@ def test_when_a_tensorflow_kernel_uses_torch_then_cells_are_deterministic_withou
     tmp_path: Path,
 ) -> None:
     _skip_without("torch")
-    environment = {
-        **os.environ,
-        "KERAS_BACKEND": "tensorflow",
-        "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json"),
-    }
+    output = _run_in_a_shell_process(TORCH_BESIDE_TENSORFLOW_SCRIPT, "tensorflow", tmp_path)
+    assert output.split()[-4:] == ["True", "False", "True", "False"]
+
+
+def _skip_without(library: str) -> None:
+    # Not importorskip: importing PyTorch into the test process would bring it into every
+    # in-process %%reproducible cell of the tests that follow.
+    if find_spec(library) is None:
+        pytest.skip(f"{library} is not installed")
+
+
+def _run_in_a_shell_process(script: str, backend: str, tmp_path: Path) -> str:
+    """Run `script` in a new Python process on `backend`, its ledger in `tmp_path`; its output, once it exits 0."""
+    environment = {**os.environ, "KERAS_BACKEND": backend, "REPRO_MAGICS_LEDGER": str(tmp_path / "cells.repro.json")}
     completed = subprocess.run(
-        [sys.executable, "-c", TORCH_BESIDE_TENSORFLOW_SCRIPT],
+        [sys.executable, "-c", script],
         env=environment,
         cwd=tmp_path,
         capture_output=True,
@@ -214,14 +199,7 @@ def test_when_a_tensorflow_kernel_uses_torch_then_cells_are_deterministic_withou
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.split()[-4:] == ["True", "False", "True", "False"]
-
-
-def _skip_without(library: str) -> None:
-    # Not importorskip: importing PyTorch into the test process would bring it into every
-    # in-process %%reproducible cell of the tests that follow.
-    if find_spec(library) is None:
-        pytest.skip(f"{library} is not installed")
+    return completed.stdout
 
 
 def _values(ledger: Path) -> dict[str, Any]:
